@@ -1,0 +1,1 @@
+"""A local Encord backend that the real encord SDK talks to unmodified."""

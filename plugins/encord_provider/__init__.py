@@ -1,0 +1,3 @@
+"""Airflow provider for onboarding cloud-bucket data into Encord."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""config for the Encord provider."""

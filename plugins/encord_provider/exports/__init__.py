@@ -1,0 +1,1 @@
+"""exports for the Encord provider."""

@@ -1,0 +1,1 @@
+"""ledger for the Encord provider."""

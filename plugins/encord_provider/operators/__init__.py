@@ -1,0 +1,1 @@
+"""operators for the Encord provider."""

@@ -1,0 +1,1 @@
+"""triggers for the Encord provider."""
