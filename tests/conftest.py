@@ -27,6 +27,8 @@ os.environ.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["tests.emulator_fixtures"]
+
 from tests.services import (  # noqa: E402
     AZURITE_ACCOUNT,
     AZURITE_KEY,

@@ -1,0 +1,36 @@
+"""The one interface every storage backend implements (S3 and S3-compatible, GCS, Azure Blob)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from encord_provider.storage.records import ObjectRecord
+
+
+class ObjectStore(Protocol):
+    """A bucket (or container) seen through one backend.
+
+    `list_objects` streams small records page by page and never collects a whole listing in memory.
+    """
+
+    scheme: str  # "s3", "gs" or "az"
+    bucket: str
+
+    def list_objects(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectRecord]: ...
+
+    def read_bytes(self, key: str) -> bytes: ...
+
+    def read_range(self, key: str, start: int, length: int) -> bytes: ...
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def object_url(self, key: str) -> str:
+        """The URL Encord expects for `key` in a registration manifest."""
+        ...
+
+    def uri(self, key: str) -> str:
+        """A `scheme://bucket/key` URI, used to pass chunk files between tasks."""
+        ...
