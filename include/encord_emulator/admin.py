@@ -1,0 +1,62 @@
+"""Admin API (no auth, loopback callers only): seed at runtime, configure faults, summarise state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from encord_emulator.errors import EmulatorError, invalid_arguments
+from encord_emulator.registry import app_state
+from encord_emulator.seed import SeedError, apply_seed
+
+root_router = APIRouter(prefix="/admin")
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+
+
+def _require_loopback(request: Request) -> None:
+    host = request.client.host if request.client else ""
+    if host not in _LOOPBACK:
+        raise EmulatorError(403, "AUTHORISATION_ERROR", "the admin API only answers loopback callers")
+
+
+@root_router.post("/seed")
+def post_seed(request: Request, seed: dict[str, Any]) -> dict[str, Any]:
+    """Apply a seed document (same format as the --seed YAML) to the running server."""
+    _require_loopback(request)
+    try:
+        applied = apply_seed(app_state(request), seed)
+    except SeedError as exc:
+        raise invalid_arguments(str(exc)) from exc
+    return {"applied": applied}
+
+
+@root_router.post("/faults")
+def post_faults(request: Request, config: dict[str, Any]) -> dict[str, Any]:
+    """Replace the fault rules: ``{"seed": 1, "rules": [{"pattern": "...", "error_rate": 0.5, ...}]}``."""
+    _require_loopback(request)
+    state = app_state(request)
+    try:
+        state.faults.configure(config)
+    except (ValueError, TypeError) as exc:
+        raise invalid_arguments(f"bad fault config: {exc}") from exc
+    return state.faults.summary()
+
+
+@root_router.get("/faults")
+def get_faults(request: Request) -> dict[str, Any]:
+    _require_loopback(request)
+    return app_state(request).faults.summary()
+
+
+@root_router.get("/state")
+def get_state(request: Request) -> dict[str, Any]:
+    """Document counts per kind, loaded modules, fault counters."""
+    _require_loopback(request)
+    state = app_state(request)
+    return {
+        "documents": state.store.kinds(),
+        "handler_modules": request.app.state.handler_modules,
+        "faults": state.faults.summary(),
+        "settings": state.settings,
+    }

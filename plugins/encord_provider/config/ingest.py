@@ -1,0 +1,235 @@
+"""Configuration of one ingest pipeline: a bucket prefix registered into an Encord folder and datasets.
+
+One `IngestPipeline` per entry of `pipelines:` in the pipelines file (see `encord_provider.config.loader`).
+Plain pydantic v2, no Airflow: the ingest DAG file builds one DAG per entry without doing work at parse time.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
+STAGING_SCHEMES = ("s3", "gs", "az")
+CLOUD_SCHEMES = {"s3": "s3", "gcs": "gs", "azure": "az"}
+DEFAULT_SCHEDULE = "0 2 * * *"  # nightly, 02:00 UTC
+DATA_TYPES = ("image", "video", "audio", "pdf", "text", "dicom", "nifti", "image_sequence", "image_group")
+
+Cloud = Literal["s3", "gcs", "azure"]
+DataType = Literal["image", "video", "audio", "pdf", "text", "dicom", "nifti", "image_sequence", "image_group"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceFilters(_Strict):
+    """Which listed objects take part. Empty lists mean "no restriction"."""
+
+    extensions: list[str] = Field(
+        default_factory=list, description="Lower-case extensions to keep, e.g. ['.jpg', '.mp4']."
+    )
+    include: list[str] = Field(default_factory=list, description="fnmatch globs on the key; any must match.")
+    exclude: list[str] = Field(default_factory=list, description="fnmatch globs on the key; none may match.")
+    min_size: int = Field(0, ge=0, description="Bytes; smaller objects are skipped (0-byte markers, etc.).")
+    max_size: int | None = Field(None, ge=1, description="Bytes; larger objects are skipped.")
+
+    @field_validator("extensions")
+    @classmethod
+    def _normalise_extensions(cls, value: list[str]) -> list[str]:
+        return [ext.lower() if ext.startswith(".") else f".{ext.lower()}" for ext in value]
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> SourceFilters:
+        if self.max_size is not None and self.max_size < self.min_size:
+            raise ValueError(f"max_size ({self.max_size}) is below min_size ({self.min_size})")
+        return self
+
+
+class SourceConfig(_Strict):
+    """The bucket (or container) and prefix to onboard."""
+
+    cloud: Cloud
+    bucket: str = Field(min_length=1)
+    prefix: str = ""
+    conn_id: str | None = Field(
+        None, description="Airflow connection of the bucket (aws / google_cloud_platform / wasb)."
+    )
+    endpoint_url: str | None = Field(None, description="Storage endpoint override (S3-compatible, emulators).")
+    filters: SourceFilters = Field(default_factory=SourceFilters)
+
+    @field_validator("bucket")
+    @classmethod
+    def _check_bucket(cls, value: str) -> str:
+        if "/" in value or "://" in value:
+            raise ValueError(f"bucket {value!r} must be a bare bucket name (put the path in 'prefix')")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _strip_prefix(cls, value: str) -> str:
+        return value.lstrip("/")
+
+    @property
+    def scheme(self) -> str:
+        return CLOUD_SCHEMES[self.cloud]
+
+    @property
+    def bucket_url(self) -> str:
+        return f"{self.scheme}://{self.bucket}"
+
+
+class IntegrationRef(_Strict):
+    """The Encord cloud integration that grants Encord read access to the bucket: by title or uuid."""
+
+    title: str | None = None
+    uuid: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> IntegrationRef:
+        if bool(self.title) == bool(self.uuid):
+            raise ValueError("give exactly one of 'title' or 'uuid'")
+        return self
+
+
+class FolderConfig(_Strict):
+    """The Index folder items are registered into; created on first run when missing."""
+
+    name: str = Field(min_length=1, max_length=300)
+    uuid: str | None = Field(None, description="Use this folder; skip the lookup by name.")
+    description: str = ""
+
+
+class DatasetConfig(_Strict):
+    """A dataset that every newly registered item is linked into; created when missing."""
+
+    title: str = Field(min_length=1, max_length=300)
+    hash: str | None = Field(None, description="Use this dataset; skip the lookup by title.")
+    description: str = ""
+    attach_to_projects: list[str] = Field(
+        default_factory=list, description="Project hashes the dataset is attached to (idempotent)."
+    )
+
+
+class ChunkingConfig(_Strict):
+    """How many manifest entries go into one registration chunk (one upload job)."""
+
+    max_entries: int = Field(1000, ge=1, le=10_000, description="Entries per chunk (best practice: <= 10,000).")
+    per_type: dict[DataType, int] = Field(
+        default_factory=lambda: {"video": 100, "image": 1000},
+        description="Stricter per-type limits, e.g. {video: 100, image: 1000}.",
+    )
+    image_sequences: bool = Field(
+        False, description="Register folders of numbered frames as image sequences (needs bucket write access)."
+    )
+
+    @field_validator("per_type")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {kind: count for kind, count in value.items() if count < 1}
+        if bad:
+            raise ValueError(f"per_type counts must be >= 1, got {bad}")
+        return value
+
+
+class StagingConfig(_Strict):
+    """Where manifests, run reports and the ledger live: a bucket URI with an optional base path."""
+
+    uri: str = Field(description="s3://bucket/path, gs://bucket/path or az://container/path")
+    conn_id: str | None = None
+    endpoint_url: str | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _check_uri(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in STAGING_SCHEMES or not rest.strip("/"):
+            raise ValueError(f"staging uri {value!r} must look like s3://bucket[/path], gs://bucket or az://container")
+        return value.rstrip("/")
+
+    @property
+    def scheme(self) -> str:
+        return self.uri.partition("://")[0]
+
+    @property
+    def bucket(self) -> str:
+        return self.uri.partition("://")[2].split("/", 1)[0]
+
+    @property
+    def base_path(self) -> str:
+        rest = self.uri.partition("://")[2]
+        return rest.split("/", 1)[1].strip("/") if "/" in rest else ""
+
+
+class TriggerConfig(_Strict):
+    """How runs start besides the cron schedule: S3 event notifications via SQS, or bucket polling."""
+
+    mode: Literal["schedule", "s3_events", "polling"] = "schedule"
+    sqs_queue_url: str | None = Field(None, description="Queue receiving the bucket's s3:ObjectCreated:* events.")
+    aws_conn_id: str | None = Field(None, description="Connection for SQS; defaults to the source conn_id.")
+    poll_interval_seconds: float = Field(60.0, ge=0.1, description="SQS wait / bucket polling interval.")
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> TriggerConfig:
+        if self.mode == "s3_events" and not self.sqs_queue_url:
+            raise ValueError("mode 's3_events' needs 'sqs_queue_url'")
+        if self.mode != "s3_events" and self.sqs_queue_url:
+            raise ValueError(f"'sqs_queue_url' is only used with mode 's3_events' (mode is {self.mode!r})")
+        return self
+
+
+class LedgerConfig(_Strict):
+    """Retry policy and compaction of the per-pipeline ledger."""
+
+    max_attempts: int = Field(3, ge=1, description="Encord unit errors before an object is marked rejected.")
+    compaction_grace_seconds: float = Field(
+        120.0, ge=0, description="Segments younger than this are left out of a compaction (concurrent writers)."
+    )
+
+
+class IngestPipeline(_Strict):
+    """One bucket prefix onboarded into one Encord folder and linked into datasets."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Used in DAG ids: encord_ingest__<name>.")
+    source: SourceConfig
+    encord_conn_id: str = "encord_default"
+    integration: IntegrationRef
+    folder: FolderConfig
+    datasets: list[DatasetConfig] = Field(default_factory=list)
+    schedule: str | None = Field(DEFAULT_SCHEDULE, description="Cron / preset; null = manual or events only.")
+    chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    staging: StagingConfig
+    trigger: TriggerConfig = Field(default_factory=TriggerConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    upload_poll_seconds: float = Field(
+        2.0, ge=0.1, le=300, description="Trigger poll period while an upload job runs."
+    )
+    upload_timeout_minutes: float = Field(180.0, gt=0, description="Give up waiting on one upload job after this.")
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _dataset_shorthand(cls, value: object) -> object:
+        """`datasets: [My dataset]` is short for `datasets: [{title: My dataset}]`."""
+        if isinstance(value, list):
+            return [{"title": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @model_validator(mode="after")
+    def _check_trigger_cloud(self) -> IngestPipeline:
+        if self.trigger.mode == "s3_events" and self.source.cloud != "s3":
+            raise ValueError(f"trigger mode 's3_events' needs an s3 source, not {self.source.cloud!r}")
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        return f"encord_ingest__{self.name}"
+
+    @property
+    def events_dag_id(self) -> str:
+        return f"encord_ingest_events__{self.name}"
+
+    @property
+    def asset_uri(self) -> str:
+        return f"encord://{self.name}/ingested"

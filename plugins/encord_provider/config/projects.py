@@ -1,0 +1,168 @@
+"""Configuration of one Encord workflow project: its agent stages and its versioned label export.
+
+One `ProjectPipeline` per entry of `projects:` in the pipelines file (see `encord_provider.config.loader`).
+Plain pydantic v2, no Airflow: DAG files build one DAG per entry without doing any work at parse time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
+_AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
+WAREHOUSE_SCHEMES = ("s3", "gs", "az")
+ExportFormat = Literal["json", "coco", "parquet", "csv"]
+DEFAULT_FORMATS: tuple[ExportFormat, ...] = ("json", "coco", "parquet")
+
+
+def _as_list(value: object) -> object:
+    """Accept a single string where a list of strings is expected (`stage: Review` == `stages: [Review]`)."""
+    return [value] if isinstance(value, str) else value
+
+
+class AgentStageConfig(BaseModel):
+    """One agent function (or encord-agents Runner) draining one or more AGENT stages."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    stages: list[str] = Field(
+        default_factory=list,
+        alias="stage",
+        description="Workflow stage title(s) or uuid(s). Empty = every stage the Runner registered.",
+    )
+    agent: str = Field(
+        description="`pkg.module:attr` (or `pkg.module.attr`): an encord_agents Runner or a callable "
+        "`(task, label_row) -> pathway name | None`."
+    )
+    max_tasks_per_run: int = Field(1000, ge=1, le=1_000_000)
+    bundle_size: int = Field(
+        100, ge=1, le=1000, description="Label-row reads/saves and task moves per request."
+    )
+    include_signed_url: bool = Field(
+        False, description="Ask for signed data links when initialising label rows."
+    )
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _normalise_stages(cls, value: object) -> object:
+        return _as_list(value)
+
+    @field_validator("agent")
+    @classmethod
+    def _check_agent_path(cls, value: str) -> str:
+        if not _AGENT_PATH.match(value):
+            raise ValueError(f"agent {value!r} is not an import path like 'package.module:runner'")
+        return value
+
+
+class ExportConfig(BaseModel):
+    """Versioned label export to a warehouse bucket."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uri: str = Field(
+        description="Warehouse bucket, optionally with a base path: s3://b/p, gs://b, az://container"
+    )
+    conn_id: str | None = Field(
+        None, description="Airflow connection of the warehouse bucket (aws/gcp/wasb)."
+    )
+    endpoint_url: str | None = Field(
+        None, description="Override the storage endpoint (S3-compatible, emulators)."
+    )
+    prefix: str = Field(
+        "encord-labels", description="Key prefix under the bucket (after the URI's own path)."
+    )
+    schedule: str | None = Field("@daily", description="Cron / preset of the export DAG; null = manual only.")
+    stage: str | None = Field(None, description="Only label rows currently in this workflow stage.")
+    include_object_feature_hashes: list[str] | None = None
+    include_classification_feature_hashes: list[str] | None = None
+    signed_urls: bool = False
+    version_name_template: str = Field(
+        "v{number:05d}_{created_at:%Y%m%dT%H%M%SZ}",
+        description="str.format template; fields: number (int), created_at (datetime), kind (full|incremental), "
+        "project (name).",
+    )
+    full_snapshot_every: int = Field(10, ge=1, description="Every Nth version is a full snapshot.")
+    formats: list[ExportFormat] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
+    bundle_size: int = Field(500, ge=1, le=1000, description="Label rows initialised per request.")
+    rows_per_file: int = Field(50_000, ge=1, description="Encord JSON rows per labels-NNNNN.jsonl chunk.")
+
+    @field_validator("uri")
+    @classmethod
+    def _check_uri(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in WAREHOUSE_SCHEMES or not rest.strip("/"):
+            raise ValueError(
+                f"export uri {value!r} must look like s3://bucket[/path], gs://bucket or az://container"
+            )
+        return value.rstrip("/")
+
+    @field_validator("formats")
+    @classmethod
+    def _check_formats(cls, value: list[ExportFormat]) -> list[ExportFormat]:
+        if not value:
+            raise ValueError("export formats must name at least one of json, coco, parquet, csv")
+        return list(dict.fromkeys(value))
+
+    @field_validator("version_name_template")
+    @classmethod
+    def _check_template(cls, value: str) -> str:
+        from datetime import UTC, datetime
+
+        try:
+            name = value.format(number=1, created_at=datetime.now(UTC), kind="full", project="p")
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(f"version_name_template {value!r} is invalid: {err}") from err
+        if not name or "/" in name or name in {"latest", ".", ".."}:
+            raise ValueError(f"version_name_template {value!r} yields an unusable folder name {name!r}")
+        return value
+
+    @property
+    def bucket_url(self) -> str:
+        """`scheme://bucket` without any path."""
+        scheme, _, rest = self.uri.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    @property
+    def base_prefix(self) -> str:
+        """The URI's own path joined with `prefix`, without leading/trailing slashes."""
+        rest = self.uri.partition("://")[2]
+        path = rest.split("/", 1)[1] if "/" in rest else ""
+        return "/".join(part.strip("/") for part in (path, self.prefix) if part.strip("/"))
+
+
+class ProjectPipeline(BaseModel):
+    """Agent stages and label export of one Encord workflow project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=NAME_PATTERN, description="Used in DAG ids: encord_agents__<name>, encord_export__<name>."
+    )
+    encord_conn_id: str = "encord_default"
+    project_hash: str = Field(min_length=1)
+    agents: list[AgentStageConfig] = Field(default_factory=list)
+    agents_schedule: str | None = Field(
+        None, description="Cron for the agent DAG when it is not triggered by an ingest pipeline."
+    )
+    export: ExportConfig | None = None
+    triggered_by_ingest: str | None = Field(
+        None,
+        description="Ingest pipeline name; the agent DAG is scheduled on Asset encord://<name>/ingested.",
+    )
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_schedule_choice(self) -> ProjectPipeline:
+        if self.triggered_by_ingest and self.agents_schedule:
+            raise ValueError(
+                f"project {self.name!r}: set either triggered_by_ingest or agents_schedule, not both"
+            )
+        return self
+
+    @property
+    def ingest_asset_uri(self) -> str | None:
+        return f"encord://{self.triggered_by_ingest}/ingested" if self.triggered_by_ingest else None

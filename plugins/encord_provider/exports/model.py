@@ -1,0 +1,102 @@
+"""Value types shared by the export modules: row references, filters, manifest and result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+VersionKind = Literal["full", "incremental"]
+MANIFEST_SCHEMA = "encord-label-export/1"
+
+
+class ExportError(RuntimeError):
+    """An export could not be written; the message names the label row / object / file at fault."""
+
+
+def as_utc(value: datetime | str | None) -> datetime | None:
+    """SDK timestamps are naive UTC (or ISO strings); make them aware so they compare reliably."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RowRef:
+    """The metadata of one label row needed to pick and fingerprint it before fetching its labels."""
+
+    label_hash: str
+    data_hash: str
+    last_edited_at: datetime | None
+
+    def fingerprint(self) -> str:
+        edited = self.last_edited_at.isoformat() if self.last_edited_at else "-"
+        return f"{self.label_hash}:{edited}"
+
+
+class ExportFilters(BaseModel):
+    """What to export; the same filters are recorded in the manifest of every version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: str | None = None
+    include_object_feature_hashes: tuple[str, ...] | None = None
+    include_classification_feature_hashes: tuple[str, ...] | None = None
+    signed_urls: bool = False
+
+
+class FileEntry(BaseModel):
+    path: str
+    bytes: int
+    sha256: str
+    rows: int | None = None
+
+
+class Manifest(BaseModel):
+    """`manifest.json` of one version. Written just before `_SUCCESS`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_: str = Field(MANIFEST_SCHEMA, alias="schema")
+    project: str
+    project_hash: str
+    version: str
+    number: int = Field(ge=1)
+    kind: VersionKind
+    created_at: datetime
+    previous_version: str | None
+    base_version: str | None = Field(description="The full snapshot this version builds on (itself when full).")
+    run_key: str | None = None
+    filters: ExportFilters
+    edited_after: datetime | None
+    high_water_mark: datetime | None
+    boundary_rows: list[str] = Field(
+        default_factory=list, description="Fingerprints of rows edited exactly at high_water_mark."
+    )
+    source_rows: int
+    source_digest: str
+    counts: dict[str, int]
+    files: list[FileEntry]
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True, indent=2).encode()
+
+
+class ExportResult(BaseModel):
+    """The small summary an export returns (fits in an XCom)."""
+
+    status: Literal["written", "unchanged", "reused"]
+    project: str
+    version: str | None
+    uri: str | None
+    kind: VersionKind | None
+    previous_version: str | None
+    counts: dict[str, int] = Field(default_factory=dict)
+    reason: str = ""
+
+    def xcom(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

@@ -1,0 +1,78 @@
+"""EncordHook reads its key from the connection or the environment, lazily, and never logs it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from encord_provider.hooks.encord import EncordHook, EncordKeyMissingError
+
+
+def _openssh_private_key() -> str:
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+
+
+def _set_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, extra: dict[str, str], host: str = "") -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "encord", "host": host, "extra": extra}))
+
+
+def test_domain_defaults_to_public_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_conn(monkeypatch, "enc_a", {"private_key": "k"})
+    assert EncordHook("enc_a").domain == "https://api.encord.com"
+
+
+def test_domain_from_field_or_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_conn(monkeypatch, "enc_us", {"domain": "https://api.us.encord.com/"})
+    assert EncordHook("enc_us").domain == "https://api.us.encord.com"
+    _set_conn(monkeypatch, "enc_host", {}, host="https://encord.private.example")
+    assert EncordHook("enc_host").domain == "https://encord.private.example"
+
+
+def test_client_built_from_inline_key_with_escaped_newlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    escaped = _openssh_private_key().replace("\n", "\\n")
+    _set_conn(monkeypatch, "enc_inline", {"private_key": escaped, "domain": "http://127.0.0.1:9"})
+    hook = EncordHook("enc_inline")
+    client = hook.client  # signing setup only: no request is sent here
+    assert client is hook.get_conn()
+
+
+def test_key_from_env_and_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _set_conn(monkeypatch, "enc_env", {"domain": "http://127.0.0.1:9"})
+    monkeypatch.setenv("ENCORD_SSH_KEY", _openssh_private_key())
+    assert EncordHook("enc_env").client is not None
+    monkeypatch.delenv("ENCORD_SSH_KEY")
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_text(_openssh_private_key())
+    monkeypatch.setenv("ENCORD_SSH_KEY_FILE", str(key_file))
+    assert EncordHook("enc_env").client is not None
+
+
+def test_missing_key_names_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENCORD_SSH_KEY", raising=False)
+    monkeypatch.delenv("ENCORD_SSH_KEY_FILE", raising=False)
+    _set_conn(monkeypatch, "enc_nokey", {})
+    with pytest.raises(EncordKeyMissingError, match="enc_nokey"):
+        _ = EncordHook("enc_nokey").client
+    ok, message = EncordHook("enc_nokey").test_connection()
+    assert not ok and "enc_nokey" in message
+
+
+def test_failed_connection_test_never_reveals_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = _openssh_private_key()
+    _set_conn(monkeypatch, "enc_down", {"private_key": key, "domain": "http://127.0.0.1:9"})
+    with caplog.at_level(logging.DEBUG):
+        ok, message = EncordHook("enc_down").test_connection()
+    assert not ok
+    secret_line = key.splitlines()[1]
+    assert secret_line not in message
+    assert secret_line not in caplog.text
