@@ -21,7 +21,9 @@ from encord_emulator.store import Store
 
 USER_KIND = "user"
 MAX_CLOCK_SKEW_SECONDS = 300
-_SIG_INPUT = re.compile(r'^encord-sig=(\("@method" "@request-target" "content-digest"\);created=(\d+);keyid="([0-9a-f]{64})";alg="ed25519")$')
+_SIG_INPUT = re.compile(
+    r'^encord-sig=(\("@method" "@request-target" "content-digest"\);created=(\d+);keyid="([0-9a-f]{64})";alg="ed25519")$'
+)
 _SIG_VALUE = re.compile(r"^encord-sig=:([A-Za-z0-9+/=]+):$")
 
 
@@ -48,7 +50,9 @@ def verify_legacy(headers: Mapping[str, str], body: bytes, store: Store) -> dict
     return user
 
 
-def verify_v2(method: str, request_target: str, headers: Mapping[str, str], body: bytes, store: Store) -> dict[str, Any]:
+def verify_v2(
+    method: str, request_target: str, headers: Mapping[str, str], body: bytes, store: Store
+) -> dict[str, Any]:
     """RFC-9421-style ``Signature-Input`` / ``Signature`` / ``Content-Digest`` check."""
     sig_input = _SIG_INPUT.match(headers.get("signature-input", ""))
     sig_value = _SIG_VALUE.match(headers.get("signature", ""))

@@ -18,9 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--data-dir", required=True, help="directory for emulator.sqlite3 (state survives restarts)")
+    serve.add_argument(
+        "--data-dir", required=True, help="directory for emulator.sqlite3 (state survives restarts)"
+    )
     serve.add_argument("--seed", help="seed YAML: users, integrations, folders, datasets, ...")
-    serve.add_argument("--faults", help="fault-injection YAML: {seed, rules: [{pattern, error_rate, status, latency_ms}]}")
+    serve.add_argument(
+        "--faults", help="fault-injection YAML: {seed, rules: [{pattern, error_rate, status, latency_ms}]}"
+    )
     serve.add_argument("--log-level", default="warning")
     return parser
 

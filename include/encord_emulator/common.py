@@ -70,7 +70,11 @@ def keyset_page(
         ordered = [
             row
             for row in ordered
-            if ((str(row.get(sort_key) or ""), str(row["uuid"])) < after if desc else (str(row.get(sort_key) or ""), str(row["uuid"])) > after)
+            if (
+                (str(row.get(sort_key) or ""), str(row["uuid"])) < after
+                if desc
+                else (str(row.get(sort_key) or ""), str(row["uuid"])) > after
+            )
         ]
     page = ordered[:page_size]
     token = None

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from encord_emulator.auth import verify_v2
 from encord_emulator.errors import EmulatorError
@@ -31,7 +31,7 @@ SeedSectionFn = Callable[["AppState", Any], None]
 
 RPC_HANDLERS: dict[tuple[str, str, str], RpcHandler] = {}
 SEED_SECTIONS: dict[str, SeedSectionFn] = {}
-STARTUP_HOOKS: list[Callable[["AppState"], None]] = []
+STARTUP_HOOKS: list[Callable[[AppState], None]] = []
 
 
 @dataclass
@@ -44,6 +44,7 @@ class AppState:
     settings: dict[str, Any] = field(default_factory=dict)
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
     stopping: threading.Event = field(default_factory=threading.Event)
+    services: dict[str, Any] = field(default_factory=dict)  # per-module singletons (job runner, ...)
 
     def run_background(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run ``fn(*args)`` on the emulator's worker pool (upload jobs, simulated annotators)."""
@@ -114,7 +115,9 @@ async def current_context(request: Request) -> RequestContext:
     return context_for(state, user, "", "")
 
 
-def context_for(state: AppState, user: dict[str, Any], resource_type: str, resource_id: str) -> RequestContext:
+def context_for(
+    state: AppState, user: dict[str, Any], resource_type: str, resource_id: str
+) -> RequestContext:
     return RequestContext(
         store=state.store,
         user_email=str(user["email"]),
@@ -134,3 +137,7 @@ def dispatch_rpc(ctx: RequestContext, query_type: str, query_method: str, uid: A
             f"no emulated RPC for {ctx.resource_type}:{query_type}:{query_method}",
         )
     return handler(ctx, uid, payload)
+
+
+# Route parameter type for the authenticated caller: ``def route(ctx: Ctx, ...)``.
+Ctx = Annotated[RequestContext, Depends(current_context)]

@@ -1,8 +1,8 @@
 """Start an emulator subprocess with a fresh Ed25519 user (tests, demo, benchmarks).
 
-    with EmulatorProcess() as emulator:
-        client = emulator.client()
-        emulator.admin_post("/admin/seed", {"integrations": [...]})
+with EmulatorProcess() as emulator:
+    client = emulator.client()
+    emulator.admin_post("/admin/seed", {"integrations": [...]})
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ def generate_keypair() -> tuple[str, str]:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
     return private, public
 
 
@@ -82,7 +86,9 @@ class EmulatorProcess:
             "--data-dir", str(self.data_dir), "--seed", str(self.seed_path),
         ]  # fmt: skip
         with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._proc = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self._wait_ready(timeout)
         return self
 
@@ -110,7 +116,9 @@ class EmulatorProcess:
     def __enter__(self) -> EmulatorProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def admin_post(self, path: str, json_body: Any) -> Any:
@@ -127,7 +135,9 @@ class EmulatorProcess:
 
     def airflow_connection(self) -> str:
         """JSON for ``AIRFLOW_CONN_<ID>`` (conn_type encord, extra private_key + domain)."""
-        return json.dumps({"conn_type": "encord", "extra": {"private_key": self.private_key, "domain": self.url}})
+        return json.dumps(
+            {"conn_type": "encord", "extra": {"private_key": self.private_key, "domain": self.url}}
+        )
 
     def _admin(self, method: str, path: str, json_body: Any) -> Any:
         data = None if json_body is None else json.dumps(json_body).encode()
@@ -138,7 +148,9 @@ class EmulatorProcess:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"{method} {path} -> {exc.code}: {exc.read().decode(errors='replace')}") from exc
+            raise RuntimeError(
+                f"{method} {path} -> {exc.code}: {exc.read().decode(errors='replace')}"
+            ) from exc
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

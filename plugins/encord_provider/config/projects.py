@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 _AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
-WAREHOUSE_SCHEMES = ("s3", "gs", "az")
+WAREHOUSE_SCHEMES = ("s3", "gs", "az", "file")
 ExportFormat = Literal["json", "coco", "parquet", "csv"]
 DEFAULT_FORMATS: tuple[ExportFormat, ...] = ("json", "coco", "parquet")
 

@@ -65,18 +65,25 @@ def _flat(points: list[Point]) -> list[float]:
 
 def _rle_json(rle: dict[str, Any]) -> dict[str, Any]:
     counts = rle["counts"]
-    return {"size": [int(s) for s in rle["size"]], "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+    return {
+        "size": [int(s) for s in rle["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
 
 
 def _rle_geometry(rle: dict[str, Any]) -> CocoGeometry:
     x, y, w, h = (float(v) for v in cocomask.toBbox(rle))
-    return CocoGeometry(bbox=(x, y, w, h), area=float(cocomask.area(rle)), segmentation=_rle_json(rle), iscrowd=1)
+    return CocoGeometry(
+        bbox=(x, y, w, h), area=float(cocomask.area(rle)), segmentation=_rle_json(rle), iscrowd=1
+    )
 
 
 def bounding_box(box: dict[str, Any], width: int, height: int) -> CocoGeometry:
     x, y = float(box["x"]) * width, float(box["y"]) * height
     w, h = float(box["w"]) * width, float(box["h"]) * height
-    return CocoGeometry(bbox=(x, y, w, h), area=w * h, segmentation=[[x, y, x + w, y, x + w, y + h, x, y + h]])
+    return CocoGeometry(
+        bbox=(x, y, w, h), area=w * h, segmentation=[[x, y, x + w, y, x + w, y + h, x, y + h]]
+    )
 
 
 def rotatable_box(box: dict[str, Any], width: int, height: int) -> CocoGeometry:
@@ -119,7 +126,9 @@ def polyline(raw: dict[str, Any] | list[dict[str, Any]], width: int, height: int
 
 def point(raw: dict[str, Any], width: int, height: int) -> CocoGeometry:
     x, y = _scaled([_ordered_points(raw)[0]], width, height)[0]
-    return CocoGeometry(bbox=(x, y, 0.0, 0.0), area=0.0, segmentation=[[x, y]], keypoints=[x, y, 2], num_keypoints=1)
+    return CocoGeometry(
+        bbox=(x, y, 0.0, 0.0), area=0.0, segmentation=[[x, y]], keypoints=[x, y, 2], num_keypoints=1
+    )
 
 
 def skeleton(raw: dict[str, Any], width: int, height: int) -> CocoGeometry:

@@ -61,7 +61,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    schema_: str = Field(MANIFEST_SCHEMA, alias="schema")
+    schema_version: str = MANIFEST_SCHEMA
     project: str
     project_hash: str
     version: str
@@ -69,7 +69,9 @@ class Manifest(BaseModel):
     kind: VersionKind
     created_at: datetime
     previous_version: str | None
-    base_version: str | None = Field(description="The full snapshot this version builds on (itself when full).")
+    base_version: str | None = Field(
+        description="The full snapshot this version builds on (itself when full)."
+    )
     run_key: str | None = None
     filters: ExportFilters
     edited_after: datetime | None

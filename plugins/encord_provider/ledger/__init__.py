@@ -1,1 +1,24 @@
-"""ledger for the Encord provider."""
+"""Durable per-pipeline ledger: one record per bucket object, stored as JSONL in the staging bucket."""
+
+from encord_provider.ledger.ledger import Ledger, LedgerCorruptError
+from encord_provider.ledger.records import (
+    LINKABLE_STATES,
+    SETTLED_STATES,
+    LedgerRecord,
+    ObjectState,
+    Watermark,
+    needs_submission,
+    utc_now,
+)
+
+__all__ = [
+    "LINKABLE_STATES",
+    "SETTLED_STATES",
+    "Ledger",
+    "LedgerCorruptError",
+    "LedgerRecord",
+    "ObjectState",
+    "Watermark",
+    "needs_submission",
+    "utc_now",
+]

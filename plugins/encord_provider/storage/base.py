@@ -34,3 +34,19 @@ class ObjectStore(Protocol):
     def uri(self, key: str) -> str:
         """A `scheme://bucket/key` URI, used to pass chunk files between tasks."""
         ...
+
+
+class BrowsableStore(ObjectStore, Protocol):
+    """A store that can also list one level under a delimiter and describe one object.
+
+    Used by prefix-parallel listing. Kept apart from `ObjectStore` so stand-ins that only implement the
+    core interface still satisfy it.
+    """
+
+    def list_level(self, prefix: str = "", delimiter: str = "/") -> Iterator[ObjectRecord | str]:
+        """Objects directly under `prefix` (as records) and sub-prefixes (as `str`), in key order."""
+        ...
+
+    def stat(self, key: str) -> ObjectRecord:
+        """The record of one object; raises ObjectNotFoundError if it does not exist."""
+        ...

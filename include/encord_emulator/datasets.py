@@ -1,0 +1,284 @@
+"""Datasets: v2 create, legacy get / data rows / link items (api-surface §6).
+
+A data row links a storage item into a dataset; ``data_hash`` equals the item uuid (the SDK itself
+assumes this). A dataset created with a backing folder mirrors it: items registered into that folder
+become rows on the next read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+
+from encord_emulator.common import legacy_time, new_uuid, now_iso
+from encord_emulator.errors import EmulatorError, invalid_arguments, not_found
+from encord_emulator.jobs import ITEM_KIND
+from encord_emulator.registry import AppState, Ctx, RequestContext, register_seed_section, rpc
+from encord_emulator.seed import SeedError, entries, require
+from encord_emulator.storage import FOLDER_KIND, JsonBody, create_folder, signed_url
+
+router = APIRouter()
+DATASET_KIND = "dataset"
+ROW_KIND = "data_row"
+
+DATA_TYPE = {
+    "image": "IMAGE", "video": "VIDEO", "imageGroup": "IMG_GROUP", "imageSequence": "IMG_GROUP",
+    "dicomSeries": "DICOM", "audio": "AUDIO", "plainText": "PLAIN_TEXT", "pdf": "PDF", "nifti": "NIFTI",
+}  # fmt: skip
+LEGACY_STORAGE_LOCATION = {"encord": 0, "s3": 1, "gcp": 2, "azure": 3, "s3Compatible": 4, "openTelekom": 4}
+DATASET_TYPE = {0: "CORD_STORAGE", 1: "AWS_S3", 2: "GCP_STR", 3: "AZURE_STR", 4: "S3_COMPATIBLE_STR"}
+DUPLICATES_BEHAVIOURS = ("SKIP", "DUPLICATE", "FAIL")
+
+
+def row_id(dataset_hash: str, data_hash: str) -> str:
+    return f"{dataset_hash}:{data_hash}"
+
+
+def create_dataset(store: Any, title: str, owner: str, description: str | None = None, backing_folder: bool = False,
+                   dataset_hash: str | None = None, backing_folder_uuid: str | None = None) -> dict[str, Any]:  # fmt: skip
+    dataset_hash = dataset_hash or new_uuid()
+    if backing_folder and backing_folder_uuid is None:
+        backing_folder_uuid = create_folder(
+            store, title, owner, description, synced_dataset_hash=dataset_hash
+        )["uuid"]
+    elif backing_folder_uuid is not None:
+        folder = store.get(FOLDER_KIND, backing_folder_uuid)
+        if folder is None:
+            raise not_found(f"storage folder {backing_folder_uuid}")
+        folder["synced_dataset_hash"] = dataset_hash
+        store.put(FOLDER_KIND, backing_folder_uuid, folder)
+    dataset = {
+        "dataset_hash": dataset_hash, "title": title, "description": description or "", "owner": owner,
+        "backing_folder_uuid": backing_folder_uuid, "created_at": now_iso(), "last_edited_at": now_iso(),
+    }  # fmt: skip
+    store.put(DATASET_KIND, dataset_hash, dataset)
+    return dataset
+
+
+def get_dataset_or_404(store: Any, dataset_hash: str) -> dict[str, Any]:
+    dataset = store.get(DATASET_KIND, dataset_hash or "")
+    if dataset is None:
+        raise not_found(f"dataset {dataset_hash}")
+    return dataset
+
+
+def rows_of_dataset(store: Any, dataset_hash: str) -> list[dict[str, Any]]:
+    """The dataset's rows (``data_row`` docs), first mirroring any new items of its backing folder."""
+    dataset = get_dataset_or_404(store, dataset_hash)
+    rows = store.query(ROW_KIND, dataset_hash=dataset_hash)
+    folder_uuid = dataset.get("backing_folder_uuid")
+    if folder_uuid:
+        linked = {row["item_uuid"] for row in rows}
+        new_items = [
+            item for item in store.query(ITEM_KIND, parent=folder_uuid) if item["uuid"] not in linked
+        ]
+        if new_items:
+            added = _link(store, dataset_hash, new_items)
+            rows.extend(added)
+    return rows
+
+
+def _link(store: Any, dataset_hash: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = {}
+    for item in items:
+        data_hash = item["uuid"]
+        rows[row_id(dataset_hash, data_hash)] = {
+            "dataset_hash": dataset_hash, "data_hash": data_hash, "item_uuid": item["uuid"], "created_at": now_iso(),
+        }  # fmt: skip
+    store.put_many(ROW_KIND, rows)
+    return list(rows.values())
+
+
+def link_items(store: Any, dataset_hash: str, item_uuids: list[str], behaviour: str) -> list[dict[str, Any]]:
+    """Link storage items; returns the new rows. SKIP ignores items already linked, FAIL rejects them."""
+    if behaviour not in DUPLICATES_BEHAVIOURS:
+        raise invalid_arguments(f"duplicates_behavior must be one of {DUPLICATES_BEHAVIOURS}")
+    get_dataset_or_404(store, dataset_hash)
+    items = store.get_many(ITEM_KIND, item_uuids)
+    missing = [uuid for uuid in item_uuids if uuid not in items]
+    if missing:
+        raise not_found(f"storage items not found: {missing[:10]}")
+    with store.transaction():
+        already = set(store.get_many(ROW_KIND, [row_id(dataset_hash, uuid) for uuid in item_uuids]))
+        duplicates = [uuid for uuid in item_uuids if row_id(dataset_hash, uuid) in already]
+        if duplicates and behaviour == "FAIL":
+            raise EmulatorError(409, "RESOURCE_EXISTS_ERROR", f"items already in dataset: {duplicates[:10]}")
+        if behaviour == "DUPLICATE":
+            # A duplicate row needs its own data hash; it still backs onto the same item.
+            return _link_duplicates(store, dataset_hash, [items[uuid] for uuid in item_uuids], already)
+        fresh = list(dict.fromkeys(uuid for uuid in item_uuids if row_id(dataset_hash, uuid) not in already))
+        return _link(store, dataset_hash, [items[uuid] for uuid in fresh])
+
+
+def _link_duplicates(
+    store: Any, dataset_hash: str, items: list[dict[str, Any]], already: set[str]
+) -> list[dict[str, Any]]:
+    rows = {}
+    for item in items:
+        key = row_id(dataset_hash, item["uuid"])
+        data_hash = item["uuid"] if key not in already and key not in rows else new_uuid()
+        rows[row_id(dataset_hash, data_hash)] = {
+            "dataset_hash": dataset_hash, "data_hash": data_hash, "item_uuid": item["uuid"], "created_at": now_iso(),
+        }  # fmt: skip
+    store.put_many(ROW_KIND, rows)
+    return list(rows.values())
+
+
+def data_row_dto(state: AppState, row: dict[str, Any], item: dict[str, Any] | None = None,
+                 include_client_metadata: bool = True, sign: bool = False) -> dict[str, Any]:  # fmt: skip
+    """The legacy ``DataRow`` dict for a ``data_row`` doc."""
+    item = item or state.store.get(ITEM_KIND, row["item_uuid"])
+    assert item is not None, f"data row {row['data_hash']} points at a deleted item"
+    location = LEGACY_STORAGE_LOCATION.get(item["storage_location"], 0)
+    dto: dict[str, Any] = {
+        "data_hash": row["data_hash"], "data_title": item["name"], "data_type": DATA_TYPE[item["item_type"]],
+        "created_at": legacy_time(row["created_at"]), "last_edited_at": legacy_time(item["last_edited_at"]),
+        "width": item.get("width"), "height": item.get("height"), "file_link": item.get("url"),
+        "file_size": item.get("file_size"), "file_type": item.get("mime_type"), "storage_location": location,
+        "frames_per_second": item.get("fps"), "duration": item.get("duration"),
+        "backing_item_uuid": item["uuid"], "is_optimised_image_group": item["item_type"] == "imageSequence",
+    }  # fmt: skip
+    if include_client_metadata:
+        dto["client_metadata"] = item.get("client_metadata") or {}
+    if sign:
+        dto["signed_url"] = signed_url(state, item)
+    if item.get("children") and item["item_type"] in ("imageGroup", "imageSequence"):
+        dto["images_data"] = [
+            {"title": child.get("title") or child["key"].rsplit("/", 1)[-1], "file_link": child["url"],
+             "file_type": child.get("mime_type"), "file_size": child.get("file_size"),
+             "image_hash": f"{row['data_hash']}-{index}", "storage_location": location,
+             "created_at": dto["created_at"], "last_edited_at": dto["last_edited_at"],
+             "height": child.get("height"), "width": child.get("width")}
+            for index, child in enumerate(item["children"])
+        ]  # fmt: skip
+    return dto
+
+
+def dataset_dto(state: AppState, dataset: dict[str, Any], rows: list[dict[str, Any]] | None,
+                include_client_metadata: bool) -> dict[str, Any]:  # fmt: skip
+    items = state.store.get_many(ITEM_KIND, [row["item_uuid"] for row in rows or []])
+    row_dtos = [
+        data_row_dto(state, row, items.get(row["item_uuid"]), include_client_metadata) for row in rows or []
+    ]
+    locations = {row["storage_location"] for row in row_dtos}
+    dto: dict[str, Any] = {
+        "dataset_hash": dataset["dataset_hash"], "title": dataset["title"], "description": dataset["description"],
+        "dataset_type": DATASET_TYPE[locations.pop()] if len(locations) == 1 else "CORD_STORAGE",
+        "backing_folder_uuid": dataset.get("backing_folder_uuid"),
+    }  # fmt: skip
+    if rows is not None:
+        dto["data_rows"] = row_dtos
+    return dto
+
+
+# ---------------------------------------------------------------- v2
+
+
+@router.post("/datasets")
+def post_dataset(payload: JsonBody, ctx: Ctx) -> dict[str, Any]:
+    title = payload.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise invalid_arguments("dataset title is required")
+    dataset = create_dataset(ctx.store, title, ctx.user_email, payload.get("description"),
+                             bool(payload.get("createBackingFolder", True)))  # fmt: skip
+    return {"datasetUuid": dataset["dataset_hash"], "backingFolderUuid": dataset["backing_folder_uuid"]}
+
+
+# ---------------------------------------------------------------- legacy RPC
+
+
+def _access_settings(payload: Any) -> dict[str, Any]:
+    settings = (payload or {}).get("dataset_access_settings") or {}
+    return settings if isinstance(settings, dict) else {}
+
+
+@rpc("dataset", "dataset", "GET")
+def rpc_get_dataset(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, Any]:
+    dataset = get_dataset_or_404(ctx.store, ctx.resource_id)
+    settings = _access_settings(payload)
+    rows = rows_of_dataset(ctx.store, ctx.resource_id) if settings.get("fetch_rows", True) else None
+    return dataset_dto(ctx.app, dataset, rows, bool(settings.get("fetch_client_metadata", False)))
+
+
+@rpc("dataset", "datarows", "GET")
+def rpc_data_rows(ctx: RequestContext, uid: Any, payload: Any) -> list[dict[str, Any]]:
+    payload = payload or {}
+    rows = rows_of_dataset(ctx.store, ctx.resource_id)
+    items = ctx.store.get_many(ITEM_KIND, [row["item_uuid"] for row in rows])
+    if payload.get("data_hashes"):
+        wanted = set(payload["data_hashes"])
+        rows = [row for row in rows if row["data_hash"] in wanted]
+    settings = _access_settings(payload)
+    dtos = [
+        data_row_dto(ctx.app, row, items[row["item_uuid"]], bool(settings.get("fetch_client_metadata")))
+        for row in rows
+    ]
+    return [dto for dto in dtos if _row_matches(dto, payload)]
+
+
+def _row_matches(dto: dict[str, Any], payload: dict[str, Any]) -> bool:
+    if payload.get("title_eq") is not None and dto["data_title"] != payload["title_eq"]:
+        return False
+    if payload.get("title_like") is not None and not _sql_like(payload["title_like"], dto["data_title"]):
+        return False
+    if payload.get("data_types") and dto["data_type"] not in {str(t).upper() for t in payload["data_types"]}:
+        return False
+    created = datetime.fromisoformat(dto["created_at"].replace(" ", "T") + "+00:00")
+    if payload.get("created_before") and created >= _aware(payload["created_before"]):
+        return False
+    return not (payload.get("created_after") and created <= _aware(payload["created_after"]))
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sql_like(pattern: str, value: str) -> bool:
+    glob = fnmatch.translate(
+        pattern.replace("*", "[*]").replace("?", "[?]").replace("%", "*").replace("_", "?")
+    )
+    return re.match(glob, value, re.IGNORECASE) is not None
+
+
+@rpc("dataset", "datasetlinkitems", "POST")
+def rpc_link_items(ctx: RequestContext, uid: Any, payload: Any) -> list[dict[str, Any]]:
+    payload = payload or {}
+    item_uuids = [str(uuid) for uuid in payload.get("item_uuids") or []]
+    rows = link_items(ctx.store, ctx.resource_id, item_uuids, str(payload.get("duplicates_behavior", "SKIP")))
+    items = ctx.store.get_many(ITEM_KIND, [row["item_uuid"] for row in rows])
+    return [data_row_dto(ctx.app, row, items[row["item_uuid"]]) for row in rows]
+
+
+# ---------------------------------------------------------------- seed
+
+
+def _seed_datasets(state: AppState, value: Any) -> None:
+    users = state.store.query("user")
+    owner = str(users[0]["email"]) if users else "emulator@localhost"
+    for index, entry in enumerate(entries("datasets", value)):
+        title = str(require("datasets", index, entry, "title"))
+        dataset_hash = entry.get("uuid") or entry.get("dataset_hash")
+        if dataset_hash and state.store.get(DATASET_KIND, dataset_hash) is not None:
+            continue
+        if not dataset_hash and state.store.query(DATASET_KIND, title=title):
+            continue
+        backing = entry.get("backing_folder")
+        backing_uuid = None
+        if isinstance(backing, str):
+            matches = [f for f in state.store.query(FOLDER_KIND) if backing in (f["uuid"], f["name"])]
+            if not matches:
+                raise SeedError(
+                    f"dataset {title!r}: backing_folder {backing!r} is not a known folder uuid or name"
+                )
+            backing_uuid = matches[0]["uuid"]
+        create_dataset(
+            state.store, title, owner, entry.get("description"), backing is True, dataset_hash, backing_uuid
+        )
+
+
+register_seed_section("datasets", _seed_datasets)

@@ -1,0 +1,319 @@
+"""Projects: ``GET /v2/public/projects/{p}`` (+ ``/datasets``), legacy ``create_project`` /
+``add_datasets`` / ``remove_datasets``, the ``projects`` seed section, and task creation.
+
+A project document (kind ``project``, id = project hash) holds ``title``, ``description``,
+``ontology_hash``, ``dataset_hashes`` and the workflow graph (see ``workflow.build_graph``).
+Data rows of attached datasets (A1's kind ``data_row``) become tasks at the stage after start;
+``sync_project_tasks`` does that lazily before any project read that shows tasks or label rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from encord_emulator import datasets, workflow
+from encord_emulator import ontology as ontology_module
+from encord_emulator.common import new_uuid, now_iso
+from encord_emulator.errors import invalid_arguments, not_found
+from encord_emulator.registry import AppState, RequestContext, current_context, register_seed_section, rpc
+from encord_emulator.seed import SeedError, entries
+from encord_emulator.store import Store
+
+PROJECT_KIND = workflow.PROJECT_KIND
+SYNC_KIND = "project_sync"
+DATASET_KIND = "dataset"
+DATA_ROW_KIND = "data_row"
+ITEM_KIND = "item"
+_NAMESPACE = uuid.UUID("9d2c4b7a-1e3f-4a5b-8c6d-7e8f9a0b1c2d")
+
+router = APIRouter()
+Ctx = Annotated[RequestContext, Depends(current_context)]
+
+
+# ---------------------------------------------------------------- documents
+
+
+def project_hash_for(title: str) -> str:
+    """The hash a seeded project gets when the seed names none (stable across re-seeding)."""
+    return str(uuid.uuid5(_NAMESPACE, f"project:{title}"))
+
+
+def put_project(
+    store: Store,
+    project_hash: str,
+    *,
+    title: str,
+    description: str,
+    ontology_hash: str,
+    dataset_hashes: list[str],
+    workflow_spec: list[dict[str, Any]],
+    creator_email: str,
+) -> dict[str, Any]:
+    graph = workflow.build_graph(project_hash, workflow_spec)
+    existing = store.get(PROJECT_KIND, project_hash) or {}
+    stamp = now_iso()
+    doc = {
+        "project_hash": project_hash,
+        "title": title,
+        "description": description,
+        "ontology_hash": ontology_hash,
+        "dataset_hashes": dataset_hashes,
+        "workflow": graph,
+        "workflow_spec": workflow_spec,
+        "status": existing.get("status", "inProgress"),
+        "creator_email": existing.get("creator_email") or creator_email,
+        "created_at": existing.get("created_at") or stamp,
+        "last_edited_at": stamp,
+    }
+    with store.transaction():
+        store.put(PROJECT_KIND, project_hash, doc)
+        store.delete(SYNC_KIND, project_hash)
+        _rehome_orphan_tasks(store, doc)
+    return doc
+
+
+def _rehome_orphan_tasks(store: Store, project: dict[str, Any]) -> None:
+    """After a workflow change, tasks whose stage vanished re-enter at the stage after start."""
+    graph = project["workflow"]
+    for task in workflow.tasks_of_project(store, project["project_hash"]):
+        node = workflow.node_by_uuid(graph, task["stage_uuid"])
+        if node is None or workflow.NODE_TYPES[node["type"]] is None:
+            workflow.move_task(graph, task, workflow.start_node(graph)["uuid"], "emulator")
+            store.put(workflow.TASK_KIND, task["uuid"], task)
+
+
+def project_dto(store: Store, project: dict[str, Any]) -> dict[str, Any]:
+    """``ProjectDTO`` (every field present; routers and start hidden from the workflow)."""
+    ontology = store.get(ontology_module.ONTOLOGY_KIND, project["ontology_hash"]) or {}
+    return {
+        "projectHash": project["project_hash"],
+        "projectType": "workflow",
+        "status": project["status"],
+        "title": project["title"],
+        "description": project["description"],
+        "createdAt": project["created_at"],
+        "creatorEmail": project["creator_email"],
+        "lastEditedAt": project["last_edited_at"],
+        "ontologyHash": project["ontology_hash"],
+        "editorOntology": ontology.get("editor") or {"objects": [], "classifications": []},
+        "userRole": 0,
+        "sourceProjects": None,
+        "workflowManagerUuid": str(uuid.uuid5(_NAMESPACE, f"wfm:{project['project_hash']}")),
+        "workflow": {"stages": workflow.sdk_stages(project["workflow"])},
+    }
+
+
+def find_dataset(store: Store, ref: str) -> dict[str, Any] | None:
+    """A dataset by hash or by title."""
+    return store.get(DATASET_KIND, ref) or next(iter(store.query(DATASET_KIND, title=ref)), None)
+
+
+# ---------------------------------------------------------------- data of a project
+
+
+def data_view(
+    store: Store, row: dict[str, Any], dataset: dict[str, Any], item: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What the project side needs of one data row: identity, type, media facts, backing item."""
+    item = item or {}
+    data_type = datasets.DATA_TYPE.get(str(item.get("item_type", "image")), "IMAGE")
+    frames = item.get("frame_count")
+    if data_type == "IMG_GROUP":
+        frames = len(item.get("children") or [])
+    return {
+        "data_hash": row["data_hash"],
+        "dataset_hash": row["dataset_hash"],
+        "dataset_title": dataset.get("title", ""),
+        "data_title": item.get("name") or row.get("data_title") or row["data_hash"],
+        "data_type": data_type,
+        "item_uuid": row.get("item_uuid") or row["data_hash"],
+        "item": item,
+        "created_at": row.get("created_at") or now_iso(),
+        "number_of_frames": int(frames or 1),
+    }
+
+
+def project_data(
+    store: Store, project: dict[str, Any], data_hashes: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Data views of every row of the project's datasets (first dataset wins on a shared data hash)."""
+    views: dict[str, dict[str, Any]] = {}
+    for dataset_hash in project["dataset_hashes"]:
+        dataset = store.get(DATASET_KIND, dataset_hash) or {}
+        rows = [
+            row
+            for row in datasets.rows_of_dataset(store, dataset_hash)
+            if row["data_hash"] not in views and (data_hashes is None or row["data_hash"] in data_hashes)
+        ]
+        items = store.get_many(ITEM_KIND, [str(row.get("item_uuid") or row["data_hash"]) for row in rows])
+        for row in rows:
+            views[row["data_hash"]] = data_view(
+                store, row, dataset, items.get(str(row.get("item_uuid") or row["data_hash"]))
+            )
+    return list(views.values())
+
+
+def sync_project_tasks(state: AppState, project_hash: str) -> dict[str, Any]:
+    """Create a task at the entry stage for every attached data row that has none; returns the project."""
+    store = state.store
+    project = workflow.get_project_doc(store, project_hash)
+    # rows_of_dataset also mirrors new items of a dataset's backing folder into rows.
+    counts = {
+        dataset_hash: len(datasets.rows_of_dataset(store, dataset_hash))
+        for dataset_hash in project["dataset_hashes"]
+    }
+    marker = store.get(SYNC_KIND, project_hash)
+    if marker is not None and marker.get("counts") == counts:
+        return project
+    with store.transaction():
+        have = {task["data_hash"] for task in workflow.tasks_of_project(store, project_hash)}
+        stamp = now_iso()
+        for view in project_data(store, project):
+            if view["data_hash"] not in have:
+                task = workflow.new_task(project, view, stamp)
+                store.put(workflow.TASK_KIND, task["uuid"], task)
+        store.put(SYNC_KIND, project_hash, {"project_hash": project_hash, "counts": counts})
+    return project
+
+
+# ---------------------------------------------------------------- v2 routes
+
+
+@router.get("/projects/{project_hash}")
+def get_project(project_hash: str, ctx: Ctx) -> dict[str, Any]:
+    return project_dto(ctx.store, workflow.get_project_doc(ctx.store, project_hash))
+
+
+@router.get("/projects/{project_hash}/datasets")
+def list_project_datasets(project_hash: str, ctx: Ctx) -> dict[str, Any]:
+    project = workflow.get_project_doc(ctx.store, project_hash)
+    results = []
+    for dataset_hash in project["dataset_hashes"]:
+        dataset = ctx.store.get(DATASET_KIND, dataset_hash) or {}
+        results.append(
+            {
+                "datasetHash": dataset_hash,
+                "title": dataset.get("title", ""),
+                "description": dataset.get("description") or "",
+            }
+        )
+    return {"results": results, "nextPageToken": None}
+
+
+# ---------------------------------------------------------------- legacy RPC
+
+
+@rpc("project", "projectdataset", "POST")
+def add_datasets(ctx: RequestContext, uid: Any, payload: Any) -> bool:
+    hashes = [str(h) for h in (payload or {}).get("dataset_hashes") or []]
+    return _change_datasets(ctx, hashes, add=True)
+
+
+@rpc("project", "projectdataset", "DELETE")
+def remove_datasets(ctx: RequestContext, uid: Any, payload: Any) -> bool:
+    hashes = [str(h) for h in (uid if isinstance(uid, list) else [uid] if uid else [])]
+    return _change_datasets(ctx, hashes, add=False)
+
+
+def _change_datasets(ctx: RequestContext, dataset_hashes: list[str], add: bool) -> bool:
+    project = workflow.get_project_doc(ctx.store, ctx.resource_id)
+    for dataset_hash in dataset_hashes:
+        if ctx.store.get(DATASET_KIND, dataset_hash) is None:
+            raise not_found(f"dataset {dataset_hash} does not exist")
+    attached = list(project["dataset_hashes"])
+    if add:
+        attached += [h for h in dataset_hashes if h not in attached]
+    else:
+        missing = [h for h in dataset_hashes if h not in attached]
+        if missing:
+            raise invalid_arguments(f"datasets {missing} are not attached to project {ctx.resource_id}")
+        attached = [h for h in attached if h not in dataset_hashes]
+    project["dataset_hashes"] = attached
+    project["last_edited_at"] = now_iso()
+    with ctx.store.transaction():
+        ctx.store.put(PROJECT_KIND, project["project_hash"], project)
+        ctx.store.delete(SYNC_KIND, project["project_hash"])
+    return True
+
+
+@rpc("user", "project", "POST")
+def create_project(ctx: RequestContext, uid: Any, payload: Any) -> str:
+    """``user_client.create_project``: the default Annotate -> Review -> Complete workflow."""
+    body = payload or {}
+    if not body.get("title"):
+        raise invalid_arguments("create_project needs a title")
+    dataset_hashes = [str(h) for h in body.get("dataset_hashes") or []]
+    for dataset_hash in dataset_hashes:
+        if ctx.store.get(DATASET_KIND, dataset_hash) is None:
+            raise not_found(f"dataset {dataset_hash} does not exist")
+    ontology_hash = str(body.get("ontology_hash") or "")
+    if ontology_hash:
+        ontology_module.get_ontology_doc(ctx.store, ontology_hash)
+    else:
+        empty: dict[str, Any] = {"objects": [], "classifications": []}
+        ontology_hash = ontology_module.put_ontology(
+            ctx.store, new_uuid(), f"{body['title']} ontology", "", empty
+        )["uuid"]
+    spec = _template_spec(ctx.store, body.get("workflow_template_id"))
+    project = put_project(
+        ctx.store,
+        new_uuid(),
+        title=str(body["title"]),
+        description=str(body.get("description") or ""),
+        ontology_hash=ontology_hash,
+        dataset_hashes=dataset_hashes,
+        workflow_spec=spec,
+        creator_email=ctx.user_email,
+    )
+    return str(project["project_hash"])
+
+
+def _template_spec(store: Store, template_id: Any) -> list[dict[str, Any]]:
+    """A workflow template is any project's workflow: pass that project's hash as the template id."""
+    if not template_id:
+        return workflow.default_workflow_spec()
+    source = store.get(PROJECT_KIND, str(template_id))
+    if source is None:
+        raise not_found(f"workflow template {template_id} does not exist (use a project hash as template id)")
+    return list(source["workflow_spec"])
+
+
+# ---------------------------------------------------------------- seed
+
+
+def _seed_projects(state: AppState, value: Any) -> None:
+    for index, entry in enumerate(entries("projects", value)):
+        title = entry.get("title")
+        if not title:
+            raise SeedError(f"seed section 'projects' entry #{index}: missing 'title'")
+        where = f"seed section 'projects' entry #{index} ({title})"
+        ontology = ontology_module.find_ontology(state.store, str(entry.get("ontology", "")))
+        if ontology is None:
+            raise SeedError(
+                f"{where}: ontology {entry.get('ontology')!r} is not seeded (give its title or uuid)"
+            )
+        dataset_hashes = []
+        for ref in entry.get("datasets") or []:
+            dataset = find_dataset(state.store, str(ref))
+            if dataset is None:
+                raise SeedError(f"{where}: dataset {ref!r} does not exist (give its title or hash)")
+            dataset_hashes.append(str(dataset["dataset_hash"]))
+        try:
+            put_project(
+                state.store,
+                str(entry.get("project_hash") or project_hash_for(str(title))),
+                title=str(title),
+                description=str(entry.get("description") or ""),
+                ontology_hash=str(ontology["uuid"]),
+                dataset_hashes=dataset_hashes,
+                workflow_spec=entry.get("workflow") or workflow.default_workflow_spec(),
+                creator_email=str(entry.get("creator_email") or "admin@emulator.local"),
+            )
+        except ValueError as exc:
+            raise SeedError(f"{where}: {exc}") from exc
+
+
+register_seed_section("projects", _seed_projects)

@@ -1,0 +1,289 @@
+"""Write one label version: pick full/incremental, stream rows into the writers, upload, mark `_SUCCESS`.
+
+Idempotence: a rerun with the same `run_key` returns the version already written; otherwise a run that
+finds no label row edited since the previous version's high-water mark writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from encord_provider.exports.coco import CocoWriter
+from encord_provider.exports.digest import file_sha256, source_digest
+from encord_provider.exports.jsonl import ChunkedJsonlWriter
+from encord_provider.exports.model import (
+    ExportError,
+    ExportFilters,
+    ExportResult,
+    FileEntry,
+    Manifest,
+    RowRef,
+    VersionKind,
+)
+from encord_provider.exports.source import LabelSource
+from encord_provider.exports.table import CsvTableWriter, ParquetTableWriter, TableWriter
+from encord_provider.exports.upload import upload_file
+from encord_provider.exports.versions import MANIFEST, SUCCESS, VersionLayout, VersionMarker
+from encord_provider.storage.base import ObjectStore
+
+CONTENT_TYPES = {
+    ".jsonl": "application/x-ndjson",
+    ".json": "application/json",
+    ".parquet": "application/vnd.apache.parquet",
+    ".csv": "text/csv",
+}
+# Listing asks for a little more than the high-water mark so the server's inclusive/exclusive semantics and
+# second-precision timestamps cannot hide an edit; rows already exported are then dropped client-side.
+LISTING_OVERLAP = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    project: str
+    project_hash: str
+    base_prefix: str
+    filters: ExportFilters = field(default_factory=ExportFilters)
+    formats: Sequence[str] = ("json", "coco", "parquet")
+    version_name_template: str = "v{number:05d}_{created_at:%Y%m%dT%H%M%SZ}"
+    full_snapshot_every: int = 10
+    rows_per_file: int = 50_000
+    force_full: bool = False
+    version_name: str | None = None
+    run_key: str | None = None
+
+
+@dataclass
+class _Plan:
+    number: int
+    kind: VersionKind
+    previous: Manifest | None
+    edited_after: datetime | None
+
+
+def _plan(spec: ExportSpec, previous: Manifest | None) -> _Plan:
+    number = previous.number + 1 if previous else 1
+    due_full = (number - 1) % spec.full_snapshot_every == 0
+    kind: VersionKind = "incremental"
+    if previous is None or spec.force_full or due_full or previous.filters != spec.filters:
+        kind = "full"
+    edited_after = previous.high_water_mark if (previous and kind == "incremental") else None
+    return _Plan(number, kind, previous, edited_after)
+
+
+def _is_new(ref: RowRef, previous: Manifest | None) -> bool:
+    """Edited after the previous version's high-water mark (and not one of the rows exported at it)."""
+    if previous is None or previous.high_water_mark is None:
+        return True
+    if ref.last_edited_at is None:
+        return False
+    if ref.last_edited_at > previous.high_water_mark:
+        return True
+    return ref.last_edited_at == previous.high_water_mark and ref.fingerprint() not in previous.boundary_rows
+
+
+def _high_water(refs: Iterable[RowRef], previous: Manifest | None) -> tuple[datetime | None, list[str]]:
+    stamps = [r.last_edited_at for r in refs if r.last_edited_at is not None]
+    mark = max(stamps, default=None)
+    if previous and previous.high_water_mark and (mark is None or previous.high_water_mark > mark):
+        return previous.high_water_mark, list(previous.boundary_rows)
+    boundary = {r.fingerprint() for r in refs if mark is not None and r.last_edited_at == mark}
+    if previous and previous.high_water_mark == mark:
+        boundary.update(previous.boundary_rows)  # rows exported at the same instant by earlier versions
+    return mark, sorted(boundary)
+
+
+class _Writers:
+    """All the format writers of one version, fed one label row at a time."""
+
+    def __init__(self, workdir: Path, spec: ExportSpec, ontology: dict[str, Any]) -> None:
+        self.jsonl = ChunkedJsonlWriter(workdir, spec.rows_per_file) if "json" in spec.formats else None
+        self.coco = (
+            CocoWriter(workdir / "coco.json", ontology, spec.project) if "coco" in spec.formats else None
+        )
+        self.tables: list[TableWriter] = []
+        if "parquet" in spec.formats:
+            self.tables.append(ParquetTableWriter(workdir / "labels.parquet"))
+        if "csv" in spec.formats:
+            self.tables.append(CsvTableWriter(workdir / "labels.csv"))
+        self.rows = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        if self.jsonl:
+            self.jsonl.add_row(row)
+        if self.coco:
+            self.coco.add_row(row)
+        for table in self.tables:
+            table.add_row(row)
+        self.rows += 1
+
+    def close(self) -> tuple[list[tuple[Path, int | None]], dict[str, int]]:
+        files: list[tuple[Path, int | None]] = []
+        counts: dict[str, int] = {"label_rows": self.rows}
+        if self.jsonl:
+            chunk_paths = self.jsonl.close()
+            files += [(p, None) for p in chunk_paths]
+            counts["jsonl_files"] = len(chunk_paths)
+        if self.coco:
+            files.append((self.coco.close(), None))
+            counts.update(self.coco.counts)
+        for table in self.tables:
+            files.append((table.close(), table.rows))
+            counts["table_rows"] = table.rows
+        return files, counts
+
+
+def _write_source_rows(path: Path, refs: Sequence[RowRef]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["label_hash", "data_hash", "last_edited_at"])
+        for ref in refs:
+            writer.writerow(
+                [ref.label_hash, ref.data_hash, ref.last_edited_at.isoformat() if ref.last_edited_at else ""]
+            )
+    return path
+
+
+def _version_name(spec: ExportSpec, plan: _Plan, created_at: datetime) -> str:
+    if spec.version_name:
+        name = spec.version_name
+    else:
+        name = spec.version_name_template.format(
+            number=plan.number, created_at=created_at, kind=plan.kind, project=spec.project
+        )
+    if not name or "/" in name or name in {"latest", ".", ".."}:
+        raise ExportError(f"version name {name!r} cannot be used as a folder name")
+    return name
+
+
+def _upload_all(layout: VersionLayout, version: str, files: list[tuple[Path, int | None]]) -> list[FileEntry]:
+    entries = []
+    for path, rows in files:
+        key = layout.key(version, path.name)
+        upload_file(layout.store, key, path, CONTENT_TYPES.get(path.suffix))
+        entries.append(
+            FileEntry(path=path.name, bytes=path.stat().st_size, sha256=file_sha256(path), rows=rows)
+        )
+    return entries
+
+
+def _unchanged(spec: ExportSpec, plan: _Plan, new_refs: Sequence[RowRef], digest: str) -> str | None:
+    """Why nothing needs writing, or None when a version is due."""
+    previous = plan.previous
+    if previous is None:
+        return None
+    if spec.force_full:
+        same = previous.kind == "full" and previous.source_digest == digest
+        return f"full snapshot identical to {previous.version}" if same else None
+    if previous.filters != spec.filters:
+        return None
+    if not new_refs:
+        return f"no label row edited since {previous.version} (high-water mark {previous.high_water_mark})"
+    return None
+
+
+def export_labels(
+    store: ObjectStore, source: LabelSource, spec: ExportSpec, *, now: datetime | None = None
+) -> ExportResult:
+    """Write the next version of `spec.project` to `store` (or decide that none is needed)."""
+    layout = VersionLayout(store, spec.base_prefix, spec.project)
+    markers = layout.markers()
+    if spec.run_key and (done := next((m for m in markers if m.run_key == spec.run_key), None)):
+        manifest = layout.read_manifest(done.version)
+        return _result("reused", layout, manifest, reason=f"run {spec.run_key} already wrote {done.version}")
+    previous = layout.read_manifest(markers[-1].version) if markers else None
+    if spec.version_name and any(m.version == spec.version_name for m in markers):
+        raise ExportError(f"version {spec.version_name!r} of {spec.project} already exists")
+    plan = _plan(spec, previous)
+    listing_after = plan.edited_after - LISTING_OVERLAP if plan.edited_after else None
+    listed = source.list_rows(spec.filters, listing_after)
+    new_refs = [r for r in listed if _is_new(r, previous)]
+    refs = listed if plan.kind == "full" else new_refs
+    digest = source_digest(r.fingerprint() for r in refs)
+    if reason := _unchanged(spec, plan, new_refs, digest):
+        return ExportResult(
+            status="unchanged",
+            project=spec.project,
+            version=None,
+            uri=None,
+            kind=None,
+            previous_version=previous.version if previous else None,
+            reason=reason,
+        )
+    created_at = now or datetime.now(UTC)
+    version = _version_name(spec, plan, created_at)
+    with tempfile.TemporaryDirectory(prefix="encord-export-") as tmp:
+        manifest = _write_version(layout, source, spec, plan, refs, digest, version, created_at, Path(tmp))
+    return _result("written", layout, manifest)
+
+
+def _write_version(
+    layout: VersionLayout,
+    source: LabelSource,
+    spec: ExportSpec,
+    plan: _Plan,
+    refs: Sequence[RowRef],
+    digest: str,
+    version: str,
+    created_at: datetime,
+    workdir: Path,
+) -> Manifest:
+    writers = _Writers(workdir, spec, source.ontology())
+    for row in source.fetch(refs, spec.filters):
+        writers.add(row)
+    files, counts = writers.close()
+    files.append((_write_source_rows(workdir / "source_rows.csv", refs), len(refs)))
+    entries = _upload_all(layout, version, files)
+    mark, boundary = _high_water(refs, plan.previous)
+    previous = plan.previous
+    manifest = Manifest(
+        project=spec.project,
+        project_hash=spec.project_hash,
+        version=version,
+        number=plan.number,
+        kind=plan.kind,
+        created_at=created_at,
+        previous_version=previous.version if previous else None,
+        base_version=version if plan.kind == "full" else (previous.base_version if previous else None),
+        run_key=spec.run_key,
+        filters=spec.filters,
+        edited_after=plan.edited_after,
+        high_water_mark=mark,
+        boundary_rows=boundary,
+        source_rows=len(refs),
+        source_digest=digest,
+        counts=counts,
+        files=entries,
+    )
+    body = manifest.to_json_bytes()
+    layout.store.write_bytes(layout.key(version, MANIFEST), body, "application/json")
+    marker = VersionMarker(version, plan.number, spec.run_key, _sha256_bytes(body))
+    layout.store.write_bytes(layout.key(version, SUCCESS), marker.to_bytes(), "application/json")
+    layout.write_latest(manifest)
+    return manifest
+
+
+def _sha256_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _result(status: str, layout: VersionLayout, manifest: Manifest, reason: str = "") -> ExportResult:
+    return ExportResult.model_validate(
+        {
+            "status": status,
+            "project": manifest.project,
+            "version": manifest.version,
+            "uri": layout.store.uri(layout.version_prefix(manifest.version)),
+            "kind": manifest.kind,
+            "previous_version": manifest.previous_version,
+            "counts": manifest.counts,
+            "reason": reason,
+        }
+    )

@@ -1,0 +1,180 @@
+"""Flat label table for warehouse queries: one row per object instance per frame, one per classification.
+
+Parquet is written in row groups through pyarrow (memory bounded by one group); CSV is streamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from encord_provider.exports.frames import flat_attributes, iter_frames
+from encord_provider.exports.geometry import normalised_box, shape_key
+
+SCHEMA = pa.schema(
+    [
+        ("label_hash", pa.string()),
+        ("data_hash", pa.string()),
+        ("data_title", pa.string()),
+        ("data_type", pa.string()),
+        ("dataset_hash", pa.string()),
+        ("frame", pa.int64()),
+        ("kind", pa.string()),
+        ("instance_hash", pa.string()),
+        ("feature_hash", pa.string()),
+        ("name", pa.string()),
+        ("shape", pa.string()),
+        ("bbox_x", pa.float64()),
+        ("bbox_y", pa.float64()),
+        ("bbox_w", pa.float64()),
+        ("bbox_h", pa.float64()),
+        ("attributes", pa.string()),
+        ("confidence", pa.float64()),
+        ("manual_annotation", pa.bool_()),
+        ("created_by", pa.string()),
+        ("created_at", pa.string()),
+        ("last_edited_at", pa.string()),
+        ("label_last_edited_at", pa.string()),
+    ]
+)
+COLUMNS = SCHEMA.names
+
+
+def _base(row: dict[str, Any], data_hash: str, frame: int) -> dict[str, Any]:
+    return {
+        "label_hash": row.get("label_hash"),
+        "data_hash": data_hash,
+        "data_title": row.get("data_title"),
+        "data_type": row.get("data_type"),
+        "dataset_hash": row.get("dataset_hash"),
+        "frame": frame,
+        "label_last_edited_at": _text(row.get("last_edited_at")),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _object_record(row: dict[str, Any], data_hash: str, frame: int, obj: dict[str, Any]) -> dict[str, Any]:
+    object_hash = obj.get("objectHash")
+    answers = (row.get("object_answers") or {}).get(object_hash) or {}
+    box = normalised_box(obj)
+    return {
+        **_base(row, data_hash, frame),
+        "kind": "object",
+        "instance_hash": object_hash,
+        "feature_hash": obj.get("featureHash"),
+        "name": obj.get("name"),
+        "shape": obj.get("shape") or shape_key(obj),
+        "bbox_x": box[0] if box else None,
+        "bbox_y": box[1] if box else None,
+        "bbox_w": box[2] if box else None,
+        "bbox_h": box[3] if box else None,
+        "attributes": json.dumps(flat_attributes(answers.get("classifications") or []), sort_keys=True),
+        "confidence": _float(obj.get("confidence")),
+        "manual_annotation": obj.get("manualAnnotation"),
+        "created_by": _text(obj.get("createdBy")),
+        "created_at": _text(obj.get("createdAt")),
+        "last_edited_at": _text(obj.get("lastEditedAt")),
+    }
+
+
+def _classification_record(row: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    ranges = answer.get("range") or [[0, 0]]
+    first_frame = int(ranges[0][0]) if ranges and ranges[0] else 0
+    return {
+        **_base(row, str(row.get("data_hash")), first_frame),
+        "kind": "classification",
+        "instance_hash": answer.get("classificationHash"),
+        "feature_hash": answer.get("featureHash"),
+        "name": next((c.get("name") for c in answer.get("classifications") or []), None),
+        "shape": None,
+        "bbox_x": None,
+        "bbox_y": None,
+        "bbox_w": None,
+        "bbox_h": None,
+        "attributes": json.dumps(flat_attributes(answer.get("classifications") or []), sort_keys=True),
+        "confidence": _float(answer.get("confidence")),
+        "manual_annotation": answer.get("manualAnnotation"),
+        "created_by": _text(answer.get("createdBy")),
+        "created_at": _text(answer.get("createdAt")),
+        "last_edited_at": _text(answer.get("lastEditedAt")),
+    }
+
+
+def flat_records(row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The table rows of one Encord label row."""
+    for frame in iter_frames(row):
+        for obj in frame.objects:
+            yield _object_record(row, str(frame.unit.get("data_hash")), frame.frame, obj)
+    for answer in (row.get("classification_answers") or {}).values():
+        if isinstance(answer, dict):
+            yield _classification_record(row, answer)
+
+
+class TableWriter(Protocol):
+    path: Path
+    rows: int
+
+    def add_row(self, row: dict[str, Any]) -> None: ...
+
+    def close(self) -> Path: ...
+
+
+class ParquetTableWriter:
+    """Parquet file written one row group at a time."""
+
+    def __init__(self, path: Path, row_group_size: int = 50_000) -> None:
+        self.path = path
+        self.rows = 0
+        self._row_group_size = row_group_size
+        self._buffer: list[dict[str, Any]] = []
+        self._writer = pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        for record in flat_records(row):
+            self._buffer.append(record)
+            if len(self._buffer) >= self._row_group_size:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=SCHEMA))
+            self.rows += len(self._buffer)
+            self._buffer = []
+
+    def close(self) -> Path:
+        self._flush()
+        self._writer.close()
+        return self.path
+
+
+class CsvTableWriter:
+    """The same table as CSV (header row, RFC 4180 quoting)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._fh = path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
+        self._writer.writeheader()
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        for record in flat_records(row):
+            self._writer.writerow(record)
+            self.rows += 1
+
+    def close(self) -> Path:
+        self._fh.close()
+        return self.path

@@ -1,0 +1,56 @@
+"""Key order of the input stream.
+
+Streaming grouping and sidecar pairing rely on keys arriving in lexicographic (code point) order, which
+is what S3, GCS and Azure listings return. `checked_sorted` enforces that assumption and fails loudly;
+`spill_sorted` handles any order by sorting on disk with SQLite (memory stays constant).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from encord_provider.storage.records import ObjectRecord
+
+
+class UnorderedInputError(ValueError):
+    """Keys arrived out of order while the build assumed sorted input."""
+
+
+def checked_sorted(records: Iterable[ObjectRecord]) -> Iterator[ObjectRecord]:
+    previous: str | None = None
+    for record in records:
+        key = record.key
+        if previous is not None and key <= previous:
+            detail = "duplicate key" if key == previous else "keys out of order"
+            raise UnorderedInputError(
+                f"{detail}: {key!r} after {previous!r}; listings must be sorted by key "
+                "(set input_order='any' / --unsorted to sort on disk first)"
+            )
+        previous = key
+        yield record
+
+
+def spill_sorted(records: Iterable[ObjectRecord], spill_dir: str | None = None) -> Iterator[ObjectRecord]:
+    """All records, sorted by key through a temporary SQLite file; duplicate keys keep the last one."""
+    handle, path = tempfile.mkstemp(suffix=".sqlite", dir=spill_dir)
+    os.close(handle)
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute(
+            "CREATE TABLE r (key TEXT PRIMARY KEY, url TEXT, size INTEGER, etag TEXT, modified TEXT) WITHOUT ROWID"
+        )
+        rows = ((r.key, r.url, r.size, r.etag, r.last_modified.isoformat()) for r in records)
+        db.executemany("INSERT OR REPLACE INTO r VALUES (?, ?, ?, ?, ?)", rows)
+        db.commit()
+        # SQLite's default BINARY collation compares UTF-8 bytes = code point order, like Python's str sort.
+        for key, url, size, etag, modified in db.execute("SELECT * FROM r ORDER BY key"):
+            yield ObjectRecord(url=url, key=key, size=size, etag=etag, last_modified=datetime.fromisoformat(modified))
+    finally:
+        db.close()
+        os.unlink(path)

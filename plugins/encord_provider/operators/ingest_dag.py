@@ -1,0 +1,161 @@
+"""Build the `encord_ingest__<name>` DAG (cron + manual Params) and its event-driven twin.
+
+prepare -> plan -> register (mapped over chunk-plan URIs, deferrable) -> link -> finalize (Asset event).
+Nothing here touches a bucket or Encord at parse time; tasks only receive the pipeline as a dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task
+
+from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
+from encord_provider.operators.ingest_stores import ledger_prefix
+
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def ingest_params(pipeline: IngestPipeline) -> dict[str, Param]:
+    return {
+        "prefix": Param(
+            "", type="string", title="Prefix", description=f"Empty = configured prefix {pipeline.source.prefix!r}."
+        ),
+        "since": Param(
+            None, type=["null", "string"], format="date-time", title="Modified since",
+            description="Only objects modified at or after this time (ISO 8601).",
+        ),
+        "dry_run": Param(False, type="boolean", title="Dry run", description="Write manifests, register nothing."),
+        "data_types": Param(
+            [], type="array", items={"type": "string", "enum": list(DATA_TYPES)}, title="Data types",
+            description="Empty = every type.",
+        ),
+        "max_objects": Param(0, type="integer", minimum=0, title="Max objects", description="0 = no limit."),
+        "chunk_size": Param(
+            0, type="integer", minimum=0, maximum=10_000, title="Entries per chunk",
+            description=f"0 = configured {pipeline.chunking.max_entries}.",
+        ),
+    }  # fmt: skip
+
+
+def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
+    """The task chain, inside the current `with DAG(...)` block."""
+    from encord_provider.operators.ingest import EncordRegisterChunkOperator
+
+    config = pipeline.model_dump(mode="json")
+
+    @task(retries=2)
+    def prepare(**context: Any) -> dict[str, Any]:
+        from encord_provider.operators.ingest import prepare_targets
+
+        return prepare_targets(IngestPipeline.model_validate(config), bool(context["params"]["dry_run"]))
+
+    @task(retries=2)
+    def plan(targets: dict[str, Any], **context: Any) -> list[str]:
+        from encord_provider.operators.ingest import plan_step
+
+        return plan_step(
+            IngestPipeline.model_validate(config), dict(context["params"]), context["run_id"], targets
+        )
+
+    @task(retries=2, trigger_rule=TriggerRule.NONE_FAILED)
+    def link(targets: dict[str, Any], **context: Any) -> dict[str, Any]:
+        from encord_provider.operators.ingest import link_step
+
+        return link_step(IngestPipeline.model_validate(config), targets, context["run_id"])
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED, outlets=[Asset(pipeline.asset_uri)])
+    def finalize(chunks: Any, linked: dict[str, Any], **context: Any) -> dict[str, Any]:
+        from encord_provider.operators.ingest import finalize_step
+
+        results = [c for c in (chunks or []) if c]
+        return finalize_step(
+            IngestPipeline.model_validate(config), dict(context["params"]), context["run_id"], results, linked
+        )
+
+    targets = prepare()
+    plan_uris = plan(targets)
+    registered = EncordRegisterChunkOperator.partial(
+        task_id="register", pipeline=config, targets=targets, retries=2
+    ).expand(plan_uri=plan_uris)
+    linked = link(targets)
+    registered >> linked
+    finalize(registered.output, linked)
+
+
+def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
+    with DAG(
+        dag_id=pipeline.dag_id,
+        schedule=pipeline.schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        params=ingest_params(pipeline),
+        tags=["encord", "ingest", *pipeline.tags],
+        doc_md=f"Register new objects of `{pipeline.source.bucket_url}/{pipeline.source.prefix}` into Encord "
+        f"folder **{pipeline.folder.name}** and link them into {[d.title for d in pipeline.datasets]}.",
+    ) as dag:
+        _add_ingest_tasks(pipeline)
+    return dag
+
+
+def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
+    """SQS (S3 event notifications) or bucket polling, per the pipeline's trigger mode."""
+    name = f"encord_source_watch__{pipeline.name}"
+    if pipeline.trigger.mode == "s3_events":
+        from airflow.providers.amazon.aws.triggers.sqs import SqsSensorTrigger
+
+        trigger: Any = SqsSensorTrigger(
+            sqs_queue=pipeline.trigger.sqs_queue_url,
+            aws_conn_id=pipeline.trigger.aws_conn_id or pipeline.source.conn_id,
+            max_messages=10,
+            waiter_delay=max(1, int(pipeline.trigger.poll_interval_seconds)),
+        )
+        return AssetWatcher(name=name, trigger=trigger)
+    from encord_provider.triggers.bucket_poll import BucketPollTrigger
+
+    staging = pipeline.staging
+    trigger = BucketPollTrigger(
+        scheme=pipeline.source.scheme,
+        bucket=pipeline.source.bucket,
+        prefix=pipeline.source.prefix,
+        conn_id=pipeline.source.conn_id,
+        endpoint_url=pipeline.source.endpoint_url,
+        poll_interval=pipeline.trigger.poll_interval_seconds,
+        staging={
+            "scheme": staging.scheme,
+            "bucket": staging.bucket,
+            "conn_id": staging.conn_id,
+            "endpoint_url": staging.endpoint_url,
+            "ledger_prefix": ledger_prefix(pipeline),
+        },
+    )
+    return AssetWatcher(name=name, trigger=trigger)
+
+
+def source_asset(pipeline: IngestPipeline) -> Asset:
+    source = pipeline.source
+    return Asset(
+        name=f"encord_source__{pipeline.name}",
+        uri=f"{source.scheme}://{source.bucket}/{source.prefix}",
+        watchers=[source_watcher(pipeline)],
+    )
+
+
+def build_events_dag(pipeline: IngestPipeline) -> DAG | None:
+    """`encord_ingest_events__<name>`, scheduled by the source watcher; None for schedule-only pipelines."""
+    if pipeline.trigger.mode == "schedule":
+        return None
+    with DAG(
+        dag_id=pipeline.events_dag_id,
+        schedule=[source_asset(pipeline)],
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        params=ingest_params(pipeline),
+        tags=["encord", "ingest", "events", *pipeline.tags],
+        doc_md=f"Event-driven twin of `{pipeline.dag_id}` ({pipeline.trigger.mode}).",
+    ) as dag:
+        _add_ingest_tasks(pipeline)
+    return dag

@@ -1,0 +1,23 @@
+"""Errors raised by the storage layer; each names the object or URI it is about."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class for storage-layer errors."""
+
+
+class ObjectNotFoundError(StorageError, FileNotFoundError):
+    """The object does not exist (the message names its URI)."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(f"object not found: {uri}")
+        self.uri = uri
+
+
+class UnsupportedUriError(StorageError, ValueError):
+    """A URI or object URL whose scheme or host form this package does not understand."""
+
+
+class ConnectionConfigError(StorageError, ValueError):
+    """An Airflow connection cannot be turned into a store (the message names the connection)."""

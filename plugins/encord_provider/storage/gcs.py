@@ -1,0 +1,142 @@
+"""Google Cloud Storage store through google-cloud-storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.records import ObjectRecord
+from encord_provider.storage.urls import gcs_object_url
+
+GCS_MAX_PAGE = 1000
+_LIST_FIELDS = "items(name,size,etag,updated),prefixes,nextPageToken"
+
+
+def make_gcs_client(
+    *,
+    project: str | None = None,
+    credentials: Any = None,
+    endpoint_url: str | None = None,
+    anonymous: bool = False,
+) -> Any:
+    """A storage.Client; `endpoint_url` points it at an emulator, `anonymous` skips authentication."""
+    from google.cloud import storage
+
+    if anonymous and credentials is None:
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    options = {"api_endpoint": endpoint_url} if endpoint_url else None
+    return storage.Client(project=project, credentials=credentials, client_options=options)
+
+
+class GCSStore:
+    """One GCS bucket. Listing streams `objects.list` pages of `page_size` objects."""
+
+    scheme = "gs"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        client: Any = None,
+        project: str | None = None,
+        credentials: Any = None,
+        endpoint_url: str | None = None,
+        anonymous: bool = False,
+        url_style: Literal["https", "gs"] = "https",
+        page_size: int = GCS_MAX_PAGE,
+    ) -> None:
+        if not 1 <= page_size <= GCS_MAX_PAGE:
+            raise ValueError(f"page_size must be within 1..{GCS_MAX_PAGE}, got {page_size}")
+        self.bucket = bucket
+        self.client = client or make_gcs_client(
+            project=project, credentials=credentials, endpoint_url=endpoint_url, anonymous=anonymous
+        )
+        self.url_style: Literal["https", "gs"] = url_style
+        self.page_size = page_size
+        self._bucket = self.client.bucket(bucket)
+
+    def __repr__(self) -> str:
+        return f"GCSStore(bucket={self.bucket!r})"
+
+    def object_url(self, key: str) -> str:
+        return gcs_object_url(self.bucket, key, self.url_style)
+
+    def uri(self, key: str) -> str:
+        return f"gs://{self.bucket}/{key}"
+
+    def _record(self, blob: Any) -> ObjectRecord:
+        return ObjectRecord(
+            url=self.object_url(blob.name),
+            key=blob.name,
+            size=int(blob.size or 0),
+            etag=(blob.etag or "").strip('"'),
+            last_modified=blob.updated,
+        )
+
+    def list_objects(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectRecord]:
+        # start_offset is inclusive, start_after is not: drop an exact match.
+        blobs = self.client.list_blobs(
+            self.bucket,
+            prefix=prefix or None,
+            start_offset=start_after or None,
+            page_size=self.page_size,
+            fields=_LIST_FIELDS,
+        )
+        for page in blobs.pages:
+            for blob in page:
+                if blob.name != start_after:
+                    yield self._record(blob)
+
+    def list_level(self, prefix: str = "", delimiter: str = "/") -> Iterator[ObjectRecord | str]:
+        blobs = self.client.list_blobs(
+            self.bucket,
+            prefix=prefix or None,
+            delimiter=delimiter,
+            page_size=self.page_size,
+            fields=_LIST_FIELDS,
+        )
+        for page in blobs.pages:
+            entries: list[tuple[str, ObjectRecord | str]] = [(b.name, self._record(b)) for b in page]
+            entries += [(p, p) for p in page.prefixes]
+            entries.sort(key=lambda entry: entry[0])
+            for _, entry in entries:
+                yield entry
+
+    def stat(self, key: str) -> ObjectRecord:
+        blob = self._bucket.get_blob(key)
+        if blob is None:
+            raise ObjectNotFoundError(self.uri(key))
+        return self._record(blob)
+
+    def exists(self, key: str) -> bool:
+        return bool(self._bucket.blob(key).exists())
+
+    def _download(self, key: str, **extra: Any) -> bytes:
+        from google.api_core import exceptions
+
+        try:
+            data: bytes = self._bucket.blob(key).download_as_bytes(**extra)
+        except exceptions.NotFound as err:
+            raise ObjectNotFoundError(self.uri(key)) from err
+        except exceptions.RequestRangeNotSatisfiable:
+            return b""
+        return data
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._download(key)
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """Up to `length` bytes from offset `start`; empty past the end of the object."""
+        if start < 0 or length < 0:
+            raise ValueError(f"start and length must not be negative, got {start}, {length}")
+        if length == 0:
+            return b""
+        return self._download(key, start=start, end=start + length - 1)
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        self._bucket.blob(key).upload_from_string(
+            data, content_type=content_type or "application/octet-stream"
+        )

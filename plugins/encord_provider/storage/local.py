@@ -1,0 +1,117 @@
+"""A local directory seen as a bucket (`file://` URIs), for dry runs and tests without a cloud."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.records import ObjectRecord
+
+
+class LocalStore:
+    """Keys are `/`-separated paths relative to `root`; listing is in the same key order as S3."""
+
+    scheme = "file"
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self.bucket = str(self.root)
+
+    def __repr__(self) -> str:
+        return f"LocalStore(root={self.bucket!r})"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise ValueError(f"key {key!r} escapes the store root {self.bucket}")
+        return path
+
+    def object_url(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def uri(self, key: str) -> str:
+        return "file://" + quote(str(self._path(key)), safe="/")
+
+    def _record(self, key: str, stat: os.stat_result) -> ObjectRecord:
+        return ObjectRecord(
+            url=self.object_url(key),
+            key=key,
+            size=stat.st_size,
+            etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}",
+            last_modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+        )
+
+    def _entries(self, directory: Path, rel: str) -> list[tuple[str, os.DirEntry[str]]]:
+        """Entries of one directory sorted as their keys sort (a directory `a` as `a/`)."""
+        try:
+            with os.scandir(directory) as scan:
+                named = [(rel + e.name + ("/" if e.is_dir() else ""), e) for e in scan]
+        except FileNotFoundError:
+            return []
+        return sorted(named, key=lambda pair: pair[0])
+
+    def _walk(self, directory: Path, rel: str) -> Iterator[ObjectRecord]:
+        for key, entry in self._entries(directory, rel):
+            if entry.is_dir():
+                yield from self._walk(Path(entry.path), key)
+            else:
+                yield self._record(key, entry.stat())
+
+    def list_objects(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectRecord]:
+        base, _, _ = prefix.rpartition("/")
+        rel = base + "/" if base else ""
+        for record in self._walk(self._path(base) if base else self.root, rel):
+            if record.key.startswith(prefix) and (start_after is None or record.key > start_after):
+                yield record
+
+    def list_level(self, prefix: str = "", delimiter: str = "/") -> Iterator[ObjectRecord | str]:
+        if delimiter != "/":
+            raise ValueError("LocalStore only lists levels with the '/' delimiter")
+        base, _, _ = prefix.rpartition("/")
+        rel = base + "/" if base else ""
+        for key, entry in self._entries(self._path(base) if base else self.root, rel):
+            if key.startswith(prefix):
+                yield key if entry.is_dir() else self._record(key, entry.stat())
+
+    def stat(self, key: str) -> ObjectRecord:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFoundError(self.uri(key))
+        return self._record(key, path.stat())
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError) as err:
+            raise ObjectNotFoundError(self.uri(key)) from err
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if start < 0 or length < 0:
+            raise ValueError(f"start and length must not be negative, got {start}, {length}")
+        try:
+            with self._path(key).open("rb") as handle:
+                handle.seek(start)
+                return handle.read(length)
+        except FileNotFoundError as err:
+            raise ObjectNotFoundError(self.uri(key)) from err
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Atomic: written to a temporary file in the same directory, then renamed."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

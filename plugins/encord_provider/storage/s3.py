@@ -1,0 +1,196 @@
+"""Amazon S3 and S3-compatible stores (OTC OBS, MinIO, moto) through boto3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.records import ObjectRecord
+from encord_provider.storage.urls import mrap_object_url, otc_object_url, quote_key, s3_object_url
+
+UrlStyle = Literal["aws", "otc", "mrap", "endpoint"]
+S3_MAX_PAGE = 1000
+_MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+
+
+def strip_etag(etag: str | None) -> str:
+    return (etag or "").strip('"')
+
+
+def guess_url_style(endpoint_url: str | None) -> UrlStyle:
+    """OTC endpoints get OTC URLs; AWS and local stand-ins (moto) get AWS URLs."""
+    if endpoint_url and ".otc.t-systems.com" in endpoint_url:
+        return "otc"
+    return "aws"
+
+
+def _region_from_endpoint(endpoint_url: str | None) -> str | None:
+    """`https://obs.eu-de.otc.t-systems.com` -> `eu-de`."""
+    if not endpoint_url or ".otc.t-systems.com" not in endpoint_url:
+        return None
+    host = endpoint_url.split("://", 1)[-1].split("/", 1)[0]
+    labels = host.split(".")
+    return labels[labels.index("obs") + 1] if "obs" in labels else None
+
+
+def make_s3_client(
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    addressing_style: Literal["auto", "virtual", "path"] | None = None,
+    max_pool_connections: int = 32,
+    session: Any = None,
+    **client_kwargs: Any,
+) -> Any:
+    """A boto3 S3 client; `session` may be a boto3 Session (e.g. from an Airflow AWS hook)."""
+    import boto3
+    from botocore.config import Config
+
+    s3_config = {"addressing_style": addressing_style} if addressing_style else {}
+    config = Config(s3=s3_config, max_pool_connections=max_pool_connections, retries={"mode": "standard"})
+    session = session or boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config, **client_kwargs)
+
+
+class S3Store:
+    """One S3 bucket. Listing streams `list_objects_v2` pages of `page_size` keys."""
+
+    scheme = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        addressing_style: Literal["auto", "virtual", "path"] | None = None,
+        url_style: UrlStyle | None = None,
+        mrap_arn: str | None = None,
+        page_size: int = S3_MAX_PAGE,
+        **client_kwargs: Any,
+    ) -> None:
+        if not 1 <= page_size <= S3_MAX_PAGE:
+            raise ValueError(f"page_size must be within 1..{S3_MAX_PAGE}, got {page_size}")
+        self.bucket = bucket
+        self.client = client or make_s3_client(
+            endpoint_url=endpoint_url, region=region, addressing_style=addressing_style, **client_kwargs
+        )
+        self.endpoint_url = endpoint_url or self.client.meta.endpoint_url
+        self.region = (
+            region or _region_from_endpoint(endpoint_url) or self.client.meta.region_name or "us-east-1"
+        )
+        self.url_style: UrlStyle = url_style or ("mrap" if mrap_arn else guess_url_style(endpoint_url))
+        if self.url_style == "mrap" and not mrap_arn:
+            raise ValueError("url_style='mrap' needs mrap_arn")
+        self.mrap_arn = mrap_arn
+        self.page_size = page_size
+
+    def __repr__(self) -> str:
+        return f"S3Store(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r}, region={self.region!r})"
+
+    def object_url(self, key: str) -> str:
+        if self.url_style == "otc":
+            return otc_object_url(self.bucket, key, self.region)
+        if self.url_style == "mrap":
+            assert self.mrap_arn is not None
+            return mrap_object_url(self.mrap_arn, key)
+        if self.url_style == "endpoint":
+            return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{quote_key(key)}"
+        return s3_object_url(self.bucket, key, self.region)
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _record(self, item: dict[str, Any]) -> ObjectRecord:
+        key = item["Key"]
+        return ObjectRecord(
+            url=self.object_url(key),
+            key=key,
+            size=item["Size"],
+            etag=strip_etag(item.get("ETag")),
+            last_modified=item["LastModified"],
+        )
+
+    def _pages(self, prefix: str, start_after: str | None, delimiter: str | None) -> Iterator[dict[str, Any]]:
+        request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self.page_size}
+        if start_after:
+            request["StartAfter"] = start_after
+        if delimiter:
+            request["Delimiter"] = delimiter
+        while True:
+            page = self.client.list_objects_v2(**request)
+            yield page
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            request["ContinuationToken"] = token
+
+    def list_objects(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectRecord]:
+        for page in self._pages(prefix, start_after, None):
+            for item in page.get("Contents", ()):
+                yield self._record(item)
+
+    def list_level(self, prefix: str = "", delimiter: str = "/") -> Iterator[ObjectRecord | str]:
+        for page in self._pages(prefix, None, delimiter):
+            entries: list[tuple[str, ObjectRecord | str]] = [
+                (item["Key"], self._record(item)) for item in page.get("Contents", ())
+            ]
+            entries += [(p["Prefix"], p["Prefix"]) for p in page.get("CommonPrefixes", ())]
+            entries.sort(key=lambda entry: entry[0])
+            for _, entry in entries:
+                yield entry
+
+    def _missing(self, err: Exception) -> bool:
+        response = getattr(err, "response", None) or {}
+        return str(response.get("Error", {}).get("Code")) in _MISSING_CODES
+
+    def stat(self, key: str) -> ObjectRecord:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError as err:
+            if self._missing(err):
+                raise ObjectNotFoundError(self.uri(key)) from err
+            raise
+        return ObjectRecord(
+            url=self.object_url(key),
+            key=key,
+            size=head["ContentLength"],
+            etag=strip_etag(head.get("ETag")),
+            last_modified=head["LastModified"],
+        )
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    def _get(self, key: str, **extra: Any) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+        except self.client.exceptions.ClientError as err:
+            if self._missing(err):
+                raise ObjectNotFoundError(self.uri(key)) from err
+            if err.response.get("Error", {}).get("Code") == "InvalidRange":
+                return b""
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._get(key)
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """Up to `length` bytes from offset `start`; empty past the end of the object."""
+        if start < 0 or length < 0:
+            raise ValueError(f"start and length must not be negative, got {start}, {length}")
+        if length == 0:
+            return b""
+        return self._get(key, Range=f"bytes={start}-{start + length - 1}")
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)

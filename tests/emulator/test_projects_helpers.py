@@ -1,0 +1,142 @@
+"""Shared set-up for the project / workflow / label emulator tests (no tests in here).
+
+``build_world`` goes the real way: PNGs into moto, an AWS integration seeded into the emulator, a
+folder + upload job + dataset + link_items through the SDK, then an ontology and a workflow project
+seeded through ``POST /admin/seed`` with the dataset attached.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from encord.orm.dataset import StorageLocation
+from encord.project import Project
+from encord.user_client import EncordUserClient
+from PIL import Image
+
+from encord_emulator.testing import EmulatorProcess
+
+ONTOLOGY_SPEC: dict[str, Any] = {
+    "objects": [
+        {
+            "name": "car",
+            "shape": "bounding_box",
+            "attributes": [{"name": "colour", "type": "radio", "options": ["red", "blue"]}],
+        },
+        {"name": "road", "shape": "polygon"},
+        {"name": "lane", "shape": "polyline"},
+        {"name": "light", "shape": "point"},
+        {"name": "pose", "shape": "skeleton", "keypoints": ["head", "hip", "foot"], "edges": [["head", "hip"]]},
+        {"name": "mask", "shape": "bitmask", "attributes": [{"name": "note", "type": "text"}]},
+    ],
+    "classifications": [
+        {"name": "weather", "type": "radio", "options": ["sunny", "rainy"], "required": True},
+        {"name": "tags", "type": "checklist", "options": ["night", "blurry"]},
+    ],
+}
+
+AGENT_WORKFLOW: list[dict[str, Any]] = [
+    {"title": "Start", "type": "start", "to": "Pre-label"},
+    {"title": "Pre-label", "type": "agent", "pathways": {"labelled": "Split", "skip": "Complete"}},
+    {"title": "Split", "type": "router", "routes": [{"to": "Annotate", "percentage": 100}]},
+    {"title": "Annotate", "type": "annotate", "to": "Review"},
+    {"title": "Review", "type": "review", "approve": "Complete", "reject": "Annotate"},
+    {"title": "Complete", "type": "complete"},
+]
+
+
+@dataclass
+class World:
+    client: EncordUserClient
+    emulator: EmulatorProcess
+    project_hash: str
+    dataset_hash: str
+    item_uuids: list[str]
+    titles: list[str]
+    sizes: dict[str, tuple[int, int]]
+
+    def project(self) -> Project:
+        return self.client.get_project(self.project_hash)
+
+
+def png_bytes(width: int, height: int, shade: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (shade, 80, 160)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def register_images(
+    client: EncordUserClient, emulator: EmulatorProcess, moto_url: str, count: int
+) -> tuple[list[str], list[str], dict[str, tuple[int, int]]]:
+    """Upload ``count`` PNGs to a fresh moto bucket and register them into a new folder."""
+    bucket = f"imgs-{uuid.uuid4().hex[:10]}"
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    s3.create_bucket(Bucket=bucket)
+    titles, sizes = [], {}
+    for index in range(count):
+        title = f"img{index:03d}.png"
+        width, height = 64 + 16 * index, 48 + 8 * index
+        s3.put_object(Bucket=bucket, Key=title, Body=png_bytes(width, height, index * 20 % 255))
+        titles.append(title)
+        sizes[title] = (width, height)
+    integration_title = f"s3-{bucket}"
+    emulator.admin_post(
+        "/admin/seed", {"integrations": [{"title": integration_title, "provider": "aws", "endpoint_url": moto_url}]}
+    )
+    integration = next(i for i in client.get_cloud_integrations() if i.title == integration_title)
+    folder = client.create_storage_folder(f"folder-{bucket}")
+    manifest = {"images": [{"objectUrl": f"s3://{bucket}/{title}", "title": title} for title in titles]}
+    job = folder.add_private_data_to_folder_start(integration.id, manifest, ignore_errors=False)
+    result = folder.add_private_data_to_folder_get_result(job, timeout_seconds=60)
+    assert result.status.value == "DONE", result
+    by_name = {item.name: str(item.uuid) for item in folder.list_items()}
+    return [by_name[title] for title in titles], titles, sizes
+
+
+def build_world(
+    client: EncordUserClient,
+    emulator: EmulatorProcess,
+    moto_url: str,
+    *,
+    images: int = 3,
+    workflow: list[dict[str, Any]] | None = None,
+    link: bool = True,
+) -> World:
+    item_uuids, titles, sizes = register_images(client, emulator, moto_url, images)
+    suffix = uuid.uuid4().hex[:8]
+    created = client.create_dataset(f"ds-{suffix}", StorageLocation.AWS, create_backing_folder=False)
+    dataset_hash = str(created.dataset_hash)
+    if link:
+        client.get_dataset(dataset_hash, include_data_rows=False).link_items(item_uuids)
+    project_hash = str(uuid.uuid4())
+    project_entry: dict[str, Any] = {
+        "title": f"project-{suffix}",
+        "project_hash": project_hash,
+        "ontology": f"onto-{suffix}",
+        "datasets": [dataset_hash],
+    }
+    if workflow is not None:
+        project_entry["workflow"] = workflow
+    emulator.admin_post(
+        "/admin/seed", {"ontologies": [{"title": f"onto-{suffix}", **ONTOLOGY_SPEC}], "projects": [project_entry]}
+    )
+    return World(client, emulator, project_hash, dataset_hash, item_uuids, titles, sizes)
+
+
+@pytest.fixture
+def world(encord_emulator: EmulatorProcess, moto_endpoint: str) -> World:
+    """3 images in a default Annotate -> Review -> Complete project."""
+    return build_world(encord_emulator.client(), encord_emulator, moto_endpoint)
+
+
+@pytest.fixture
+def agent_world(encord_emulator: EmulatorProcess, moto_endpoint: str) -> World:
+    """3 images in a project whose data enters at the 'Pre-label' agent stage."""
+    return build_world(encord_emulator.client(), encord_emulator, moto_endpoint, workflow=AGENT_WORKFLOW)

@@ -1,0 +1,110 @@
+"""Pipelines file validation: good files parse, bad ones name the file, field path and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from encord_provider.config import PipelinesConfigError, load_pipelines, parse_pipelines
+from encord_provider.config.ingest import DEFAULT_SCHEDULE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MINIMAL = """
+pipelines:
+  - name: demo
+    source: {cloud: s3, bucket: media, prefix: /incoming/}
+    integration: {title: demo-aws}
+    folder: {name: Demo folder}
+    datasets: [Demo dataset, {title: Other, attach_to_projects: [p1]}]
+    staging: {uri: "s3://staging/encord/"}
+"""
+
+
+def test_minimal_pipeline_gets_defaults() -> None:
+    pipeline = parse_pipelines(MINIMAL).pipelines[0]
+    assert pipeline.dag_id == "encord_ingest__demo"
+    assert pipeline.schedule == DEFAULT_SCHEDULE
+    assert pipeline.source.prefix == "incoming/" and pipeline.source.bucket_url == "s3://media"
+    assert [d.title for d in pipeline.datasets] == ["Demo dataset", "Other"]
+    assert pipeline.datasets[1].attach_to_projects == ["p1"]
+    assert pipeline.staging.bucket == "staging" and pipeline.staging.base_path == "encord"
+    assert pipeline.trigger.mode == "schedule" and pipeline.encord_conn_id == "encord_default"
+    assert pipeline.chunking.per_type["video"] == 100
+    assert pipeline.asset_uri == "encord://demo/ingested"
+
+
+def test_shipped_pipelines_file_is_valid() -> None:
+    parsed = load_pipelines(ROOT / "include" / "pipelines.yaml")
+    assert parsed.pipelines, "include/pipelines.yaml defines no ingest pipeline"
+
+
+def _error(text: str) -> str:
+    with pytest.raises(PipelinesConfigError) as info:
+        parse_pipelines(text, "include/pipelines.yaml")
+    return str(info.value)
+
+
+def test_missing_field_names_file_path_and_line() -> None:
+    text = MINIMAL.replace("bucket: media, ", "")
+    assert "include/pipelines.yaml:4: pipelines[0].source.bucket: Field required" in _error(text)
+
+
+def test_unknown_key_is_rejected() -> None:
+    assert "pipelines[0].folder.nmae: Extra inputs are not permitted" in _error(
+        MINIMAL.replace("{name: Demo folder}", "{nmae: Demo folder}")
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("cloud: s3", "cloud: dropbox", "pipelines[0].source.cloud: Input should be 's3', 'gcs' or 'azure'"),
+        ("bucket: media", "bucket: s3://media", "must be a bare bucket name"),
+        ("{title: demo-aws}", "{title: a, uuid: b}", "pipelines[0].integration: give exactly one"),
+        ('"s3://staging/encord/"', '"ftp://x"', "pipelines[0].staging.uri: staging uri 'ftp://x' must look like"),
+        ("name: demo", "name: 'bad name!'", "pipelines[0].name: String should match pattern"),
+    ],
+)
+def test_bad_values_are_explained(old: str, new: str, expected: str) -> None:
+    assert expected in _error(MINIMAL.replace(old, new))
+
+
+def test_s3_events_need_queue_and_s3_source() -> None:
+    text = MINIMAL + "    trigger: {mode: s3_events}\n"
+    assert "pipelines[0].trigger: mode 's3_events' needs 'sqs_queue_url'" in _error(text)
+    gcs = MINIMAL.replace("cloud: s3", "cloud: gcs") + "    trigger: {mode: s3_events, sqs_queue_url: http://q}\n"
+    assert "pipelines[0]: trigger mode 's3_events' needs an s3 source, not 'gcs'" in _error(gcs)
+
+
+def test_duplicate_pipeline_names() -> None:
+    body = MINIMAL.split("pipelines:\n", 1)[1]
+    assert "pipelines: duplicate names ['demo']" in _error("pipelines:\n" + body + body)
+
+
+def test_several_problems_are_all_listed() -> None:
+    message = _error(MINIMAL.replace("bucket: media, ", "").replace("{name: Demo folder}", "{}"))
+    assert "source.bucket" in message and "folder.name" in message
+
+
+def test_not_yaml_and_wrong_top_level() -> None:
+    assert "not valid YAML" in _error("pipelines: [\n")
+    assert "top level must be a mapping" in _error("- a\n- b\n")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(PipelinesConfigError, match="nope.yaml: cannot read"):
+        load_pipelines(tmp_path / "nope.yaml")
+
+
+def test_env_var_selects_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(MINIMAL.replace("name: demo", "name: from_env"))
+    monkeypatch.setenv("ENCORD_PIPELINES_FILE", str(path))
+    assert load_pipelines().pipelines[0].name == "from_env"
+
+
+def test_empty_file_means_no_pipelines() -> None:
+    parsed = parse_pipelines("")
+    assert parsed.pipelines == [] and parsed.projects == []

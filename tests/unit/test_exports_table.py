@@ -1,0 +1,75 @@
+"""Flat label table (Parquet row groups and CSV) and the chunked Encord JSON writer."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyarrow.parquet as pq
+import pytest
+
+from encord_provider.exports.jsonl import ChunkedJsonlWriter
+from encord_provider.exports.synthetic import synthetic_label_row, synthetic_ontology
+from encord_provider.exports.table import COLUMNS, CsvTableWriter, ParquetTableWriter, flat_records
+
+
+def test_flat_records_cover_objects_and_classifications() -> None:
+    records = list(flat_records(synthetic_label_row(0)))
+    kinds = [r["kind"] for r in records]
+    assert kinds.count("object") == 5 and kinds.count("classification") == 1
+    box = next(r for r in records if r["shape"] == "bounding_box")
+    assert (box["bbox_x"], box["bbox_w"]) == pytest.approx((0.1, 0.3)) and json.loads(box["attributes"]) == {"colour": "red"}
+    mask = next(r for r in records if r["shape"] == "bitmask")
+    assert mask["bbox_x"] is None
+    cls = next(r for r in records if r["kind"] == "classification")
+    assert json.loads(cls["attributes"]) == {"weather": "sunny"} and cls["name"] == "weather"
+    assert set(box) == set(COLUMNS)
+
+
+def test_parquet_written_in_row_groups(tmp_path: Path) -> None:
+    writer = ParquetTableWriter(tmp_path / "labels.parquet", row_group_size=10)
+    for i in range(9):
+        writer.add_row(synthetic_label_row(i))
+    writer.close()
+    meta = pq.ParquetFile(tmp_path / "labels.parquet").metadata
+    assert meta.num_rows == 9 * 6 == writer.rows
+    assert meta.num_row_groups == 6  # 54 rows in groups of 10
+    table = pq.read_table(tmp_path / "labels.parquet")
+    assert table.column_names == COLUMNS
+    assert table.column("kind").to_pylist().count("classification") == 9
+
+
+def test_csv_table(tmp_path: Path) -> None:
+    writer = CsvTableWriter(tmp_path / "labels.csv")
+    for i in range(3):
+        writer.add_row(synthetic_label_row(i))
+    writer.close()
+    with (tmp_path / "labels.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 18 == writer.rows and rows[0]["label_hash"] == synthetic_label_row(0)["label_hash"]
+
+
+def test_jsonl_chunks_round_trip_into_label_row_v2(tmp_path: Path) -> None:
+    from encord.objects import LabelRowV2
+    from encord.objects.ontology_structure import OntologyStructure
+    from encord.orm.storage import CustomerProvidedImageMetadata
+
+    writer = ChunkedJsonlWriter(tmp_path, rows_per_file=2)
+    for i in range(5):
+        writer.add_row(synthetic_label_row(i))
+    paths = writer.close()
+    assert [p.name for p in paths] == ["labels-00000.jsonl", "labels-00001.jsonl", "labels-00002.jsonl"]
+    lines = [json.loads(line) for p in paths for line in p.read_text().splitlines()]
+    assert [r["label_hash"] for r in lines] == [synthetic_label_row(i)["label_hash"] for i in range(5)]
+    ontology = SimpleNamespace(structure=OntologyStructure.from_dict(synthetic_ontology()))
+    meta = CustomerProvidedImageMetadata(mime_type="image/jpeg", width=64, height=48, file_size=1)
+    row = LabelRowV2.from_media_metadata(ontology, meta)  # type: ignore[arg-type]
+    row.from_labels_dict(lines[4])
+    assert len(row.get_object_instances()) == 5 and len(row.get_classification_instances()) == 1
+
+
+def test_empty_jsonl_still_writes_one_chunk(tmp_path: Path) -> None:
+    paths = ChunkedJsonlWriter(tmp_path).close()
+    assert len(paths) == 1 and paths[0].read_text() == ""
