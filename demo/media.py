@@ -19,7 +19,9 @@ def image_bytes(width: int, height: int, colour: tuple[int, int, int], fmt: str 
 
     image = Image.new("RGB", (width, height), colour)
     draw = ImageDraw.Draw(image)
-    draw.rectangle([width // 4, height // 4, 3 * width // 4, 3 * height // 4], outline=(255, 255, 255), width=3)
+    draw.rectangle(
+        [width // 4, height // 4, 3 * width // 4, 3 * height // 4], outline=(255, 255, 255), width=3
+    )
     out = io.BytesIO()
     image.save(out, format=fmt)
     return out.getvalue()
@@ -75,7 +77,10 @@ def wav_bytes(seconds: float = 0.5, rate: int = 8000, frequency: float = 440.0) 
         wav.setframerate(rate)
         frames = int(seconds * rate)
         wav.writeframes(
-            b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * frequency * i / rate))) for i in range(frames))
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * frequency * i / rate)))
+                for i in range(frames)
+            )
         )
     return out.getvalue()
 
@@ -93,7 +98,7 @@ def dicom_series(slices: int = 3, size: int = 16) -> list[bytes]:
         meta.MediaStorageSOPClassUID = CTImageStorage
         meta.MediaStorageSOPInstanceUID = generate_uid()
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+        ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
         ds.SOPClassUID = CTImageStorage
         ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
@@ -117,7 +122,11 @@ def demo_objects(prefix: str = "incoming/") -> Iterator[tuple[str, bytes, str]]:
     yield f"{prefix}images/diagram.png", image_bytes(32, 32, (90, 90, 90), "PNG"), "image/png"
     for frame in range(4):
         shade = 40 + 50 * frame
-        yield f"{prefix}sequences/walk/frame_{frame:04d}.jpg", image_bytes(32, 24, (shade, shade, 0)), "image/jpeg"
+        yield (
+            f"{prefix}sequences/walk/frame_{frame:04d}.jpg",
+            image_bytes(32, 24, (shade, shade, 0)),
+            "image/jpeg",
+        )
     yield f"{prefix}videos/clip.mp4", mp4_bytes(), "video/mp4"
     yield f"{prefix}docs/report.pdf", pdf_bytes(), "application/pdf"
     yield f"{prefix}audio/tone.wav", wav_bytes(), "audio/wav"

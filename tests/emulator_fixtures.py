@@ -34,14 +34,17 @@ def encord_client(encord_emulator: EmulatorProcess) -> Any:
 @pytest.fixture
 def encord_s3_integration(encord_emulator: EmulatorProcess, moto_endpoint: str) -> str:
     """Integration id of an ``aws`` integration reading the session moto server."""
-    return _seed_integration(encord_emulator, {"title": "moto-s3", "provider": "aws", "endpoint_url": moto_endpoint})
+    return _seed_integration(
+        encord_emulator, {"title": "moto-s3", "provider": "aws", "endpoint_url": moto_endpoint}
+    )
 
 
 @pytest.fixture
 def encord_gcs_integration(encord_emulator: EmulatorProcess, gcs_endpoint: str) -> str:
     """Integration id of a ``gcp`` integration reading the session fake-gcs-server."""
     return _seed_integration(
-        encord_emulator, {"title": "fake-gcs", "provider": "gcp", "endpoint_url": gcs_endpoint, "project": "test-project"}
+        encord_emulator,
+        {"title": "fake-gcs", "provider": "gcp", "endpoint_url": gcs_endpoint, "project": "test-project"},
     )
 
 

@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from encord_emulator.store import Store
 
 
@@ -26,7 +25,11 @@ def test_put_get_overwrite_delete(store: Store) -> None:
 
 def test_query_filters_on_fields_and_keeps_insertion_order(store: Store) -> None:
     for index in range(6):
-        store.put("item", f"i{index}", {"parent": "p" if index % 2 else "q", "n": index, "flag": index > 3, "x": None})
+        store.put(
+            "item",
+            f"i{index}",
+            {"parent": "p" if index % 2 else "q", "n": index, "flag": index > 3, "x": None},
+        )
     assert [doc["n"] for doc in store.query("item", parent="p")] == [1, 3, 5]
     assert [doc["n"] for doc in store.query("item", parent="p", flag=True)] == [5]
     assert len(store.query("item", x=None)) == 6

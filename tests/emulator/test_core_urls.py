@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from encord_emulator.cloud import ObjectLocation, UrlError, parse_object_url
 from encord_emulator.manifest import ManifestError, parse_upload_body, parse_upload_json
 
-AWS: dict[str, Any] = {"provider": "aws", "endpoint_url": "http://127.0.0.1:5000", "access_points": {"mfzwi23gnjvgw": "raw"}}
+AWS: dict[str, Any] = {
+    "provider": "aws",
+    "endpoint_url": "http://127.0.0.1:5000",
+    "access_points": {"mfzwi23gnjvgw": "raw"},
+}
 OTC: dict[str, Any] = {"provider": "otc", "endpoint_url": "http://127.0.0.1:5000"}
 GCP: dict[str, Any] = {"provider": "gcp", "endpoint_url": "http://127.0.0.1:4443"}
 AZURE: dict[str, Any] = {"provider": "azure", "account_name": "devstoreaccount1",
@@ -24,8 +27,16 @@ AZURE: dict[str, Any] = {"provider": "azure", "account_name": "devstoreaccount1"
         (AWS, "https://raw.s3.amazonaws.com/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (AWS, "https://my.bucket.s3-us-west-2.amazonaws.com/x.jpg", ObjectLocation("my.bucket", "x.jpg")),
         (AWS, "https://s3.us-east-1.amazonaws.com/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
-        (AWS, "https://mfzwi23gnjvgw.mrap.s3-accesspoint.amazonaws.com/k/x.jpg", ObjectLocation("raw", "k/x.jpg")),
-        (AWS, "https://other.mrap.accesspoint.s3-global.amazonaws.com/x.jpg", ObjectLocation("other", "x.jpg")),
+        (
+            AWS,
+            "https://mfzwi23gnjvgw.mrap.s3-accesspoint.amazonaws.com/k/x.jpg",
+            ObjectLocation("raw", "k/x.jpg"),
+        ),
+        (
+            AWS,
+            "https://other.mrap.accesspoint.s3-global.amazonaws.com/x.jpg",
+            ObjectLocation("other", "x.jpg"),
+        ),
         (AWS, "http://127.0.0.1:5000/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (OTC, "https://raw.obs.eu-de.otc.t-systems.com/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (OTC, "https://obs.eu-de.otc.t-systems.com/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
@@ -33,7 +44,11 @@ AZURE: dict[str, Any] = {"provider": "azure", "account_name": "devstoreaccount1"
         (GCP, "gs://raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (GCP, "https://storage.cloud.google.com/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (GCP, "https://storage.googleapis.com/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
-        (AZURE, "https://devstoreaccount1.blob.core.windows.net/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
+        (
+            AZURE,
+            "https://devstoreaccount1.blob.core.windows.net/raw/a/x.jpg",
+            ObjectLocation("raw", "a/x.jpg"),
+        ),
         (AZURE, "http://127.0.0.1:10000/devstoreaccount1/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
     ],
 )
@@ -106,4 +121,9 @@ def test_structured_data_items_map_to_units() -> None:
         "pdf": [{"objectUrl": "s3://b/d.pdf"}], "skipDuplicateUrls": True,
     }})  # fmt: skip
     assert flags["skip_duplicate_urls"] is True
-    assert [(u["item_type"], len(u["urls"])) for u in units] == [("pdf", 1), ("image", 1), ("imageGroup", 2), ("dicomSeries", 1)]
+    assert [(u["item_type"], len(u["urls"])) for u in units] == [
+        ("pdf", 1),
+        ("image", 1),
+        ("imageGroup", 2),
+        ("dicomSeries", 1),
+    ]

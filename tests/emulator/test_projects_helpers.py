@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import pytest
 from encord.orm.dataset import StorageLocation
 from encord.project import Project
 from encord.user_client import EncordUserClient
-from PIL import Image
-
 from encord_emulator.testing import EmulatorProcess
+from PIL import Image
 
 ONTOLOGY_SPEC: dict[str, Any] = {
     "objects": [
@@ -31,7 +29,12 @@ ONTOLOGY_SPEC: dict[str, Any] = {
         {"name": "road", "shape": "polygon"},
         {"name": "lane", "shape": "polyline"},
         {"name": "light", "shape": "point"},
-        {"name": "pose", "shape": "skeleton", "keypoints": ["head", "hip", "foot"], "edges": [["head", "hip"]]},
+        {
+            "name": "pose",
+            "shape": "skeleton",
+            "keypoints": ["head", "hip", "foot"],
+            "edges": [["head", "hip"]],
+        },
         {"name": "mask", "shape": "bitmask", "attributes": [{"name": "note", "type": "text"}]},
     ],
     "classifications": [
@@ -76,7 +79,11 @@ def register_images(
     """Upload ``count`` PNGs to a fresh moto bucket and register them into a new folder."""
     bucket = f"imgs-{uuid.uuid4().hex[:10]}"
     s3 = boto3.client(
-        "s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     s3.create_bucket(Bucket=bucket)
     titles, sizes = [], {}
@@ -88,7 +95,8 @@ def register_images(
         sizes[title] = (width, height)
     integration_title = f"s3-{bucket}"
     emulator.admin_post(
-        "/admin/seed", {"integrations": [{"title": integration_title, "provider": "aws", "endpoint_url": moto_url}]}
+        "/admin/seed",
+        {"integrations": [{"title": integration_title, "provider": "aws", "endpoint_url": moto_url}]},
     )
     integration = next(i for i in client.get_cloud_integrations() if i.title == integration_title)
     folder = client.create_storage_folder(f"folder-{bucket}")
@@ -114,7 +122,9 @@ def build_world(
     created = client.create_dataset(f"ds-{suffix}", StorageLocation.AWS, create_backing_folder=False)
     dataset_hash = str(created.dataset_hash)
     if link:
-        client.get_dataset(dataset_hash, include_data_rows=False).link_items(item_uuids)
+        client.get_dataset(dataset_hash, include_data_rows=False).link_items(
+            [uuid.UUID(u) for u in item_uuids]
+        )
     project_hash = str(uuid.uuid4())
     project_entry: dict[str, Any] = {
         "title": f"project-{suffix}",
@@ -125,18 +135,7 @@ def build_world(
     if workflow is not None:
         project_entry["workflow"] = workflow
     emulator.admin_post(
-        "/admin/seed", {"ontologies": [{"title": f"onto-{suffix}", **ONTOLOGY_SPEC}], "projects": [project_entry]}
+        "/admin/seed",
+        {"ontologies": [{"title": f"onto-{suffix}", **ONTOLOGY_SPEC}], "projects": [project_entry]},
     )
     return World(client, emulator, project_hash, dataset_hash, item_uuids, titles, sizes)
-
-
-@pytest.fixture
-def world(encord_emulator: EmulatorProcess, moto_endpoint: str) -> World:
-    """3 images in a default Annotate -> Review -> Complete project."""
-    return build_world(encord_emulator.client(), encord_emulator, moto_endpoint)
-
-
-@pytest.fixture
-def agent_world(encord_emulator: EmulatorProcess, moto_endpoint: str) -> World:
-    """3 images in a project whose data enters at the 'Pre-label' agent stage."""
-    return build_world(encord_emulator.client(), encord_emulator, moto_endpoint, workflow=AGENT_WORKFLOW)

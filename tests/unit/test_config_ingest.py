@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from encord_provider.config import PipelinesConfigError, load_pipelines, parse_pipelines
 from encord_provider.config.ingest import DEFAULT_SCHEDULE
 
@@ -63,7 +62,11 @@ def test_unknown_key_is_rejected() -> None:
         ("cloud: s3", "cloud: dropbox", "pipelines[0].source.cloud: Input should be 's3', 'gcs' or 'azure'"),
         ("bucket: media", "bucket: s3://media", "must be a bare bucket name"),
         ("{title: demo-aws}", "{title: a, uuid: b}", "pipelines[0].integration: give exactly one"),
-        ('"s3://staging/encord/"', '"ftp://x"', "pipelines[0].staging.uri: staging uri 'ftp://x' must look like"),
+        (
+            '"s3://staging/encord/"',
+            '"ftp://x"',
+            "pipelines[0].staging.uri: staging uri 'ftp://x' must look like",
+        ),
         ("name: demo", "name: 'bad name!'", "pipelines[0].name: String should match pattern"),
     ],
 )
@@ -74,7 +77,10 @@ def test_bad_values_are_explained(old: str, new: str, expected: str) -> None:
 def test_s3_events_need_queue_and_s3_source() -> None:
     text = MINIMAL + "    trigger: {mode: s3_events}\n"
     assert "pipelines[0].trigger: mode 's3_events' needs 'sqs_queue_url'" in _error(text)
-    gcs = MINIMAL.replace("cloud: s3", "cloud: gcs") + "    trigger: {mode: s3_events, sqs_queue_url: http://q}\n"
+    gcs = (
+        MINIMAL.replace("cloud: s3", "cloud: gcs")
+        + "    trigger: {mode: s3_events, sqs_queue_url: http://q}\n"
+    )
     assert "pipelines[0]: trigger mode 's3_events' needs an s3 source, not 'gcs'" in _error(gcs)
 
 

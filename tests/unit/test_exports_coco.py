@@ -8,13 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pycocotools import mask as cocomask
-from pycocotools.coco import COCO
-
 from encord_provider.exports.coco import CocoWriter, coco_categories
 from encord_provider.exports.geometry import bitmask, polygon
 from encord_provider.exports.model import ExportError
 from encord_provider.exports.synthetic import FEATURES, HEIGHT, WIDTH, synthetic_label_row, synthetic_ontology
+from pycocotools import mask as cocomask
+from pycocotools.coco import COCO
 
 
 def _write(tmp_path: Path, rows: list[dict[str, Any]]) -> tuple[COCO, CocoWriter]:
@@ -28,7 +27,13 @@ def _write(tmp_path: Path, rows: list[dict[str, Any]]) -> tuple[COCO, CocoWriter
 def test_categories_follow_ontology_order() -> None:
     categories = coco_categories(synthetic_ontology())
     assert [c["id"] for c in categories] == [1, 2, 3, 4, 5]
-    assert [c["supercategory"] for c in categories] == ["bounding_box", "polygon", "polyline", "point", "bitmask"]
+    assert [c["supercategory"] for c in categories] == [
+        "bounding_box",
+        "polygon",
+        "polyline",
+        "point",
+        "bitmask",
+    ]
     assert categories[3]["keypoints"] == ["keypoint"]
 
 
@@ -37,7 +42,12 @@ def test_coco_file_loads_with_expected_counts(tmp_path: Path) -> None:
     assert len(coco.getImgIds()) == 7
     assert len(coco.getAnnIds()) == 7 * 5
     assert len(coco.getAnnIds(catIds=[5])) == 7
-    assert writer.counts == {"coco_images": 7, "coco_annotations": 35, "coco_categories": 5, "coco_skipped_frames": 0}
+    assert writer.counts == {
+        "coco_images": 7,
+        "coco_annotations": 35,
+        "coco_categories": 5,
+        "coco_skipped_frames": 0,
+    }
     assert not list(tmp_path.glob("*.part")), "spool files must be removed"
     image = coco.loadImgs([1])[0]
     assert (image["width"], image["height"]) == (WIDTH, HEIGHT)
@@ -54,7 +64,10 @@ def test_box_polygon_polyline_point_in_pixels(tmp_path: Path) -> None:
     assert by_cat[2]["area"] == pytest.approx(0.5 * 0.4 * WIDTH * 0.3 * HEIGHT)
     assert by_cat[2]["segmentation"][0][:2] == pytest.approx([0.1 * WIDTH, 0.6 * HEIGHT])
     assert by_cat[3]["area"] == 0.0 and len(by_cat[3]["segmentation"][0]) == 2 * (3 + 1)
-    assert by_cat[4]["keypoints"] == pytest.approx([0.5 * WIDTH, 0.5 * HEIGHT, 2]) and by_cat[4]["num_keypoints"] == 1
+    assert (
+        by_cat[4]["keypoints"] == pytest.approx([0.5 * WIDTH, 0.5 * HEIGHT, 2])
+        and by_cat[4]["num_keypoints"] == 1
+    )
 
 
 def test_bitmask_is_transposed_into_coco_rle(tmp_path: Path) -> None:
@@ -72,8 +85,12 @@ def test_bitmask_with_non_square_region() -> None:
 
     mask = np.zeros((5, 9), dtype=bool)
     mask[1:3, 6:9] = True  # a 2x3 block at the right edge
-    geometry = bitmask({"top": 0, "left": 0, "width": 9, "height": 5, "rleString": serialise_bitmask(mask.tobytes())})
-    decoded = cocomask.decode({"size": geometry.segmentation["size"], "counts": geometry.segmentation["counts"].encode()})  # type: ignore[index]
+    geometry = bitmask(
+        {"top": 0, "left": 0, "width": 9, "height": 5, "rleString": serialise_bitmask(mask.tobytes())}
+    )
+    decoded = cocomask.decode(
+        {"size": geometry.segmentation["size"], "counts": geometry.segmentation["counts"].encode()}
+    )  # type: ignore[index]
     assert (decoded.astype(bool) == mask).all()
     assert geometry.area == 6 and geometry.bbox == (6.0, 1.0, 3.0, 2.0)
 

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import pyarrow.parquet as pq
 import pytest
-
 from encord_provider.exports.jsonl import ChunkedJsonlWriter
 from encord_provider.exports.synthetic import synthetic_label_row, synthetic_ontology
 from encord_provider.exports.table import COLUMNS, CsvTableWriter, ParquetTableWriter, flat_records
@@ -20,7 +19,9 @@ def test_flat_records_cover_objects_and_classifications() -> None:
     kinds = [r["kind"] for r in records]
     assert kinds.count("object") == 5 and kinds.count("classification") == 1
     box = next(r for r in records if r["shape"] == "bounding_box")
-    assert (box["bbox_x"], box["bbox_w"]) == pytest.approx((0.1, 0.3)) and json.loads(box["attributes"]) == {"colour": "red"}
+    assert (box["bbox_x"], box["bbox_w"]) == pytest.approx((0.1, 0.3)) and json.loads(box["attributes"]) == {
+        "colour": "red"
+    }
     mask = next(r for r in records if r["shape"] == "bitmask")
     assert mask["bbox_x"] is None
     cls = next(r for r in records if r["kind"] == "classification")

@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from encord_provider.exports.model import ExportError, ExportFilters, Manifest
 from encord_provider.exports.run import ExportSpec, export_labels
 from encord_provider.exports.synthetic import EPOCH, GeneratedLabelSource, synthetic_label_row
 from encord_provider.exports.versions import VersionLayout
+
 from tests.unit.test_exports_support import CrashingStore, InjectedCrash, MemoryStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -41,7 +41,9 @@ def _manifest(store: MemoryStore, version: str) -> Manifest:
 def test_first_version_is_full_with_manifest_success_and_latest() -> None:
     store, source = MemoryStore(), EditableSource(4)
     result = export_labels(store, source, _spec(formats=("json", "coco", "parquet", "csv")), now=NOW)
-    assert result.status == "written" and result.kind == "full" and result.version == "v00001_20260301T120000Z"
+    assert (
+        result.status == "written" and result.kind == "full" and result.version == "v00001_20260301T120000Z"
+    )
     prefix = f"exports/cats/{result.version}/"
     assert result.uri == f"s3://warehouse/{prefix.rstrip('/')}"
     written = [k for k in store.writes if k.startswith(prefix)]
@@ -54,7 +56,11 @@ def test_first_version_is_full_with_manifest_success_and_latest() -> None:
         data = store.objects[prefix + entry.path]
         assert entry.bytes == len(data) and entry.sha256 == hashlib.sha256(data).hexdigest()
     assert manifest.counts["label_rows"] == 4 and manifest.counts["coco_annotations"] == 20
-    assert manifest.source_rows == 4 and manifest.previous_version is None and manifest.base_version == result.version
+    assert (
+        manifest.source_rows == 4
+        and manifest.previous_version is None
+        and manifest.base_version == result.version
+    )
     assert manifest.high_water_mark == EPOCH + timedelta(seconds=3)
     marker = json.loads(store.objects[prefix + "_SUCCESS"])
     assert marker["manifest_sha256"] == hashlib.sha256(store.objects[prefix + "manifest.json"]).hexdigest()
@@ -100,7 +106,9 @@ def test_incremental_contains_only_rows_edited_since_high_water_mark() -> None:
 def test_edit_in_the_same_second_as_high_water_mark_is_not_lost() -> None:
     store, source = MemoryStore(), EditableSource(3)
     export_labels(store, source, _spec(), now=NOW)
-    mark = EPOCH + timedelta(seconds=2)  # row 2 was exported at the mark; row 0 now edited in that same second
+    mark = EPOCH + timedelta(
+        seconds=2
+    )  # row 2 was exported at the mark; row 0 now edited in that same second
     source.edit(0, at=mark)
     second = export_labels(store, source, _spec(), now=NOW + timedelta(hours=1))
     assert second.status == "written" and second.counts["label_rows"] == 1
@@ -123,7 +131,9 @@ def test_full_snapshot_every_n_versions() -> None:
 def test_changed_filters_force_a_full_snapshot() -> None:
     store, source = MemoryStore(), EditableSource(3)
     export_labels(store, source, _spec(), now=NOW)
-    result = export_labels(store, source, _spec(filters=ExportFilters(stage="Complete")), now=NOW + timedelta(hours=1))
+    result = export_labels(
+        store, source, _spec(filters=ExportFilters(stage="Complete")), now=NOW + timedelta(hours=1)
+    )
     assert result.status == "written" and result.kind == "full"
 
 
@@ -160,7 +170,9 @@ def test_crash_between_success_and_latest_pointer_loses_nothing() -> None:
         export_labels(CrashingStore(store, "/latest"), source, _spec(), now=NOW + timedelta(hours=1))
     assert len(store.keys("/_SUCCESS")) == 2
     again = export_labels(store, source, _spec(), now=NOW + timedelta(hours=2))
-    assert again.status == "unchanged" and again.previous_version and again.previous_version.startswith("v00002")
+    assert (
+        again.status == "unchanged" and again.previous_version and again.previous_version.startswith("v00002")
+    )
 
 
 def test_manual_version_name_must_be_new_and_a_folder_name() -> None:

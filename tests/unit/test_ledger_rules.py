@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from encord_provider.ledger import LedgerRecord, ObjectState, needs_submission
 
 

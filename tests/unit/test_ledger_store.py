@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-
 from encord_provider.ledger import Ledger, LedgerCorruptError, LedgerRecord, ObjectState, Watermark
 from encord_provider.storage.records import ObjectRecord
 

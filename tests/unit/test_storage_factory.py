@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from encord_provider.storage.errors import ObjectNotFoundError, UnsupportedUriError
 from encord_provider.storage.factory import ParsedUri, parse_uri, read_uri, store_from_url, write_uri
 from encord_provider.storage.local import LocalStore
@@ -34,7 +33,9 @@ def test_parsed_uri_str_round_trips() -> None:
         assert str(parse_uri(uri)) == uri
 
 
-@pytest.mark.parametrize("uri", ["http://b/k", "bucket/key", "s3:///key", "ftp://x/y", "file://relative/path"])
+@pytest.mark.parametrize(
+    "uri", ["http://b/k", "bucket/key", "s3:///key", "ftp://x/y", "file://relative/path"]
+)
 def test_parse_uri_rejects_with_the_uri_named(uri: str) -> None:
     with pytest.raises(UnsupportedUriError) as info:
         parse_uri(uri)

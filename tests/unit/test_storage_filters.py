@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from encord_provider.storage.filters import FilterStats, ListingFilter, glob_to_regex
 from encord_provider.storage.records import ObjectRecord
 
@@ -44,9 +43,15 @@ def test_glob(pattern: str, key: str, matches: bool) -> None:
 
 def test_include_exclude_globs_and_regex() -> None:
     records = [rec("a/1.jpg"), rec("a/2.png"), rec("a/tmp/3.jpg"), rec("a/4.JPG"), rec("a/5.txt")]
-    listing_filter = ListingFilter(include=("*.jpg", "*.png"), exclude=("**/tmp/**",), include_regex=(r"(?i)\.jpg$",))
+    listing_filter = ListingFilter(
+        include=("*.jpg", "*.png"), exclude=("**/tmp/**",), include_regex=(r"(?i)\.jpg$",)
+    )
     assert kept(listing_filter, records) == ["a/1.jpg", "a/2.png", "a/4.JPG"]
-    assert kept(ListingFilter(exclude_regex=(r"\d\.(png|txt)$",)), records) == ["a/1.jpg", "a/tmp/3.jpg", "a/4.JPG"]
+    assert kept(ListingFilter(exclude_regex=(r"\d\.(png|txt)$",)), records) == [
+        "a/1.jpg",
+        "a/tmp/3.jpg",
+        "a/4.JPG",
+    ]
 
 
 def test_size_bounds_are_inclusive() -> None:
@@ -72,10 +77,16 @@ def test_start_after_prefix_markers_and_sidecars() -> None:
         rec("dt=2024-05-02/c.jpg"),
         rec("other/d.jpg"),
     ]
-    listing_filter = ListingFilter(prefix="dt=", start_after="dt=2024-04-30/~", sidecar_suffixes=(".encord.json",))
+    listing_filter = ListingFilter(
+        prefix="dt=", start_after="dt=2024-04-30/~", sidecar_suffixes=(".encord.json",)
+    )
     assert kept(listing_filter, records) == ["dt=2024-05-01/b.jpg", "dt=2024-05-02/c.jpg"]
     keep_markers = ListingFilter(prefix="dt=2024-05-01/", skip_directory_markers=False)
-    assert kept(keep_markers, records) == ["dt=2024-05-01/", "dt=2024-05-01/b.jpg", "dt=2024-05-01/b.jpg.encord.json"]
+    assert kept(keep_markers, records) == [
+        "dt=2024-05-01/",
+        "dt=2024-05-01/b.jpg",
+        "dt=2024-05-01/b.jpg.encord.json",
+    ]
 
 
 def test_stats_account_for_every_record() -> None:

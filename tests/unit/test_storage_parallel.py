@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from encord_provider.storage.local import LocalStore
 from encord_provider.storage.parallel import list_parallel
 from encord_provider.storage.records import ObjectRecord
@@ -91,7 +90,9 @@ def test_closing_early_stops_the_workers(tree: Path) -> None:
     first = [next(stream).key for _ in range(5)]
     stream.close()
     assert first == keys(LocalStore(tree).list_objects("data/"))[:5]
-    leftover = [t for t in threading.enumerate() if t.name.startswith("list-parallel") and t.name not in before]
+    leftover = [
+        t for t in threading.enumerate() if t.name.startswith("list-parallel") and t.name not in before
+    ]
     assert leftover == [] and store.active == 0
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from encord_provider.storage.errors import UnsupportedUriError
 from encord_provider.storage.urls import (
     ObjectLocation,
@@ -17,6 +14,8 @@ from encord_provider.storage.urls import (
     parse_object_url,
     s3_object_url,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 MRAP_ARN = "arn:aws:s3::123123123:accesspoint/frf28frarf9"
 
@@ -46,7 +45,10 @@ def test_guide_forms_are_reproduced_exactly() -> None:
 
 def test_space_plus_and_unicode_are_percent_encoded() -> None:
     url = s3_object_url("b", "images/1 (32)+x/Ünï cødé.jpg", "eu-west-2")
-    assert url == "https://b.s3.eu-west-2.amazonaws.com/images/1%20%2832%29%2Bx/%C3%9Cn%C3%AF%20c%C3%B8d%C3%A9.jpg"
+    assert (
+        url
+        == "https://b.s3.eu-west-2.amazonaws.com/images/1%20%2832%29%2Bx/%C3%9Cn%C3%AF%20c%C3%B8d%C3%A9.jpg"
+    )
     assert " " not in url and "+" not in url
     assert key_from_url(url) == "images/1 (32)+x/Ünï cødé.jpg"
 
@@ -76,9 +78,18 @@ def test_query_and_fragment_characters_in_keys_are_encoded() -> None:
             "https://acct.blob.core.windows.net/cont/d/e.jpg",
             ObjectLocation("azure", "cont", "d/e.jpg", account="acct"),
         ),
-        (f"https://{MRAP_ARN}.mrap.s3-accesspoint.amazonaws.com/V/1.mp4", ObjectLocation("mrap", MRAP_ARN, "V/1.mp4")),
-        ("https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com/k", ObjectLocation("mrap", "mfzwi23gnjvgw", "k")),
-        ("https://frf28frarf9.mrap.s3-accesspoint.amazonaws.com/k", ObjectLocation("mrap", "frf28frarf9", "k")),
+        (
+            f"https://{MRAP_ARN}.mrap.s3-accesspoint.amazonaws.com/V/1.mp4",
+            ObjectLocation("mrap", MRAP_ARN, "V/1.mp4"),
+        ),
+        (
+            "https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com/k",
+            ObjectLocation("mrap", "mfzwi23gnjvgw", "k"),
+        ),
+        (
+            "https://frf28frarf9.mrap.s3-accesspoint.amazonaws.com/k",
+            ObjectLocation("mrap", "frf28frarf9", "k"),
+        ),
     ],
 )
 def test_parse_object_url(url: str, expected: ObjectLocation) -> None:
@@ -101,7 +112,7 @@ def test_unsupported_urls_name_the_url(url: str) -> None:
         parse_object_url(url)
 
 
-keys = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
+keys = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=300)  # no lone surrogates
 
 
 @given(key=keys)

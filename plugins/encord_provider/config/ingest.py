@@ -17,7 +17,9 @@ DEFAULT_SCHEDULE = "0 2 * * *"  # nightly, 02:00 UTC
 DATA_TYPES = ("image", "video", "audio", "pdf", "text", "dicom", "nifti", "image_sequence", "image_group")
 
 Cloud = Literal["s3", "gcs", "azure"]
-DataType = Literal["image", "video", "audio", "pdf", "text", "dicom", "nifti", "image_sequence", "image_group"]
+DataType = Literal[
+    "image", "video", "audio", "pdf", "text", "dicom", "nifti", "image_sequence", "image_group"
+]
 
 
 class _Strict(BaseModel):
@@ -56,8 +58,10 @@ class SourceConfig(_Strict):
     conn_id: str | None = Field(
         None, description="Airflow connection of the bucket (aws / google_cloud_platform / wasb)."
     )
-    endpoint_url: str | None = Field(None, description="Storage endpoint override (S3-compatible, emulators).")
-    filters: SourceFilters = Field(default_factory=SourceFilters)
+    endpoint_url: str | None = Field(
+        None, description="Storage endpoint override (S3-compatible, emulators)."
+    )
+    filters: SourceFilters = Field(default_factory=lambda: SourceFilters.model_validate({}))
 
     @field_validator("bucket")
     @classmethod
@@ -112,16 +116,27 @@ class DatasetConfig(_Strict):
     )
 
 
+def _default_per_type() -> dict[DataType, int]:
+    return {"video": 100, "image": 1000}
+
+
 class ChunkingConfig(_Strict):
     """How many manifest entries go into one registration chunk (one upload job)."""
 
-    max_entries: int = Field(1000, ge=1, le=10_000, description="Entries per chunk (best practice: <= 10,000).")
+    max_entries: int = Field(
+        1000, ge=1, le=10_000, description="Entries per chunk (best practice: <= 10,000)."
+    )
     per_type: dict[DataType, int] = Field(
-        default_factory=lambda: {"video": 100, "image": 1000},
+        default_factory=lambda: _default_per_type(),
         description="Stricter per-type limits, e.g. {video: 100, image: 1000}.",
     )
-    image_sequences: bool = Field(
-        False, description="Register folders of numbered frames as image sequences (needs bucket write access)."
+    image_mode: Literal["single", "group", "sequence"] = Field(
+        "single",
+        description="Images one entry each, or per folder as image groups / image sequences "
+        "(sequences need bucket write access).",
+    )
+    group_regex: str | None = Field(
+        None, description="Regex whose group 1 (or named group `group`) is the group id; default: the folder."
     )
 
     @field_validator("per_type")
@@ -145,7 +160,9 @@ class StagingConfig(_Strict):
     def _check_uri(cls, value: str) -> str:
         scheme, sep, rest = value.partition("://")
         if not sep or scheme not in STAGING_SCHEMES or not rest.strip("/"):
-            raise ValueError(f"staging uri {value!r} must look like s3://bucket[/path], gs://bucket or az://container")
+            raise ValueError(
+                f"staging uri {value!r} must look like s3://bucket[/path], gs://bucket or az://container"
+            )
         return value.rstrip("/")
 
     @property
@@ -166,7 +183,9 @@ class TriggerConfig(_Strict):
     """How runs start besides the cron schedule: S3 event notifications via SQS, or bucket polling."""
 
     mode: Literal["schedule", "s3_events", "polling"] = "schedule"
-    sqs_queue_url: str | None = Field(None, description="Queue receiving the bucket's s3:ObjectCreated:* events.")
+    sqs_queue_url: str | None = Field(
+        None, description="Queue receiving the bucket's s3:ObjectCreated:* events."
+    )
     aws_conn_id: str | None = Field(None, description="Connection for SQS; defaults to the source conn_id.")
     poll_interval_seconds: float = Field(60.0, ge=0.1, description="SQS wait / bucket polling interval.")
 
@@ -184,7 +203,9 @@ class LedgerConfig(_Strict):
 
     max_attempts: int = Field(3, ge=1, description="Encord unit errors before an object is marked rejected.")
     compaction_grace_seconds: float = Field(
-        120.0, ge=0, description="Segments younger than this are left out of a compaction (concurrent writers)."
+        120.0,
+        ge=0,
+        description="Segments younger than this are left out of a compaction (concurrent writers).",
     )
 
 
@@ -198,14 +219,19 @@ class IngestPipeline(_Strict):
     folder: FolderConfig
     datasets: list[DatasetConfig] = Field(default_factory=list)
     schedule: str | None = Field(DEFAULT_SCHEDULE, description="Cron / preset; null = manual or events only.")
-    chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    chunking: ChunkingConfig = Field(default_factory=lambda: ChunkingConfig.model_validate({}))
     staging: StagingConfig
-    trigger: TriggerConfig = Field(default_factory=TriggerConfig)
-    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    trigger: TriggerConfig = Field(default_factory=lambda: TriggerConfig.model_validate({}))
+    ledger: LedgerConfig = Field(default_factory=lambda: LedgerConfig.model_validate({}))
     upload_poll_seconds: float = Field(
         2.0, ge=0.1, le=300, description="Trigger poll period while an upload job runs."
     )
-    upload_timeout_minutes: float = Field(180.0, gt=0, description="Give up waiting on one upload job after this.")
+    upload_timeout_minutes: float = Field(
+        180.0, gt=0, description="Give up waiting on one upload job after this."
+    )
+    owner: str = Field("encord-ingest", min_length=1, description="Airflow owner of the ingest tasks.")
+    task_retries: int = Field(2, ge=0, le=20, description="Airflow retries of each ingest task.")
+    retry_delay_seconds: float = Field(60.0, ge=0, description="Wait between Airflow task retries.")
     tags: list[str] = Field(default_factory=list)
 
     @field_validator("datasets", mode="before")

@@ -65,7 +65,9 @@ def default_pipelines_path(project_root: Path | None = None) -> Path:
     return root / DEFAULT_RELATIVE_PATH
 
 
-def _line_index(node: yaml.Node, path: PathKey = (), index: dict[PathKey, int] | None = None) -> dict[PathKey, int]:
+def _line_index(
+    node: yaml.Node, path: PathKey = (), index: dict[PathKey, int] | None = None
+) -> dict[PathKey, int]:
     """Map every field path in the YAML document to its 1-based line number."""
     index = {} if index is None else index
     index[path] = node.start_mark.line + 1
@@ -121,7 +123,9 @@ def parse_pipelines(text: str, source: Path | str = "<string>") -> PipelinesFile
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise PipelinesConfigError(source, [": top level must be a mapping with 'pipelines' and/or 'projects'"])
+        raise PipelinesConfigError(
+            source, [": top level must be a mapping with 'pipelines' and/or 'projects'"]
+        )
     lines = _line_index(node) if node is not None else {}
     try:
         return PipelinesFile.model_validate(raw)

@@ -178,7 +178,9 @@ def _unchanged(spec: ExportSpec, plan: _Plan, new_refs: Sequence[RowRef], digest
     if previous is None:
         return None
     if spec.force_full:
-        same = previous.kind == "full" and previous.source_digest == digest
+        same = (
+            previous.kind == "full" and previous.filters == spec.filters and previous.source_digest == digest
+        )
         return f"full snapshot identical to {previous.version}" if same else None
     if previous.filters != spec.filters:
         return None

@@ -137,7 +137,9 @@ class Ledger:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def write(self, records: Iterable[LedgerRecord], watermark: Watermark | None = None, writer: str = "") -> str | None:
+    def write(
+        self, records: Iterable[LedgerRecord], watermark: Watermark | None = None, writer: str = ""
+    ) -> str | None:
         """Persist a batch of record updates (and the watermark) as one new segment; None if empty."""
         batch = list(records)
         if not batch and watermark is None:

@@ -43,7 +43,9 @@ class LedgerRecord:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        return {name: value for name, value in data.items() if value is not None and value != 0 or name == "key"}
+        return {
+            name: value for name, value in data.items() if value is not None and value != 0 or name == "key"
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerRecord:

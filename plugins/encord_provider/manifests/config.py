@@ -82,10 +82,20 @@ class ManifestConfig:
     spill_dir: str | None = None
 
     def __post_init__(self) -> None:
-        per_type = {parse_data_type(str(k)) if not isinstance(k, DataType) else k: v for k, v in self.per_type.items()}
+        per_type = {
+            parse_data_type(str(k)) if not isinstance(k, DataType) else k: v for k, v in self.per_type.items()
+        }
         object.__setattr__(self, "per_type", per_type)
-        object.__setattr__(self, "format", ManifestFormat(self.format))
-        object.__setattr__(self, "image_mode", ImageMode(self.image_mode))
+        enums = {
+            "format": ManifestFormat,
+            "image_mode": ImageMode,
+            "sequence_overflow": OverflowPolicy,
+            "group_overflow": OverflowPolicy,
+            "oversize_policy": OversizePolicy,
+            "input_order": InputOrder,
+        }
+        for name, enum in enums.items():
+            object.__setattr__(self, name, enum(getattr(self, name)))
         self._check_bounds()
 
     def _check_bounds(self) -> None:
@@ -101,8 +111,8 @@ class ManifestConfig:
             if not 1 <= value <= limit:
                 raise ValueError(f"{name}={value} is outside Encord's limit 1..{limit}")
         for kind, count in self.per_type.items():
-            if not 1 <= count <= self.max_entries:
-                raise ValueError(f"per_type[{kind}]={count} must be within 1..max_entries ({self.max_entries})")
+            if count < 1:  # counts above max_entries are capped by it (see entry_limit)
+                raise ValueError(f"per_type[{kind}]={count} must be at least 1")
         if self.sidecar_suffix is not None and not self.sidecar_suffix.strip():
             raise ValueError("sidecar_suffix must not be blank")
 

@@ -41,17 +41,29 @@ MULTI_OBJECT_TYPES = frozenset({DataType.IMAGE_GROUP, DataType.IMAGE_SEQUENCE, D
 
 # Per-file kinds a listed object can be; images become image/group/sequence entries at grouping time.
 FILE_KINDS = frozenset(
-    {DataType.VIDEO, DataType.AUDIO, DataType.PDF, DataType.TEXT, DataType.IMAGE, DataType.DICOM_SERIES, DataType.NIFTI}
+    {
+        DataType.VIDEO,
+        DataType.AUDIO,
+        DataType.PDF,
+        DataType.TEXT,
+        DataType.IMAGE,
+        DataType.DICOM_SERIES,
+        DataType.NIFTI,
+    }
 )
 
 DEFAULT_EXTENSIONS: dict[str, DataType] = {
     **dict.fromkeys(
         (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic"), DataType.IMAGE
     ),
-    **dict.fromkeys((".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpeg", ".mpg", ".ts"), DataType.VIDEO),
+    **dict.fromkeys(
+        (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpeg", ".mpg", ".ts"), DataType.VIDEO
+    ),
     **dict.fromkeys((".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus", ".aiff"), DataType.AUDIO),
     ".pdf": DataType.PDF,
-    **dict.fromkeys((".txt", ".md", ".json", ".html", ".htm", ".csv", ".xml", ".tsv", ".jsonl"), DataType.TEXT),
+    **dict.fromkeys(
+        (".txt", ".md", ".json", ".html", ".htm", ".csv", ".xml", ".tsv", ".jsonl"), DataType.TEXT
+    ),
     ".dcm": DataType.DICOM_SERIES,
     ".dicom": DataType.DICOM_SERIES,
     ".nii": DataType.NIFTI,
@@ -85,12 +97,15 @@ def parse_data_type(name: str) -> DataType:
 
 
 def extension_of(key: str) -> str:
-    """Lower-case extension including the dot; `.nii.gz` counts as one extension; "" when none."""
-    name = key.rpartition("/")[2].lower()
-    if name.endswith(".nii.gz"):
+    """Lower-case extension including the dot; `.nii.gz` counts as one extension; "" when none
+    (a leading dot, as in `.env`, is a hidden file name, not an extension)."""
+    dot = key.rfind(".")
+    if dot <= key.rfind("/") + 1:
+        return ""
+    ext = key[dot:].lower()
+    if ext == ".gz" and key.lower().endswith(".nii.gz") and dot - 4 > key.rfind("/"):
         return ".nii.gz"
-    dot = name.rfind(".")
-    return name[dot:] if dot > 0 else ""
+    return ext
 
 
 def mime_type_of(key: str) -> str:
@@ -112,18 +127,22 @@ class TypeMap:
     extensions: Mapping[str, DataType | None] = field(default_factory=dict)
     mime_types: Mapping[str, DataType | None] = field(default_factory=dict)
     extensionless_dicom_prefixes: tuple[str, ...] = ()
+    by_extension: Mapping[str, DataType] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         merged: dict[str, DataType | None] = dict(DEFAULT_EXTENSIONS)
         for ext, kind in self.extensions.items():
             merged[ext.lower() if ext.startswith(".") else f".{ext.lower()}"] = kind
         object.__setattr__(self, "_by_ext", merged)
+        # Exact extension -> kind for the fast path (`.nii.gz` and excluded ones go through classify).
+        fast = {ext: kind for ext, kind in merged.items() if kind is not None and ext.count(".") == 1}
+        object.__setattr__(self, "by_extension", fast)
         for kind in [*merged.values(), *self.mime_types.values()]:
             if kind is not None and kind not in FILE_KINDS:
                 raise ValueError(f"{kind} is not a per-file kind; map files to one of {sorted(FILE_KINDS)}")
 
     def classify(self, key: str) -> DataType | str:
-        """The kind of `key`, or a rejection reason (str)."""
+        """The kind of `key`, or a rejection reason (a plain str; note DataType is a StrEnum)."""
         ext = extension_of(key)
         by_ext: dict[str, DataType | None] = self._by_ext  # type: ignore[attr-defined]
         if ext in by_ext:

@@ -20,16 +20,25 @@ class UnorderedInputError(ValueError):
     """Keys arrived out of order while the build assumed sorted input."""
 
 
-def checked_sorted(records: Iterable[ObjectRecord]) -> Iterator[ObjectRecord]:
+def order_error(key: str, previous: str) -> UnorderedInputError:
+    detail = "duplicate key" if key == previous else "keys out of order"
+    return UnorderedInputError(
+        f"{detail}: {key!r} after {previous!r}; listings must be sorted by key "
+        "(set input_order='any' / --unsorted to sort on disk first)"
+    )
+
+
+def checked_sorted(
+    records: Iterable[ObjectRecord], counter: list[int] | None = None
+) -> Iterator[ObjectRecord]:
+    """`records` unchanged, raising on the first key that is not greater than the one before;
+    `counter[0]` (if given) counts the records seen."""
     previous: str | None = None
-    for record in records:
+    counter = counter if counter is not None else [0]
+    for counter[0], record in enumerate(records, 1):  # noqa: B007
         key = record.key
         if previous is not None and key <= previous:
-            detail = "duplicate key" if key == previous else "keys out of order"
-            raise UnorderedInputError(
-                f"{detail}: {key!r} after {previous!r}; listings must be sorted by key "
-                "(set input_order='any' / --unsorted to sort on disk first)"
-            )
+            raise order_error(key, previous)
         previous = key
         yield record
 
@@ -50,7 +59,9 @@ def spill_sorted(records: Iterable[ObjectRecord], spill_dir: str | None = None) 
         db.commit()
         # SQLite's default BINARY collation compares UTF-8 bytes = code point order, like Python's str sort.
         for key, url, size, etag, modified in db.execute("SELECT * FROM r ORDER BY key"):
-            yield ObjectRecord(url=url, key=key, size=size, etag=etag, last_modified=datetime.fromisoformat(modified))
+            yield ObjectRecord(
+                url=url, key=key, size=size, etag=etag, last_modified=datetime.fromisoformat(modified)
+            )
     finally:
         db.close()
         os.unlink(path)

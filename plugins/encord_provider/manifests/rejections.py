@@ -19,7 +19,9 @@ class RejectionReport:
         self.by_category: Counter[str] = Counter()
 
     def reject(self, key: str, url: str, reason: str, category: str) -> None:
-        line = json.dumps({"key": key, "url": url, "reason": reason, "category": category}, ensure_ascii=False)
+        line = json.dumps(
+            {"key": key, "url": url, "reason": reason, "category": category}, ensure_ascii=False
+        )
         self._file.write(line.encode("utf-8") + b"\n")
         self.count += 1
         self.by_category[category] += 1

@@ -32,26 +32,30 @@ def title_for_key(key: str, strip_prefix: str = "") -> str:
 
 def title_for_group(group_id: str, strip_prefix: str = "") -> str:
     """Multi-object entries: the group id (e.g. the parent prefix without its trailing slash)."""
-    relative = group_id[len(strip_prefix) :] if strip_prefix and group_id.startswith(strip_prefix) else group_id
+    relative = (
+        group_id[len(strip_prefix) :] if strip_prefix and group_id.startswith(strip_prefix) else group_id
+    )
     return fit_title(relative.strip("/") or "_root")
 
 
 class TitleRegistry:
     """Keeps titles unique within one manifest file: a clash gets a hash suffix of the entry's first key."""
 
-    __slots__ = ("_seen",)
+    __slots__ = ("seen",)
 
     def __init__(self) -> None:
-        self._seen: set[str] = set()
+        self.seen: set[str] = set()
 
     def claim(self, title: str, first_key: str) -> str:
-        seen = self._seen
+        seen = self.seen
         if title not in seen:
             seen.add(title)
             return title
         candidate = fit_title(f"{title}~{short_hash(first_key)}", MAX_TITLE_CHARS)
         if len(f"{title}~{short_hash(first_key)}") > MAX_TITLE_CHARS:
-            candidate = f"{title[: MAX_TITLE_CHARS - 2 * HASH_CHARS - 2]}~{short_hash(title)}~{short_hash(first_key)}"
+            candidate = (
+                f"{title[: MAX_TITLE_CHARS - 2 * HASH_CHARS - 2]}~{short_hash(title)}~{short_hash(first_key)}"
+            )
         counter = 2
         unique = candidate
         while unique in seen:
@@ -60,8 +64,12 @@ class TitleRegistry:
         seen.add(unique)
         return unique
 
+    def add(self, title: str) -> None:
+        """Record a title the caller checked to be new (fast path)."""
+        self.seen.add(title)
+
     def __len__(self) -> int:
-        return len(self._seen)
+        return len(self.seen)
 
     def __contains__(self, title: object) -> bool:
-        return title in self._seen
+        return title in self.seen

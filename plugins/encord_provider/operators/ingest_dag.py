@@ -6,6 +6,7 @@ Nothing here touches a bucket or Encord at parse time; tasks only receive the pi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pendulum
@@ -45,22 +46,26 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
 
     config = pipeline.model_dump(mode="json")
 
-    @task(retries=2)
+    @task
     def prepare(**context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import prepare_targets
 
         return prepare_targets(IngestPipeline.model_validate(config), bool(context["params"]["dry_run"]))
 
-    @task(retries=2)
-    def plan(targets: dict[str, Any], **context: Any) -> list[str]:
+    @task
+    def plan(targets: Any, **context: Any) -> list[str]:
         from encord_provider.operators.ingest import plan_step
+        from encord_provider.operators.ingest_events import keys_from_asset_events
 
+        announced = keys_from_asset_events(context.get("triggering_asset_events"))
+        if announced:
+            print(f"started by events naming {len(announced)} objects, e.g. {announced[:5]}")
         return plan_step(
             IngestPipeline.model_validate(config), dict(context["params"]), context["run_id"], targets
         )
 
-    @task(retries=2, trigger_rule=TriggerRule.NONE_FAILED)
-    def link(targets: dict[str, Any], **context: Any) -> dict[str, Any]:
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def link(targets: Any, **context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import link_step
 
         return link_step(IngestPipeline.model_validate(config), targets, context["run_id"])
@@ -69,7 +74,7 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     def finalize(chunks: Any, linked: dict[str, Any], **context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import finalize_step
 
-        results = [c for c in (chunks or []) if c]
+        results = [chunks[i] for i in range(len(chunks))] if chunks is not None else []
         return finalize_step(
             IngestPipeline.model_validate(config), dict(context["params"]), context["run_id"], results, linked
         )
@@ -77,11 +82,19 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     targets = prepare()
     plan_uris = plan(targets)
     registered = EncordRegisterChunkOperator.partial(
-        task_id="register", pipeline=config, targets=targets, retries=2
+        task_id="register", pipeline=config, targets=targets
     ).expand(plan_uri=plan_uris)
     linked = link(targets)
     registered >> linked
-    finalize(registered.output, linked)
+    finalize(registered.output, linked)  # type: ignore[arg-type]  # XComArgs resolve at run time
+
+
+def default_args(pipeline: IngestPipeline) -> dict[str, Any]:
+    return {
+        "owner": pipeline.owner,
+        "retries": pipeline.task_retries,
+        "retry_delay": timedelta(seconds=pipeline.retry_delay_seconds),
+    }
 
 
 def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
@@ -91,6 +104,7 @@ def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
+        default_args=default_args(pipeline),
         params=ingest_params(pipeline),
         tags=["encord", "ingest", *pipeline.tags],
         doc_md=f"Register new objects of `{pipeline.source.bucket_url}/{pipeline.source.prefix}` into Encord "
@@ -107,7 +121,7 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
         from airflow.providers.amazon.aws.triggers.sqs import SqsSensorTrigger
 
         trigger: Any = SqsSensorTrigger(
-            sqs_queue=pipeline.trigger.sqs_queue_url,
+            sqs_queue=str(pipeline.trigger.sqs_queue_url),
             aws_conn_id=pipeline.trigger.aws_conn_id or pipeline.source.conn_id,
             max_messages=10,
             waiter_delay=max(1, int(pipeline.trigger.poll_interval_seconds)),
@@ -153,6 +167,7 @@ def build_events_dag(pipeline: IngestPipeline) -> DAG | None:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
+        default_args=default_args(pipeline),
         params=ingest_params(pipeline),
         tags=["encord", "ingest", "events", *pipeline.tags],
         doc_md=f"Event-driven twin of `{pipeline.dag_id}` ({pipeline.trigger.mode}).",

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -108,9 +109,7 @@ def ensure_dataset(client: Any, config: DatasetConfig, known_hash: str | None = 
     """The hash of the configured dataset; created (without a backing folder) when missing."""
     for candidate in (config.hash, known_hash):
         if candidate:
-            call_with_retries(
-                lambda c=candidate: client.get_dataset(c, include_data_rows=False), "get dataset"
-            )
+            call_with_retries(partial(client.get_dataset, candidate, include_data_rows=False), "get dataset")
             return candidate
     for _ in range(3):
         existing = _find_dataset(client, config.title)
@@ -136,17 +135,21 @@ def _storage_location_any() -> Any:
     return StorageLocation.CORD_STORAGE  # not sent by the SDK for v2 datasets; required positionally
 
 
+def _listed(fn: Callable[[], Iterable[Any]]) -> list[Any]:
+    return list(fn())
+
+
 def attach_dataset_to_projects(client: Any, dataset_hash: str, project_hashes: Iterable[str]) -> list[str]:
     """Attach the dataset to each project that does not have it yet; returns the projects changed."""
     changed = []
     for project_hash in project_hashes:
-        project = call_with_retries(lambda p=project_hash: client.get_project(p), "get project")
-        attached = {
-            str(d.dataset_hash) for d in call_with_retries(lambda: list(project.list_datasets()), "list")
-        }
-        if dataset_hash in attached:
+        project: Any = call_with_retries(partial(client.get_project, project_hash), "get project")
+        listed: list[Any] = call_with_retries(
+            partial(_listed, project.list_datasets), "list project datasets"
+        )
+        if dataset_hash in {str(d.dataset_hash) for d in listed}:
             continue
-        call_with_retries(lambda: project.add_datasets([dataset_hash]), "attach dataset")
+        call_with_retries(partial(project.add_datasets, [dataset_hash]), "attach dataset")
         changed.append(project_hash)
     return changed
 
@@ -205,8 +208,9 @@ def link_items(client: Any, dataset_hash: str, item_uuids: list[str]) -> int:
     )
     linked = 0
     for batch in _batches(item_uuids, LINK_BATCH):
-        rows = call_with_retries(
-            lambda b=batch: dataset.link_items([UUID(u) for u in b], DataLinkDuplicatesBehavior.SKIP),
+        uuids = [UUID(u) for u in batch]
+        rows: list[Any] = call_with_retries(
+            partial(dataset.link_items, uuids, DataLinkDuplicatesBehavior.SKIP),
             f"link {len(batch)} items into {dataset_hash}",
         )
         linked += len(rows)

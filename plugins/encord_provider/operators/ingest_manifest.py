@@ -1,107 +1,84 @@
-"""Listed objects -> chunked Encord upload-JSON manifests plus their ChunkPlans.
+"""Listed objects -> chunked manifests (through `encord_provider.manifests`) -> ChunkPlans for the ledger.
 
-Uses `encord_provider.manifests.build_manifests` when that package provides it; until then (or when it is
-missing in a deployment) a small built-in builder covers the common kinds: one entry per image, video,
-audio, PDF, text or NIfTI file, and one DICOM series per folder of `.dcm` files. Every object ends up in an
-entry or in `rejections` with a reason; nothing is dropped silently.
+The manifest builder writes `<chunk>.json`, `<chunk>.objects.jsonl` (which objects make up each entry)
+and `rejections.jsonl`; this module turns the objects index into a ChunkPlan keyed by entry title (the
+name Encord reports back per item) and collects rejections by key.
 """
 
 from __future__ import annotations
 
-import posixpath
-from collections import defaultdict
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from encord_provider.operators.ingest_chunks import PlannedObject
+from encord_provider.config.ingest import IngestPipeline
+from encord_provider.manifests import ImageMode, ManifestConfig, StoreSink, TypeMap, build_manifests
+from encord_provider.manifests.datatypes import DataType
+from encord_provider.operators.ingest_chunks import ChunkPlan, PlannedObject
+from encord_provider.operators.ingest_stores import key_of_uri
+from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.records import ObjectRecord
 
-MAX_TITLE = 300
-MAX_URL_BYTES = 16 * 1024
-KIND_BY_EXTENSION: dict[str, str] = {
-    **dict.fromkeys((".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"), "image"),
-    **dict.fromkeys((".mp4", ".mov", ".webm", ".avi", ".mkv"), "video"),
-    **dict.fromkeys((".wav", ".mp3", ".flac", ".m4a", ".aac", ".ogg"), "audio"),
-    ".pdf": "pdf",
-    **dict.fromkeys((".txt", ".md", ".csv", ".html", ".xml", ".json", ".jsonl"), "text"),
-    **dict.fromkeys((".nii", ".nii.gz"), "nifti"),
-    ".dcm": "dicom",
-}
-MANIFEST_KEY = {"image": "images", "video": "videos", "audio": "audio", "pdf": "pdfs", "text": "text",
-                "nifti": "nifti", "dicom": "dicom_series"}  # fmt: skip
+_TYPE_MAP = TypeMap()
+# Param/config spellings -> manifest DataType values
+_FILTER_NAMES = {DataType.DICOM_SERIES.value: "dicom"}
+_CONFIG_NAMES = {"dicom": DataType.DICOM_SERIES.value}
 
 
 def kind_of(key: str) -> str | None:
-    lower = key.lower()
-    if lower.endswith(".nii.gz"):
-        return "nifti"
-    return KIND_BY_EXTENSION.get(posixpath.splitext(lower)[1])
+    """The data-type name used by the run's `data_types` filter (image, video, pdf, dicom, ...)."""
+    kind = _TYPE_MAP.classify(key)
+    if not isinstance(kind, DataType):
+        return None
+    return _FILTER_NAMES.get(kind.value, kind.value)
 
 
 @dataclass
-class BuiltChunk:
-    """One chunk: the upload-JSON document and the objects of each entry by title."""
-
-    manifest: dict[str, Any]
-    entries: dict[str, list[PlannedObject]]
-
-
-@dataclass
-class BuildResult:
-    chunks: list[BuiltChunk] = field(default_factory=list)
-    rejections: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (etag, reason)
+class PlannedChunks:
+    plans: list[ChunkPlan] = field(default_factory=list)
+    rejections: dict[str, str] = field(default_factory=dict)  # key -> reason
+    rejections_uri: str = ""
 
 
-def _entry_problem(title: str, urls: list[str]) -> str | None:
-    if len(title) > MAX_TITLE:
-        return f"title is {len(title)} characters (Encord allows {MAX_TITLE})"
-    for url in urls:
-        if len(url.encode()) > MAX_URL_BYTES:
-            return f"URL is {len(url.encode())} bytes (Encord allows {MAX_URL_BYTES})"
-    return None
+def manifest_config(pipeline: IngestPipeline, chunk_size: int = 0) -> ManifestConfig:
+    chunking = pipeline.chunking
+    max_entries = chunk_size or chunking.max_entries
+    return ManifestConfig(
+        skip_duplicate_urls=True,
+        max_entries=max_entries,
+        per_type={
+            DataType(_CONFIG_NAMES.get(k, k)): min(n, max_entries) for k, n in chunking.per_type.items()
+        },
+        image_mode=ImageMode(chunking.image_mode),
+        group_regex=chunking.group_regex,
+    )
 
 
-def _group_entries(
-    records: Iterable[ObjectRecord], result: BuildResult
-) -> list[tuple[str, str, dict[str, Any], list[PlannedObject]]]:
-    """(kind, title, entry, objects) in listing order; DICOM files grouped by folder."""
-    singles: list[tuple[str, str, dict[str, Any], list[PlannedObject]]] = []
-    series: dict[str, list[ObjectRecord]] = defaultdict(list)
-    for record in records:
-        kind = kind_of(record.key)
-        if kind is None:
-            result.rejections[record.key] = (record.etag, "unsupported file type for Encord registration")
-        elif kind == "dicom":
-            series[posixpath.dirname(record.key) or "/"].append(record)
-        else:
-            entry = {"objectUrl": record.url, "title": record.key}
-            singles.append((kind, record.key, entry, [PlannedObject(record.key, record.etag, record.url)]))
-    for folder, members in series.items():
-        members.sort(key=lambda r: r.key)
-        entry: dict[str, Any] = {"title": folder}
-        entry.update({f"objectUrl_{i}": r.url for i, r in enumerate(members)})
-        singles.append(("dicom", folder, entry, [PlannedObject(r.key, r.etag, r.url) for r in members]))
-    return singles
-
-
-def build_chunks(records: Iterable[ObjectRecord], max_entries: int, per_type: dict[str, int]) -> BuildResult:
-    """Chunk entries so no chunk exceeds `max_entries`, nor `per_type[kind]` entries of one kind."""
-    result = BuildResult()
-    current: BuiltChunk | None = None
-    counts: dict[str, int] = defaultdict(int)
-    for kind, title, entry, objects in _group_entries(records, result):
-        problem = _entry_problem(title, [o.url for o in objects])
-        if problem:
-            for obj in objects:
-                result.rejections[obj.key] = (obj.etag, problem)
-            continue
-        limit = min(max_entries, per_type.get(kind, max_entries))
-        if current is None or len(current.entries) >= max_entries or counts[kind] >= limit:
-            current = BuiltChunk(manifest={"skip_duplicate_urls": True}, entries={})
-            counts = defaultdict(int)
-            result.chunks.append(current)
-        current.manifest.setdefault(MANIFEST_KEY[kind], []).append(entry)
-        current.entries[title] = objects
-        counts[kind] += 1
+def build_chunk_plans(
+    records: Iterable[ObjectRecord],
+    pipeline: IngestPipeline,
+    chunk_size: int,
+    staging: ObjectStore,
+    prefix: str,
+) -> PlannedChunks:
+    """Write manifests under `prefix` in staging and return one ChunkPlan per chunk, plus rejections."""
+    summary = build_manifests(records, manifest_config(pipeline, chunk_size), StoreSink(staging, prefix))
+    result = PlannedChunks(rejections_uri=summary.rejections_uri)
+    for chunk in summary.chunks:
+        index = staging.read_bytes(key_of_uri(staging, chunk.objects_uri)).decode("utf-8")
+        plan = ChunkPlan(name=f"chunk-{chunk.index:05d}", manifest_uri=chunk.uri)
+        for line in index.splitlines():
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            plan.entries[entry["title"]] = [
+                PlannedObject(o["key"], o["etag"], o["url"]) for o in entry["objects"]
+            ]
+        result.plans.append(plan)
+    if summary.n_rejected:
+        text = staging.read_bytes(key_of_uri(staging, summary.rejections_uri)).decode("utf-8")
+        for line in text.splitlines():
+            if line.strip():
+                rejection = json.loads(line)
+                result.rejections[rejection["key"]] = rejection["reason"]
     return result

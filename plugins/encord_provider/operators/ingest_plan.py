@@ -17,7 +17,7 @@ from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
 from encord_provider.operators.ingest_chunks import ChunkPlan, PlannedObject, apply_job_result
 from encord_provider.operators.ingest_encord import read_upload_job
-from encord_provider.operators.ingest_manifest import build_chunks, kind_of
+from encord_provider.operators.ingest_manifest import build_chunk_plans, kind_of
 from encord_provider.operators.ingest_stores import key_of_uri, staging_key
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.filters import FilterStats, ListingFilter
@@ -164,30 +164,25 @@ def plan_run(
 ) -> PlanResult:
     """Write this run's manifests and chunk plans to staging; record pending/rejected objects."""
     stats = FilterStats()
-    chunk_size = options.chunk_size or pipeline.chunking.max_entries
-    built = build_chunks(
-        _candidates(pipeline, options, source, ledger, stats), chunk_size, dict(pipeline.chunking.per_type)
-    )
     base = run_prefix(pipeline, run_id) + ("/dry-run" if options.dry_run else "")
+    etags: dict[str, str] = {}
+    candidates = (_remember_etag(r, etags) for r in _candidates(pipeline, options, source, ledger, stats))
+    built = build_chunk_plans(candidates, pipeline, options.chunk_size, staging, f"{base}/chunks")
     result = PlanResult(
         listing={"seen": stats.seen, "kept": stats.kept, "skipped": dict(stats.skipped)},
         newest=stats.max_last_modified.isoformat() if stats.max_last_modified else None,
     )
     pending: list[LedgerRecord] = []
-    for index, chunk in enumerate(built.chunks):
-        chunk.entries = {
+    for plan in built.plans:
+        plan.entries = {
             title: [_with_attempts(o, ledger.get(o.key)) for o in objs]
-            for title, objs in chunk.entries.items()
+            for title, objs in plan.entries.items()
         }
-        name = f"chunk-{index:05d}"
-        manifest_key = f"{base}/chunks/{name}.json"
-        staging.write_bytes(manifest_key, json.dumps(chunk.manifest, indent=1).encode(), "application/json")
-        plan = ChunkPlan(name=name, manifest_uri=staging.uri(manifest_key), entries=chunk.entries)
-        plan_key = f"{base}/chunks/{name}.plan.json"
+        plan_key = key_of_uri(staging, plan.manifest_uri).removesuffix(".json") + ".plan.json"
         staging.write_bytes(plan_key, plan.dumps(), "application/json")
         plan_uri = staging.uri(plan_key)
         result.plan_uris.append(plan_uri)
-        for title, objects in chunk.entries.items():
+        for title, objects in plan.entries.items():
             for obj in objects:
                 pending.append(
                     LedgerRecord(
@@ -198,20 +193,24 @@ def plan_run(
     rejected = [
         LedgerRecord(
             key=key,
-            etag=etag,
+            etag=etags.get(key, ""),
             state=ObjectState.REJECTED,
             error=reason,
-            chunk=f"{staging.uri(base)}/rejections",
+            chunk=built.rejections_uri,
         )
-        for key, (etag, reason) in built.rejections.items()
+        for key, reason in built.rejections.items()
     ]
     result.planned, result.rejected = len(pending), len(rejected)
     result.skipped_known = stats.skipped.get("already_in_ledger", 0)
     if options.dry_run:
-        _write_json(staging, f"{base}/rejections.json", {r.key: r.error for r in rejected})
         return result
     ledger.write([*pending, *rejected], writer=f"plan:{run_id}")
     return result
+
+
+def _remember_etag(record: ObjectRecord, etags: dict[str, str]) -> ObjectRecord:
+    etags[record.key] = record.etag
+    return record
 
 
 def _with_attempts(obj: PlannedObject, previous: LedgerRecord | None) -> PlannedObject:

@@ -32,23 +32,27 @@ def _extra_value(extra: Mapping[str, Any], conn_type: str, name: str) -> Any:
     return None if value == "" else value
 
 
-def store_from_connection(conn_id: str, bucket: str, **store_kwargs: Any) -> ObjectStore:
-    """The store for `bucket` using Airflow connection `conn_id`; `store_kwargs` go to the store
-    (e.g. `page_size`)."""
+def store_from_connection(
+    conn_id: str, bucket: str, *, endpoint_url: str | None = None, **store_kwargs: Any
+) -> ObjectStore:
+    """The store for `bucket` using Airflow connection `conn_id`. `endpoint_url`, if given, overrides the
+    connection's endpoint (Azure: its account URL); `store_kwargs` go to the store (e.g. `page_size`)."""
     conn = _get_connection(conn_id)
     conn_type = (conn.conn_type or "").lower()
     if conn_type in AWS_TYPES:
-        return _s3_store(conn_id, conn, bucket, store_kwargs)
+        return _s3_store(conn_id, conn, bucket, endpoint_url, store_kwargs)
     if conn_type in GCP_TYPES:
-        return _gcs_store(conn_id, conn, bucket, store_kwargs)
+        return _gcs_store(conn_id, conn, bucket, endpoint_url, store_kwargs)
     if conn_type in AZURE_TYPES:
-        return _azure_store(conn_id, conn, bucket, store_kwargs)
+        return _azure_store(conn_id, conn, bucket, endpoint_url, store_kwargs)
     raise ConnectionConfigError(
         f"connection {conn_id!r} has type {conn.conn_type!r}; expected aws, google_cloud_platform or wasb"
     )
 
 
-def _s3_store(conn_id: str, conn: Any, bucket: str, store_kwargs: dict[str, Any]) -> ObjectStore:
+def _s3_store(
+    conn_id: str, conn: Any, bucket: str, endpoint_url: str | None, store_kwargs: dict[str, Any]
+) -> ObjectStore:
     """Through the amazon provider's S3Hook, so its session, role assumption, region, `endpoint_url` and
     botocore `config_kwargs` (e.g. `{"s3": {"addressing_style": "path"}}`) all apply."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -57,12 +61,14 @@ def _s3_store(conn_id: str, conn: Any, bucket: str, store_kwargs: dict[str, Any]
 
     extra = conn.extra_dejson
     hook = S3Hook(aws_conn_id=conn_id)
-    endpoint_url = hook.conn_config.get_service_endpoint_url("s3")
-    kwargs: dict[str, Any] = {
-        "client": hook.get_conn(),
-        "endpoint_url": endpoint_url,
-        "region": hook.conn_region_name,
-    }
+    region = hook.conn_region_name
+    if endpoint_url:
+        session = hook.get_session(region_name=region)
+        client = session.client("s3", endpoint_url=endpoint_url, config=hook.config, verify=hook.verify)
+    else:
+        endpoint_url = hook.conn_config.get_service_endpoint_url("s3")
+        client = hook.get_conn()
+    kwargs: dict[str, Any] = {"client": client, "endpoint_url": endpoint_url, "region": region}
     for name in ("url_style", "mrap_arn"):
         if extra.get(name):
             kwargs[name] = extra[name]
@@ -94,7 +100,9 @@ def _gcs_credentials(conn_id: str, extra: Mapping[str, Any], conn_type: str) -> 
     return None
 
 
-def _gcs_store(conn_id: str, conn: Any, bucket: str, store_kwargs: dict[str, Any]) -> ObjectStore:
+def _gcs_store(
+    conn_id: str, conn: Any, bucket: str, endpoint_url: str | None, store_kwargs: dict[str, Any]
+) -> ObjectStore:
     from encord_provider.storage.gcs import GCSStore, make_gcs_client
 
     conn_type = (conn.conn_type or "").lower()
@@ -103,7 +111,7 @@ def _gcs_store(conn_id: str, conn: Any, bucket: str, store_kwargs: dict[str, Any
     client = make_gcs_client(
         project=project,
         credentials=_gcs_credentials(conn_id, extra, conn_type),
-        endpoint_url=_extra_value(extra, conn_type, "endpoint_url"),
+        endpoint_url=endpoint_url or _extra_value(extra, conn_type, "endpoint_url"),
     )
     kwargs: dict[str, Any] = {"client": client}
     if extra.get("url_style"):
@@ -111,30 +119,46 @@ def _gcs_store(conn_id: str, conn: Any, bucket: str, store_kwargs: dict[str, Any
     return GCSStore(bucket, **{**kwargs, **store_kwargs})
 
 
-def _azure_store(conn_id: str, conn: Any, bucket: str, store_kwargs: dict[str, Any]) -> ObjectStore:
-    """`connection_string`; else account URL (host, or `https://<login>.blob.core.windows.net`) with the
-    account key (password or `shared_access_key`) or a `sas_token`."""
+def _connection_string_parts(conn_str: str) -> dict[str, str]:
+    """`A=1;B=x=y;` -> {"A": "1", "B": "x=y"} (values may contain '=')."""
+    pairs = (part.split("=", 1) for part in conn_str.split(";") if "=" in part)
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def _azure_store(
+    conn_id: str, conn: Any, bucket: str, endpoint_url: str | None, store_kwargs: dict[str, Any]
+) -> ObjectStore:
+    """`connection_string`; else account URL (`endpoint_url`, host, or `https://<login>.blob.core.windows.net`)
+    with the account key (password or `shared_access_key`) or a `sas_token`."""
     from encord_provider.storage.azure import AzureBlobStore
 
     extra = conn.extra_dejson
     conn_type = (conn.conn_type or "").lower()
     conn_str = _extra_value(extra, conn_type, "connection_string")
-    if conn_str:
+    if conn_str and not endpoint_url:
         return AzureBlobStore(bucket, connection_string=conn_str, **store_kwargs)
-    account_url = conn.host or (f"https://{conn.login}.blob.core.windows.net" if conn.login else None)
+    account_url = (
+        endpoint_url or conn.host or (f"https://{conn.login}.blob.core.windows.net" if conn.login else None)
+    )
     if not account_url:
         raise ConnectionConfigError(
             f"connection {conn_id!r}: set extra connection_string, or host/login (the storage account)"
         )
     if not account_url.startswith(("http://", "https://")):
         account_url = f"https://{account_url}"
-    sas_token = _extra_value(extra, conn_type, "sas_token")
-    key = _extra_value(extra, conn_type, "shared_access_key") or conn.password
+    from_conn_str = _connection_string_parts(conn_str or "")
+    account = conn.login or from_conn_str.get("AccountName")
+    sas_token = _extra_value(extra, conn_type, "sas_token") or from_conn_str.get("SharedAccessSignature")
+    key = (
+        _extra_value(extra, conn_type, "shared_access_key")
+        or conn.password
+        or from_conn_str.get("AccountKey")
+    )
     credential: Any
     if sas_token:
         credential = sas_token.lstrip("?")
-    elif key and conn.login:
-        credential = {"account_name": conn.login, "account_key": key}
+    elif key and account:
+        credential = {"account_name": account, "account_key": key}
     else:
         raise ConnectionConfigError(
             f"connection {conn_id!r}: needs an account key (password or shared_access_key) with the "

@@ -55,12 +55,13 @@ def make_store(
     conn_id: str | None = None,
     **client_kwargs: Any,
 ) -> ObjectStore:
-    """A store for one bucket: from an Airflow connection if `conn_id` is given, else from the environment
-    (default AWS/Google credentials, AZURE_STORAGE_CONNECTION_STRING)."""
+    """A store for one bucket: from an Airflow connection if `conn_id` is given (`endpoint_url` then
+    overrides the connection's endpoint), else from the environment (default AWS/Google credentials,
+    AZURE_STORAGE_CONNECTION_STRING)."""
     if conn_id:
         from encord_provider.storage.connections import store_from_connection
 
-        return store_from_connection(conn_id, bucket, **client_kwargs)
+        return store_from_connection(conn_id, bucket, endpoint_url=endpoint_url, **client_kwargs)
     if scheme == "s3":
         from encord_provider.storage.s3 import S3Store
 

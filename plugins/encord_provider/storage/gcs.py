@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Literal
 
 from encord_provider.storage.errors import ObjectNotFoundError
@@ -29,6 +30,14 @@ def make_gcs_client(
         credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     options = {"api_endpoint": endpoint_url} if endpoint_url else None
     return storage.Client(project=project, credentials=credentials, client_options=options)
+
+
+def _updated(blob: Any, props: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromisoformat(props["updated"])  # RFC 3339; fractions beyond µs are truncated
+    except (KeyError, TypeError, ValueError):
+        updated: datetime = blob.updated
+        return updated
 
 
 class GCSStore:
@@ -68,12 +77,13 @@ class GCSStore:
         return f"gs://{self.bucket}/{key}"
 
     def _record(self, blob: Any) -> ObjectRecord:
+        props = blob._properties  # read the raw JSON: Blob's property getters re-parse on every access
         return ObjectRecord(
-            url=self.object_url(blob.name),
-            key=blob.name,
-            size=int(blob.size or 0),
-            etag=(blob.etag or "").strip('"'),
-            last_modified=blob.updated,
+            url=self.object_url(props["name"]),
+            key=props["name"],
+            size=int(props.get("size") or 0),
+            etag=(props.get("etag") or "").strip('"'),
+            last_modified=_updated(blob, props),
         )
 
     def list_objects(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectRecord]:

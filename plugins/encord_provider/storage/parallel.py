@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -112,7 +112,7 @@ def list_parallel(
     queue_size: int = 2000,
     lookahead: int = 1000,
     max_descend: int = 8,
-) -> Iterator[ObjectRecord]:
+) -> Generator[ObjectRecord, None, None]:
     """Every object under `prefix`, same records and order as `store.list_objects(prefix)`, listed by
     up to `workers` threads, one sub-prefix (found with `delimiter`) per thread."""
     if workers < 1 or queue_size < 1 or lookahead < 1:

@@ -26,7 +26,9 @@ Cloud = Literal["aws", "mrap", "gcp", "azure", "otc"]
 _SAFE = "/-_.~"  # quote() always keeps ASCII letters and digits too
 _S3_HOST = re.compile(r"^(?P<bucket>.+)\.s3[.-](?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 _S3_GLOBAL_HOST = re.compile(r"^(?P<bucket>.+)\.s3\.amazonaws\.com$")
-_MRAP_HOST = re.compile(r"^(?P<alias>[^.]+)\.mrap\.(?:s3-accesspoint|accesspoint\.s3-global)\.amazonaws\.com$")
+_MRAP_HOST = re.compile(
+    r"^(?P<alias>[^.]+)\.mrap\.(?:s3-accesspoint|accesspoint\.s3-global)\.amazonaws\.com$"
+)
 _OTC_HOST = re.compile(r"^(?P<bucket>.+)\.obs\.(?P<region>[a-z0-9-]+)\.otc\.t-systems\.com$")
 _AZURE_HOST = re.compile(r"^(?P<account>[a-z0-9]+)\.blob\.core\.windows\.net$")
 _GCS_HOSTS = ("storage.cloud.google.com", "storage.googleapis.com")

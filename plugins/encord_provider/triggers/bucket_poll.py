@@ -22,11 +22,16 @@ MAX_KEYS_IN_EVENT = 20
 
 
 def newest_after(
-    scheme: str, bucket: str, prefix: str, conn_id: str | None, endpoint_url: str | None, after: datetime | None
+    scheme: str,
+    bucket: str,
+    prefix: str,
+    conn_id: str | None,
+    endpoint_url: str | None,
+    after: datetime | None,
 ) -> tuple[int, datetime | None, list[str]]:
     """(count, newest last_modified, first keys) of objects under `prefix` modified after `after`."""
     store = open_store(scheme, bucket, conn_id, endpoint_url)
-    count, newest, keys = 0, None, []
+    count, newest, keys = 0, None, list[str]()
     for record in store.list_objects(prefix=prefix):
         if record.key.endswith("/") or (after is not None and record.last_modified <= after):
             continue
@@ -92,7 +97,12 @@ class BucketPollTrigger(BaseEventTrigger):
             return None
         s = self.staging
         return await asyncio.to_thread(
-            ledger_watermark, s["scheme"], s["bucket"], s.get("conn_id"), s.get("endpoint_url"), s["ledger_prefix"]
+            ledger_watermark,
+            s["scheme"],
+            s["bucket"],
+            s.get("conn_id"),
+            s.get("endpoint_url"),
+            s["ledger_prefix"],
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -100,7 +110,13 @@ class BucketPollTrigger(BaseEventTrigger):
         while True:
             try:
                 count, newest, keys = await asyncio.to_thread(
-                    newest_after, self.scheme, self.bucket, self.prefix, self.conn_id, self.endpoint_url, watermark
+                    newest_after,
+                    self.scheme,
+                    self.bucket,
+                    self.prefix,
+                    self.conn_id,
+                    self.endpoint_url,
+                    watermark,
                 )
             except Exception as err:  # keep watching through transient storage errors
                 self.log.warning("listing %s://%s/%s failed: %s", self.scheme, self.bucket, self.prefix, err)

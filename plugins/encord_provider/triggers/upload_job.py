@@ -83,7 +83,9 @@ class UploadJobTrigger(BaseTrigger):
                 if not _is_transient(err) or errors >= self.max_consecutive_errors:
                     yield self._event("error", error=f"{type(err).__name__}: {err}", attempts=errors)
                     return
-                self.log.warning("upload job %s: poll failed (%s), retrying", self.upload_job_id, type(err).__name__)
+                self.log.warning(
+                    "upload job %s: poll failed (%s), retrying", self.upload_job_id, type(err).__name__
+                )
                 await asyncio.sleep(min(self.poll_interval * 2**errors, 60.0))
                 continue
             errors = 0

@@ -1,0 +1,280 @@
+"""Simulated annotators: ``POST /admin/annotate`` labels and moves the tasks of a project's
+annotate and review stages, deterministically, so a demo has labels to export.
+
+Body ``{"project_hash": str, "max_tasks": int?, "seed": int = 0, "reject_every": int = 0,
+"review": bool = true}``. Every annotate-stage task gets, per ontology object with a drawable
+shape (bounding box, rotatable box, polygon, polyline, point), one instance with its radio /
+checklist / text attributes answered, plus one answer per classification; the row is saved and the
+task submitted. Then (``review``) every review-stage task is approved, except every
+``reject_every``-th which is rejected back to annotation. The same seed gives the same labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from encord_emulator import labels, projects, workflow
+from encord_emulator.errors import EmulatorError, invalid_arguments
+from encord_emulator.ontology import ONTOLOGY_KIND
+from encord_emulator.registry import AppState, app_state
+from encord_emulator.store import Store
+
+ANNOTATOR_EMAIL = "simulated-annotator@emulator.local"
+REVIEWER_EMAIL = "simulated-reviewer@emulator.local"
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+_DRAWABLE = {"bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point"}
+
+root_router = APIRouter(prefix="/admin")
+
+
+# ---------------------------------------------------------------- label synthesis
+
+
+def _hash8(*parts: object) -> str:
+    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:8]
+
+
+def _value(name: str) -> str:
+    return name.lower().replace(" ", "_")
+
+
+def _long_time() -> str:
+    return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S UTC")
+
+
+def _geometry(shape: str, rng: random.Random, width: int, height: int) -> dict[str, Any]:
+    """Normalised coordinates snapped to whole pixels of a ``width`` x ``height`` image."""
+
+    def px(value: int, size: int) -> float:
+        return round(value / size, 6)
+
+    w_px, h_px = (
+        rng.randint(max(1, width // 8), max(2, width // 3)),
+        rng.randint(max(1, height // 8), max(2, height // 3)),
+    )
+    x_px, y_px = rng.randint(0, width - w_px), rng.randint(0, height - h_px)
+    box = {"h": px(h_px, height), "w": px(w_px, width), "x": px(x_px, width), "y": px(y_px, height)}
+    corners = [(x_px, y_px), (x_px + w_px, y_px), (x_px + w_px // 2, y_px + h_px)]
+    points = {str(i): {"x": px(x, width), "y": px(y, height)} for i, (x, y) in enumerate(corners)}
+    if shape == "bounding_box":
+        return {"boundingBox": box}
+    if shape == "rotatable_bounding_box":
+        return {"rotatableBoundingBox": {**box, "theta": float(rng.choice([0, 15, 30, 45]))}}
+    if shape == "polygon":
+        flat = [coord for point in points.values() for coord in (point["x"], point["y"])]
+        return {"polygon": points, "polygons": [[flat]]}
+    if shape == "polyline":
+        return {"polyline": points}
+    return {"point": {"0": points["0"]}}
+
+
+def _answer(attribute: dict[str, Any], rng: random.Random) -> dict[str, Any] | None:
+    base = {
+        "name": attribute["name"],
+        "value": _value(attribute["name"]),
+        "featureHash": attribute["featureNodeHash"],
+        "manualAnnotation": True,
+    }
+    options = attribute.get("options") or []
+    if attribute["type"] == "radio" and options:
+        option = rng.choice(options)
+        return {
+            **base,
+            "answers": [
+                {"name": option["label"], "value": option["value"], "featureHash": option["featureNodeHash"]}
+            ],
+        }
+    if attribute["type"] == "checklist" and options:
+        chosen = [option for option in options if rng.random() < 0.5] or options[:1]
+        return {
+            **base,
+            "answers": [
+                {"name": o["label"], "value": o["value"], "featureHash": o["featureNodeHash"]} for o in chosen
+            ],
+        }
+    if attribute["type"] == "text":
+        return {**base, "answers": f"note-{rng.randint(1, 999)}"}
+    return None
+
+
+def synthesise_labels(
+    editor: dict[str, Any], data_hash: str, unit_hash: str, size: tuple[int, int], seed: int
+) -> dict[str, Any]:
+    """Objects, object answers and classification answers for one image (frame 0)."""
+    rng = random.Random(f"{seed}:{data_hash}")
+    stamp = _long_time()
+    objects, object_answers = [], {}
+    for obj in editor.get("objects", []):
+        if obj["shape"] not in _DRAWABLE:
+            continue
+        object_hash = _hash8(seed, data_hash, obj["featureNodeHash"])
+        objects.append(
+            {
+                "name": obj["name"],
+                "color": obj["color"],
+                "shape": obj["shape"],
+                "value": _value(obj["name"]),
+                "createdAt": stamp,
+                "createdBy": ANNOTATOR_EMAIL,
+                "confidence": 1.0,
+                "objectHash": object_hash,
+                "featureHash": obj["featureNodeHash"],
+                "manualAnnotation": True,
+                "lastEditedAt": stamp,
+                **_geometry(obj["shape"], rng, *size),
+            }
+        )
+        answers = [a for a in (_answer(attr, rng) for attr in obj.get("attributes", [])) if a is not None]
+        object_answers[object_hash] = {"classifications": answers, "objectHash": object_hash}
+    classification_answers = {}
+    for classification in editor.get("classifications", []):
+        answer = _answer(classification["attributes"][0], rng)
+        if answer is None:
+            continue
+        classification_hash = _hash8(seed, data_hash, classification["featureNodeHash"])
+        classification_answers[classification_hash] = {
+            "classifications": [answer],
+            "classificationHash": classification_hash,
+            "featureHash": classification["featureNodeHash"],
+            "spaces": {},
+            "range": [[0, 0]],
+            "createdBy": ANNOTATOR_EMAIL,
+            "createdAt": stamp,
+            "lastEditedBy": ANNOTATOR_EMAIL,
+            "lastEditedAt": stamp,
+            "confidence": 1.0,
+            "manualAnnotation": True,
+        }
+    return {
+        "data_hash": data_hash,
+        "data_units": {unit_hash: {"labels": {"objects": objects, "classifications": []}}},
+        "object_answers": object_answers,
+        "classification_answers": classification_answers,
+        "object_actions": {},
+    }
+
+
+# ---------------------------------------------------------------- passes over a project
+
+
+def _tasks_in(store: Store, project: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    stage_uuids = {node["uuid"] for node in project["workflow"]["nodes"] if node["type"] == kind}
+    tasks = [
+        t for t in workflow.tasks_of_project(store, project["project_hash"]) if t["stage_uuid"] in stage_uuids
+    ]
+    return sorted(tasks, key=lambda t: (t["created_at"], t["uuid"]))
+
+
+def annotate_pass(
+    state: AppState, project: dict[str, Any], max_tasks: int | None, seed: int
+) -> dict[str, int]:
+    store = state.store
+    editor = (store.get(ONTOLOGY_KIND, project["ontology_hash"]) or {}).get("editor") or {}
+    tasks = _tasks_in(store, project, "annotate")[:max_tasks]
+    views = {
+        v["data_hash"]: v for v in projects.project_data(store, project, {t["data_hash"] for t in tasks})
+    }
+    counts = {"annotated": 0, "unlabelled": 0}
+    for task in tasks:
+        view = views.get(task["data_hash"])
+        with store.transaction():
+            if view is not None and view["data_type"] == "IMAGE":
+                label = labels.create_label_row(store, project, task["data_hash"], labels.MAIN_BRANCH)
+                size = (int(view["item"].get("width") or 640), int(view["item"].get("height") or 480))
+                labels.store_labels(
+                    store,
+                    project,
+                    label,
+                    synthesise_labels(editor, task["data_hash"], task["data_hash"], size, seed),
+                )
+                counts["annotated"] += 1
+            else:
+                counts["unlabelled"] += 1  # only images are drawn on; other data still moves on
+            node = workflow.node_by_uuid(project["workflow"], task["stage_uuid"])
+            assert node is not None
+            workflow.move_task(project["workflow"], task, node["to"], ANNOTATOR_EMAIL)
+            store.put(workflow.TASK_KIND, task["uuid"], task)
+    return counts
+
+
+def review_pass(
+    state: AppState, project: dict[str, Any], max_tasks: int | None, reject_every: int
+) -> dict[str, int]:
+    store = state.store
+    counts = {"approved": 0, "rejected": 0}
+    for index, task in enumerate(_tasks_in(store, project, "review")[:max_tasks], start=1):
+        node = workflow.node_by_uuid(project["workflow"], task["stage_uuid"])
+        assert node is not None
+        with store.transaction():
+            if reject_every and index % reject_every == 0:
+                workflow.move_task(
+                    project["workflow"], task, node["reject"], REVIEWER_EMAIL, status="REOPENED"
+                )
+                counts["rejected"] += 1
+            else:
+                task["reviewed"] = True
+                workflow.move_task(project["workflow"], task, node["approve"], REVIEWER_EMAIL)
+                counts["approved"] += 1
+            store.put(workflow.TASK_KIND, task["uuid"], task)
+    return counts
+
+
+def run_annotators(state: AppState, body: dict[str, Any]) -> dict[str, Any]:
+    project_hash = str(body.get("project_hash") or "")
+    if not project_hash:
+        raise invalid_arguments("annotate needs 'project_hash'")
+    max_tasks = body.get("max_tasks")
+    if max_tasks is not None and (not isinstance(max_tasks, int) or max_tasks < 1):
+        raise invalid_arguments(f"max_tasks must be a positive integer, got {max_tasks!r}")
+    project = projects.sync_project_tasks(state, project_hash)
+    result: dict[str, Any] = annotate_pass(state, project, max_tasks, int(body.get("seed", 0)))
+    if body.get("review", True):
+        result.update(review_pass(state, project, max_tasks, int(body.get("reject_every", 0))))
+    result["stages"] = workflow.stage_counts(
+        project["workflow"], workflow.tasks_of_project(state.store, project_hash)
+    )
+    return result
+
+
+# ---------------------------------------------------------------- admin routes
+
+
+def _require_loopback(request: Request) -> None:
+    host = request.client.host if request.client else ""
+    if host not in _LOOPBACK:
+        raise EmulatorError(403, "AUTHORISATION_ERROR", "the admin API only answers loopback callers")
+
+
+@root_router.post("/annotate")
+def post_annotate(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """Run the simulated annotators (and reviewers) over a project once; returns counts per stage."""
+    _require_loopback(request)
+    return run_annotators(app_state(request), body)
+
+
+@root_router.get("/projects/{project_hash}/tasks")
+def get_project_tasks(request: Request, project_hash: str) -> dict[str, Any]:
+    """Task count per stage title, and every task's stage (for tests, demo and debugging)."""
+    _require_loopback(request)
+    state = app_state(request)
+    project = projects.sync_project_tasks(state, project_hash)
+    graph = project["workflow"]
+    tasks = workflow.tasks_of_project(state.store, project_hash)
+    return {
+        "stages": workflow.stage_counts(graph, tasks),
+        "tasks": [
+            {
+                "uuid": t["uuid"],
+                "data_hash": t["data_hash"],
+                "data_title": t["data_title"],
+                "stage": (workflow.node_by_uuid(graph, t["stage_uuid"]) or {}).get("title"),
+                "status": t["status"],
+            }
+            for t in tasks
+        ],
+    }

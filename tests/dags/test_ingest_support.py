@@ -1,0 +1,116 @@
+"""Shared setup for the ingest DAG tests (imported by the other test_ingest_* modules; holds no tests).
+
+Each test gets its own pipeline file (ENCORD_PIPELINES_FILE), a fresh folder/dataset name in the
+session's Encord emulator, and freshly created buckets.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+INGEST_DAG_FILE = ROOT / "dags" / "encord_ingest.py"
+
+
+def pipeline_config(name: str, cloud: str, source_bucket: str, source_conn: str, staging_uri: str,
+                    integration: str, **overrides: Any) -> dict[str, Any]:  # fmt: skip
+    tag = uuid.uuid4().hex[:8]
+    config: dict[str, Any] = {
+        "name": name,
+        "source": {"cloud": cloud, "bucket": source_bucket, "prefix": "in/", "conn_id": source_conn},
+        "encord_conn_id": "encord_test",
+        "integration": {"title": integration},
+        "folder": {"name": f"folder-{tag}"},
+        "datasets": [{"title": f"dataset-{tag}"}],
+        "chunking": {"max_entries": 3},
+        "staging": {"uri": staging_uri, "conn_id": source_conn},
+        "upload_poll_seconds": 0.2,
+        "ledger": {"compaction_grace_seconds": 0},
+        "task_retries": 0,
+    }
+    for key, value in overrides.items():
+        config[key] = value
+    return config
+
+
+def write_pipelines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *pipelines: dict[str, Any]) -> Path:
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump({"pipelines": list(pipelines), "projects": []}), encoding="utf-8")
+    monkeypatch.setenv("ENCORD_PIPELINES_FILE", str(path))
+    return path
+
+
+def load_dag(dag_id: str) -> Any:
+    """(Re)import the ingest DAG file with the current ENCORD_PIPELINES_FILE and return one DAG."""
+    sys.modules.pop("encord_ingest", None)
+    module = importlib.import_module("encord_ingest")
+    return getattr(module, dag_id)
+
+
+def run_dag(dag_id: str, **conf: Any) -> Any:
+    dag = load_dag(dag_id)
+    return dag.test(run_conf=conf or None)
+
+
+def task_states(dag_run: Any) -> dict[tuple[str, int], str]:
+    return {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances()}
+
+
+def xcom(dag_run: Any, task_id: str) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id)
+        ).first()
+        return None if row is None else XComModel.deserialize_value(row)
+
+
+def folder_items(client: Any, folder_name: str) -> list[Any]:
+    folders = [f for f in client.find_storage_folders(search=folder_name) if f.name == folder_name]
+    assert len(folders) == 1, f"expected one folder {folder_name!r}, found {len(folders)}"
+    return list(folders[0].list_items())
+
+
+def dataset_rows(client: Any, dag_run: Any) -> list[Any]:
+    """Rows of the (single) dataset the run's prepare task resolved."""
+    (dataset_hash,) = xcom(dag_run, "prepare")["dataset_hashes"]
+    return list(client.get_dataset(dataset_hash).data_rows)
+
+
+def seed_integration(emulator: Any, title: str, provider: str, **fields: Any) -> None:
+    emulator.admin_post("/admin/seed", {"integrations": [{"title": title, "provider": provider, **fields}]})
+
+
+PutObject = Callable[[str, bytes], None]
+
+
+def put_demo_media(put: PutObject, prefix: str = "in/") -> list[str]:
+    """A small mix: 4 images, a PDF, a video, a text file, a 3-slice DICOM series, one unsupported file."""
+    from demo.media import dicom_series, image_bytes, mp4_bytes, pdf_bytes
+
+    objects = {f"{prefix}img_{i}.jpg": image_bytes(16, 16, (10 * i, 20, 30)) for i in range(4)}
+    objects[f"{prefix}doc.pdf"] = pdf_bytes()
+    objects[f"{prefix}clip.mp4"] = mp4_bytes()
+    objects[f"{prefix}notes.txt"] = b"hello"
+    for index, data in enumerate(dicom_series()):
+        objects[f"{prefix}ct/s_{index}.dcm"] = data
+    objects[f"{prefix}archive.zip"] = b"PK\x03\x04"
+    for key, data in objects.items():
+        put(key, data)
+    return sorted(objects)
+
+
+def print_durations(dag_run: Any) -> None:
+    for ti in sorted(dag_run.get_task_instances(), key=lambda t: t.start_date or t.end_date):
+        if ti.start_date and ti.end_date:
+            print(f"{ti.task_id}[{ti.map_index}] {(ti.end_date - ti.start_date).total_seconds():.2f}s")
