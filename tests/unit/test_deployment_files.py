@@ -18,8 +18,14 @@ def _compose() -> dict[str, Any]:
 def test_compose_has_every_airflow_service() -> None:
     services = _compose()["services"]
     expected = {
-        "postgres", "redis", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-        "airflow-triggerer", "airflow-worker", "airflow-init",
+        "postgres",
+        "redis",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+        "airflow-init",
     }
     assert expected <= set(services)
     commands = {name: svc.get("command") for name, svc in services.items()}

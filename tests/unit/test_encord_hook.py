@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from encord_provider.hooks.encord import EncordHook, EncordKeyMissingError
 
 
@@ -21,7 +20,9 @@ def _openssh_private_key() -> str:
 
 
 def _set_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, extra: dict[str, str], host: str = "") -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "encord", "host": host, "extra": extra}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "encord", "host": host, "extra": extra})
+    )
 
 
 def test_domain_defaults_to_public_api(monkeypatch: pytest.MonkeyPatch) -> None:

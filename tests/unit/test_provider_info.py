@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from encord_provider.get_provider_info import get_provider_info
 
 AIRFLOW_BIN = str(Path(sys.executable).with_name("airflow"))
