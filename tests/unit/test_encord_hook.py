@@ -77,3 +77,20 @@ def test_failed_connection_test_never_reveals_key(
     secret_line = key.splitlines()[1]
     assert secret_line not in message
     assert secret_line not in caplog.text
+
+
+def test_connection_test_against_emulator(encord_emulator) -> None:  # type: ignore[no-untyped-def]
+    ok, message = EncordHook("encord_test").test_connection()
+    assert ok, message
+    assert encord_emulator.url.rstrip("/") in message
+
+
+def test_connection_test_with_unregistered_key_fails(
+    encord_emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    _set_conn(
+        monkeypatch, "enc_stranger", {"private_key": _openssh_private_key(), "domain": encord_emulator.url}
+    )
+    ok, message = EncordHook("enc_stranger").test_connection()
+    assert not ok
+    assert "PRIVATE KEY" not in message

@@ -56,7 +56,8 @@ class EncordHook(BaseHook):
         domain = extra.get("domain") or extra.get("extra__encord__domain") or ENCORD_PUBLIC_DOMAIN
         return str(domain).rstrip("/")
 
-    def _private_key(self) -> str:
+    def private_key(self) -> str:
+        """The key text, for code that must hand it to another library (e.g. encord-agents' env vars)."""
         extra = self._extra()
         key = extra.get("private_key") or extra.get("extra__encord__private_key")
         if not key:
@@ -75,7 +76,7 @@ class EncordHook(BaseHook):
         """The SDK client, created on first use (never at DAG-parse time)."""
         from encord.user_client import EncordUserClient
 
-        return EncordUserClient.create_with_ssh_private_key(self._private_key(), domain=self.domain)
+        return EncordUserClient.create_with_ssh_private_key(self.private_key(), domain=self.domain)
 
     def get_conn(self) -> EncordUserClient:
         return self.client

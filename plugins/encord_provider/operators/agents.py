@@ -333,7 +333,7 @@ class EncordAgentStageOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         hook = EncordHook(self.encord_conn_id)
-        with encord_agent_env(hook.domain, hook._private_key()):
+        with encord_agent_env(hook.domain, hook.private_key()):
             agent = load_agent(self.agent, self.search_paths)
             project = hook.client.get_project(self.project_hash)
             reports = self._drain(agent, hook.client, project)
