@@ -22,6 +22,12 @@ _S3_PATH_HOST = re.compile(r"^s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com$")
 _MRAP_HOST = re.compile(
     r"^(?P<alias>[^.]+)\.mrap\.(?:s3-accesspoint|accesspoint\.s3-global)\.amazonaws\.com$"
 )
+# `https://arn:aws:s3::<account>:accesspoint/<alias>.mrap.s3-accesspoint.amazonaws.com/<key>`
+_MRAP_ARN_URL = re.compile(
+    r"^https://arn:[a-z0-9-]+:s3::[0-9]*:accesspoint/(?P<alias>[^/.]+)"
+    r"\.mrap\.(?:s3-accesspoint|accesspoint\.s3-global)\.amazonaws\.com(?P<path>/.*)?$",
+    re.IGNORECASE | re.DOTALL,
+)
 _OTC_VHOST = re.compile(r"^(?P<bucket>.+)\.obs\.[a-z0-9-]+\.otc\.t-systems\.com$")
 _OTC_PATH_HOST = re.compile(r"^obs\.[a-z0-9-]+\.otc\.t-systems\.com$")
 _GCS_HOSTS = ("storage.cloud.google.com", "storage.googleapis.com")
@@ -49,16 +55,17 @@ def parse_object_url(url: str, integration: dict[str, Any]) -> ObjectLocation:
     if len(url.encode("utf-8")) > MAX_URL_BYTES:
         raise UrlError(f"URL is longer than {MAX_URL_BYTES} bytes")
     provider = integration["provider"]
-    parts = urllib.parse.urlsplit(url)
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    scheme, has_scheme, rest = url.partition("://")
+    scheme = scheme.lower() if has_scheme else ""
     if scheme in ("s3", "gs"):
-        expected = "gs" if provider == "gcp" else "s3"
-        if scheme != expected:
-            raise UrlError(f"{scheme}:// URL cannot be read through a {provider} integration")
-        return _split_bucket_key(parts.netloc, parts.path.lstrip("/"), url)
-    if scheme not in ("http", "https"):
-        raise UrlError(f"unsupported URL scheme {scheme!r}")
-    path = urllib.parse.unquote(parts.path.lstrip("/"))
+        return _bucket_uri_location(scheme, rest, provider, url)
+    if scheme == "https" and rest[:4].lower() == "arn:":
+        return _mrap_arn_location(url, integration)
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UrlError(f"unsupported URL scheme {parts.scheme.lower()!r}")
+    path = urllib.parse.unquote(parts.path.removeprefix("/"))
     own = _own_endpoint_location(parts, path, integration)
     if own is not None:
         return own
@@ -66,6 +73,34 @@ def parse_object_url(url: str, integration: dict[str, Any]) -> ObjectLocation:
     if location is None:
         raise UrlError(f"host {host!r} is not a {provider} object URL")
     return location
+
+
+def _bucket_uri_location(scheme: str, rest: str, provider: str, url: str) -> ObjectLocation:
+    """``s3://`` and ``gs://`` URIs carry the key verbatim: a ``#`` or ``?`` in it is part of the key."""
+    expected = "gs" if provider == "gcp" else "s3"
+    if scheme != expected:
+        raise UrlError(f"{scheme}:// URL cannot be read through a {provider} integration")
+    bucket, _, key = rest.partition("/")
+    return _split_bucket_key(bucket, key, url)
+
+
+def _mrap_arn_location(url: str, integration: dict[str, Any]) -> ObjectLocation:
+    """The MRAP form of Encord's guide, with the ARN in the host position (urlsplit cannot parse it)."""
+    provider = integration["provider"]
+    if provider != "aws":
+        raise UrlError(f"S3 Multi-Region Access Point URL cannot be read through a {provider} integration")
+    match = _MRAP_ARN_URL.match(url)
+    if match is None:
+        raise UrlError(f"malformed S3 Multi-Region Access Point URL: {url}")
+    path = re.split(r"[?#]", match.group("path") or "", maxsplit=1)[0]
+    key = urllib.parse.unquote(path.removeprefix("/"))
+    return _access_point_location(match.group("alias"), key, integration, url)
+
+
+def _access_point_location(alias: str, key: str, integration: dict[str, Any], url: str) -> ObjectLocation:
+    """An access point alias maps to its bucket through the integration's ``access_points``."""
+    bucket = str((integration.get("access_points") or {}).get(alias, alias))
+    return _split_bucket_key(bucket, key, url)
 
 
 def _split_bucket_key(bucket: str, key: str, url: str) -> ObjectLocation:
@@ -94,9 +129,7 @@ def _cloud_host_location(
 ) -> ObjectLocation | None:
     if provider == "aws":
         if match := _MRAP_HOST.match(host):
-            alias = match.group("alias")
-            bucket = str((integration.get("access_points") or {}).get(alias, alias))
-            return _split_bucket_key(bucket, path, host)
+            return _access_point_location(match.group("alias"), path, integration, host)
         if match := _S3_VHOST.match(host):
             if not _S3_PATH_HOST.match(host):
                 return _split_bucket_key(match.group("bucket"), path, host)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from encord_emulator.cloud import ObjectLocation, UrlError, parse_object_url
 from encord_emulator.manifest import ManifestError, parse_upload_body, parse_upload_json
+from encord_provider.storage import urls
 
 AWS: dict[str, Any] = {
     "provider": "aws",
@@ -38,10 +39,26 @@ AZURE: dict[str, Any] = {"provider": "azure", "account_name": "devstoreaccount1"
             ObjectLocation("other", "x.jpg"),
         ),
         (AWS, "http://127.0.0.1:5000/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
+        (
+            AWS,
+            "https://arn:aws:s3::123123123:accesspoint/mfzwi23gnjvgw.mrap.s3-accesspoint.amazonaws.com/k/x%20y.jpg",
+            ObjectLocation("raw", "k/x y.jpg"),
+        ),
+        (
+            AWS,
+            "https://arn:aws:s3::123123123:accesspoint/frf28frarf9.mrap.s3-accesspoint.amazonaws.com/x.jpg",
+            ObjectLocation("frf28frarf9", "x.jpg"),
+        ),
+        (AWS, "s3://raw/a#b?c=d.jpg", ObjectLocation("raw", "a#b?c=d.jpg")),
+        (AWS, "s3://raw//abs/x.jpg", ObjectLocation("raw", "/abs/x.jpg")),
+        (AWS, "https://raw.s3.eu-west-1.amazonaws.com//abs/x.jpg", ObjectLocation("raw", "/abs/x.jpg")),
+        (AWS, "https://s3.us-east-1.amazonaws.com/raw//abs/x.jpg", ObjectLocation("raw", "/abs/x.jpg")),
         (OTC, "https://raw.obs.eu-de.otc.t-systems.com/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (OTC, "https://obs.eu-de.otc.t-systems.com/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (OTC, "s3://raw/x.jpg", ObjectLocation("raw", "x.jpg")),
         (GCP, "gs://raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
+        (GCP, "gs://raw/a#1?v=2 %20.jpg", ObjectLocation("raw", "a#1?v=2 %20.jpg")),
+        (GCP, "gs://raw//x.jpg", ObjectLocation("raw", "/x.jpg")),
         (GCP, "https://storage.cloud.google.com/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (GCP, "https://storage.googleapis.com/raw/a/x.jpg", ObjectLocation("raw", "a/x.jpg")),
         (
@@ -66,11 +83,48 @@ def test_accepted_url_forms(integration: dict[str, Any], url: str, expected: Obj
         (AWS, "ftp://raw/x.jpg", "unsupported URL scheme"),
         (AWS, "s3://raw/", "names no bucket and key"),
         (AWS, "s3://raw/" + "k" * 17000, "longer than 16384 bytes"),
+        (AWS, "s3://", "names no bucket and key"),
+        (GCP, "https://arn:aws:s3::1:accesspoint/ap.mrap.s3-accesspoint.amazonaws.com/x", "through a gcp"),
+        (AWS, "https://arn:aws:s3::1:accesspoint/ap.example.com/x.jpg", "malformed S3 Multi-Region"),
+        (AWS, "https://arn:aws:s3::1:accesspoint/ap.mrap.s3-accesspoint.amazonaws.com/", "names no bucket"),
     ],
 )
 def test_rejected_urls(integration: dict[str, Any], url: str, message: str) -> None:
     with pytest.raises(UrlError, match=message):
         parse_object_url(url, integration)
+
+
+ROUND_TRIP_KEYS = [
+    "dir/with space.jpg",
+    "plus+sign.jpg",
+    "unicodé/日本語.png",
+    "hash#frag.jpg",
+    "query?x=1&y=2.jpg",
+    "literal%20percent.jpg",
+    "/leading/slash.jpg",
+    "//two/leading.jpg",
+]
+MRAP_ARN = "arn:aws:s3::123123123:accesspoint/mfzwi23gnjvgw"
+WRITERS: list[tuple[str, dict[str, Any], Any]] = [
+    ("s3", AWS, lambda key: urls.s3_object_url("raw", key, "eu-west-1")),
+    ("mrap-arn", AWS, lambda key: urls.mrap_object_url(MRAP_ARN, key)),
+    ("mrap-alias", AWS, lambda key: urls.mrap_object_url("mfzwi23gnjvgw", key)),
+    ("otc", OTC, lambda key: urls.otc_object_url("raw", key, "eu-de")),
+    ("gcs-https", GCP, lambda key: urls.gcs_object_url("raw", key, "https")),
+    ("gcs-gs", GCP, lambda key: urls.gcs_object_url("raw", key, "gs")),
+    ("azure", AZURE, lambda key: urls.azure_object_url("devstoreaccount1", "raw", key)),
+]
+
+
+@pytest.mark.parametrize("key", ROUND_TRIP_KEYS)
+@pytest.mark.parametrize(("integration", "writer"), [w[1:] for w in WRITERS], ids=[w[0] for w in WRITERS])
+def test_manifest_writer_urls_parse_back_to_the_same_key(
+    integration: dict[str, Any], writer: Any, key: str
+) -> None:
+    """Every URL our manifest writer emits resolves in the emulator to the object it was written for."""
+    url = writer(key)
+    assert parse_object_url(url, integration) == ObjectLocation("raw", key)
+    assert urls.key_from_url(url) == key  # the provider's own parser agrees
 
 
 def test_upload_json_units_cover_every_kind() -> None:

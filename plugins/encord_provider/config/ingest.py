@@ -6,9 +6,12 @@ Plain pydantic v2, no Airflow: the ingest DAG file builds one DAG per entry with
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from encord_provider.manifests.image_modes import ImageModeRule
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 STAGING_SCHEMES = ("s3", "gs", "az")
@@ -116,6 +119,32 @@ class DatasetConfig(_Strict):
     )
 
 
+ImageModeName = Literal["single", "group", "sequence"]
+
+
+class ImageModeRuleConfig(_Strict):
+    """Images whose key matches get `mode`; exactly one of `match` (key prefix or path glob on the whole
+    key, as in `filters.include`) or `regex` (searched in the key)."""
+
+    match: str | None = Field(None, min_length=1, description="Key prefix or glob, e.g. 'raw/sequences/**'.")
+    regex: str | None = Field(None, min_length=1, description="Python regex searched in the key.")
+    mode: ImageModeName
+
+    @model_validator(mode="after")
+    def _check_pattern(self) -> ImageModeRuleConfig:
+        if (self.match is None) == (self.regex is None):
+            raise ValueError("give exactly one of 'match' or 'regex'")
+        self.to_rule()  # a bad regex fails here, at config load
+        return self
+
+    def to_rule(self) -> ImageModeRule:
+        from encord_provider.manifests.image_modes import ImageMode, ImageModeRule  # not at DAG parse
+
+        if self.regex is not None:
+            return ImageModeRule(self.regex, ImageMode(self.mode), regex=True)
+        return ImageModeRule(self.match or "", ImageMode(self.mode))
+
+
 def _default_per_type() -> dict[DataType, int]:
     return {"video": 100, "image": 1000}
 
@@ -130,10 +159,15 @@ class ChunkingConfig(_Strict):
         default_factory=lambda: _default_per_type(),
         description="Stricter per-type limits, e.g. {video: 100, image: 1000}.",
     )
-    image_mode: Literal["single", "group", "sequence"] = Field(
+    image_mode: ImageModeName = Field(
         "single",
         description="Images one entry each, or per folder as image groups / image sequences "
-        "(sequences need bucket write access).",
+        "(sequences need bucket write access); applies to images no `image_modes` rule matches.",
+    )
+    image_modes: list[ImageModeRuleConfig] = Field(
+        default_factory=list,
+        description="Ordered per-key image modes, first match wins, e.g. "
+        "[{match: 'incoming/sequences/**', mode: sequence}].",
     )
     group_regex: str | None = Field(
         None, description="Regex whose group 1 (or named group `group`) is the group id; default: the folder."

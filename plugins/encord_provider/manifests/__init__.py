@@ -4,6 +4,7 @@ from encord_provider.manifests.builder import BuildSummary, build_manifests
 from encord_provider.manifests.chunker import ChunkInfo
 from encord_provider.manifests.config import (
     ImageMode,
+    ImageModeRule,
     InputOrder,
     ManifestConfig,
     ManifestFormat,
@@ -18,6 +19,7 @@ __all__ = [
     "ChunkSink",
     "DataType",
     "ImageMode",
+    "ImageModeRule",
     "InputOrder",
     "LocalDirSink",
     "ManifestConfig",

@@ -157,7 +157,7 @@ class _Build:
     def _csv_ok(self, candidate: Candidate) -> bool:
         kind = candidate.kind
         if kind is DataType.IMAGE:
-            kind = self.grouper.group_type(kind) or kind
+            kind = self.grouper.group_type(kind, candidate.record.key) or kind
         if kind not in CSV_TYPES:
             self.reject_candidate(
                 candidate, f"{kind.value} has no CSV manifest form; use format json", "csv_type"
@@ -175,7 +175,7 @@ class _Build:
         kind = candidate.kind
         wanted = {DataType.IMAGE: config.probe_images, DataType.VIDEO: config.probe_videos}
         wanted[DataType.PDF] = config.probe_pdfs
-        if not wanted.get(kind) or self.grouper.group_type(kind) is not None:
+        if not wanted.get(kind) or self.grouper.group_type(kind, candidate.record.key) is not None:
             return
         try:
             candidate.media_metadata = PROBES[kind](self._require_store(), candidate.record)
@@ -216,7 +216,9 @@ class _Build:
         previous = ""
         by_extension = self.config.type_map.by_extension
         classify = self.config.type_map.classify
-        group_types = {kind: grouper.group_type(kind) for kind in DataType}
+        group_types = {kind: grouper.fixed_group_type(kind) for kind in DataType}
+        image_group_type = grouper.image_group_type if grouper.has_image_rules else None
+        image = DataType.IMAGE
         url_limit = MAX_URL_BYTES // 4
         open_groups = grouper.open_groups  # the same dict for the whole build
         count = 0
@@ -241,7 +243,10 @@ class _Build:
             if open_groups:
                 for entry in grouper.close_outside(key):
                     add(entry)
-            group_type = group_types[kind]
+            if image_group_type is not None and kind is image:
+                group_type = image_group_type(key)
+            else:
+                group_type = group_types[kind]
             if group_type is None:
                 queue((kind, record))
                 if len(pending) >= BATCH:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from encord_provider.manifests.builder import BuildSummary, build_manifests
 from encord_provider.manifests.config import (
     ImageMode,
+    ImageModeRule,
     InputOrder,
     ManifestConfig,
     ManifestFormat,
@@ -134,7 +135,15 @@ def _grouping_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("grouping")
     group.add_argument(
         "--image-mode", choices=[m.value for m in ImageMode], default="single",
-        help="single images, or one image group / image sequence per folder (or --group-regex capture)",
+        help="single images, or one image group / image sequence per folder (or --group-regex capture); "
+        "the mode of images no --image-mode-rule matches",
+    )  # fmt: skip
+    group.add_argument(
+        "--image-mode-rule", action="append", default=[], metavar="PATTERN=MODE",
+        help="image mode for matching keys, repeatable, first match wins: PATTERN is a key prefix "
+        "('raw/photos/'), a path glob on the whole key ('raw/sequences/**', '**/groups/**'; no '/' = last "
+        "segment) or 're:REGEX' searched in the key; MODE is single, group or sequence. "
+        "E.g. --image-mode-rule 'raw/sequences/**=sequence' --image-mode-rule 're:/cam\\d+/=group'",
     )  # fmt: skip
     group.add_argument(
         "--group-regex", help="regex searched in keys; capture group 1 (or 'group') is the group id"
@@ -181,6 +190,7 @@ def config_from_args(args: argparse.Namespace) -> ManifestConfig:
         skip_duplicate_urls=args.skip_duplicates,
         type_map=TypeMap(extensionless_dicom_prefixes=tuple(args.dicom_prefix)),
         image_mode=ImageMode(args.image_mode),
+        image_mode_rules=tuple(ImageModeRule.parse(text) for text in args.image_mode_rule),
         group_regex=args.group_regex,
         group_dicom=not args.no_group_dicom,
         max_sequence_frames=args.max_sequence_frames,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from encord_provider.manifests.datatypes import DataType, TypeMap, parse_data_type
+from encord_provider.manifests.image_modes import ImageMode as ImageMode  # re-exported
+from encord_provider.manifests.image_modes import ImageModeRule as ImageModeRule
 
 # Encord's limits; we always apply the stricter of the guide and the best-practice page.
 MAX_URL_BYTES = 16 * 1024
@@ -21,14 +23,6 @@ DEFAULT_PER_TYPE = {DataType.VIDEO: 100, DataType.IMAGE: 1000}
 class ManifestFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
-
-
-class ImageMode(StrEnum):
-    """How images are registered: one entry each, or grouped per prefix as image groups or sequences."""
-
-    SINGLE = "single"
-    GROUP = "group"
-    SEQUENCE = "sequence"
 
 
 class InputOrder(StrEnum):
@@ -58,7 +52,10 @@ class ManifestConfig:
     format: ManifestFormat = ManifestFormat.JSON
     skip_duplicate_urls: bool = True
     type_map: TypeMap = field(default_factory=TypeMap)
-    image_mode: ImageMode = ImageMode.SINGLE
+    image_mode: ImageMode = ImageMode.SINGLE  # for images no rule matches
+    # Ordered per-key image modes, first match wins (see image_modes.py). Also accepts
+    # "PATTERN=MODE" strings and {match|regex, mode} mappings.
+    image_mode_rules: tuple[ImageModeRule, ...] = ()
     group_regex: str | None = None  # capture group 1 (or named `group`) = group id; default: parent prefix
     group_dicom: bool = True  # DICOM files form series per parent prefix / regex group
     max_sequence_frames: int = MAX_SEQUENCE_FRAMES
@@ -96,6 +93,8 @@ class ManifestConfig:
         }
         for name, enum in enums.items():
             object.__setattr__(self, name, enum(getattr(self, name)))
+        rules = tuple(ImageModeRule.coerce(rule, i) for i, rule in enumerate(self.image_mode_rules))
+        object.__setattr__(self, "image_mode_rules", rules)
         self._check_bounds()
 
     def _check_bounds(self) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from encord_provider.manifests.config import ImageMode, ManifestConfig, OverflowPolicy
 from encord_provider.manifests.datatypes import DataType
+from encord_provider.manifests.image_modes import compile_rules
 from encord_provider.manifests.model import Candidate, Entry
 from encord_provider.manifests.titles import fit_title, title_for_group, title_for_key
 
@@ -53,6 +54,9 @@ class Grouper:
         self._reject = reject
         self._regex = re.compile(config.group_regex) if config.group_regex else None
         self._image_type = IMAGE_MODES.get(config.image_mode)
+        self._image_rules = tuple(
+            (match, IMAGE_MODES.get(mode)) for match, mode in compile_rules(config.image_mode_rules)
+        )
         self.open_groups: dict[tuple[DataType, str], _OpenGroup] = {}
         cap = csv_max_rows or config.max_urls
         self._limits = {
@@ -63,17 +67,34 @@ class Grouper:
         self.split_groups = 0
         self._last_parent: str | None = None
 
-    def group_type(self, kind: DataType) -> DataType | None:
+    @property
+    def has_image_rules(self) -> bool:
+        return bool(self._image_rules)
+
+    def group_type(self, kind: DataType, key: str) -> DataType | None:
+        """The group type `key` (of type `kind`) joins, or None for a single entry."""
+        if kind is DataType.IMAGE:
+            return self.image_group_type(key) if self._image_rules else self._image_type
+        return self.fixed_group_type(kind)
+
+    def fixed_group_type(self, kind: DataType) -> DataType | None:
+        """`group_type` for kinds whose grouping does not depend on the key (all but images with rules)."""
         if kind is DataType.IMAGE:
             return self._image_type
         if kind is DataType.DICOM_SERIES and self._config.group_dicom:
             return DataType.DICOM_SERIES
         return None
 
+    def image_group_type(self, key: str) -> DataType | None:
+        for matches, group_type in self._image_rules:
+            if matches(key):
+                return group_type
+        return self._image_type
+
     def feed(self, candidate: Candidate) -> Iterator[Entry]:
         if self.open_groups:
             yield from self.close_outside(candidate.record.key)
-        group_type = self.group_type(candidate.kind)
+        group_type = self.group_type(candidate.kind, candidate.record.key)
         if group_type is None:
             yield self.single(candidate)
         else:

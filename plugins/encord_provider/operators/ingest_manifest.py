@@ -50,6 +50,7 @@ def manifest_config(pipeline: IngestPipeline, chunk_size: int = 0) -> ManifestCo
             DataType(_CONFIG_NAMES.get(k, k)): min(n, max_entries) for k, n in chunking.per_type.items()
         },
         image_mode=ImageMode(chunking.image_mode),
+        image_mode_rules=tuple(rule.to_rule() for rule in chunking.image_modes),
         group_regex=chunking.group_regex,
     )
 

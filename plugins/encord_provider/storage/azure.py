@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,7 +157,22 @@ class AzureBlobStore:
         return self._download(key, offset=start, length=length)
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        from azure.storage.blob import ContentSettings
+        self.container.upload_blob(key, data, overwrite=True, content_settings=_settings(content_type))
 
-        settings = ContentSettings(content_type=content_type) if content_type else None
-        self.container.upload_blob(key, data, overwrite=True, content_settings=settings)
+    def write_file(self, key: str, path: str | os.PathLike[str], content_type: str | None = None) -> None:
+        """Streams the file. The SDK sends it in one PUT up to the client's `max_single_put_size` (64 MiB by
+        default) and as blocks of `max_block_size` above that; pass both as client kwargs to bound memory."""
+        with open(path, "rb") as stream:
+            self.container.upload_blob(
+                key,
+                stream,
+                length=os.fstat(stream.fileno()).st_size,
+                overwrite=True,
+                content_settings=_settings(content_type),
+            )
+
+
+def _settings(content_type: str | None) -> Any:
+    from azure.storage.blob import ContentSettings
+
+    return ContentSettings(content_type=content_type) if content_type else None

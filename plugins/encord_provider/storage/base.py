@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -24,6 +25,10 @@ class ObjectStore(Protocol):
     def read_range(self, key: str, start: int, length: int) -> bytes: ...
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def write_file(self, key: str, path: str | os.PathLike[str], content_type: str | None = None) -> None:
+        """Upload a local file by streaming it (in parts where the backend has them), never reading it whole."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 

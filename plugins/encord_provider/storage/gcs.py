@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
@@ -11,6 +12,7 @@ from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import gcs_object_url
 
 GCS_MAX_PAGE = 1000
+GCS_CHUNK_UNIT = 256 * 1024  # resumable upload chunks must be a multiple of this
 _LIST_FIELDS = "items(name,size,etag,updated),prefixes,nextPageToken"
 
 
@@ -56,15 +58,21 @@ class GCSStore:
         anonymous: bool = False,
         url_style: Literal["https", "gs"] = "https",
         page_size: int = GCS_MAX_PAGE,
+        upload_chunk_size: int = 32 * GCS_CHUNK_UNIT,
     ) -> None:
         if not 1 <= page_size <= GCS_MAX_PAGE:
             raise ValueError(f"page_size must be within 1..{GCS_MAX_PAGE}, got {page_size}")
+        if upload_chunk_size <= 0 or upload_chunk_size % GCS_CHUNK_UNIT:
+            raise ValueError(
+                f"upload_chunk_size must be a positive multiple of {GCS_CHUNK_UNIT}, got {upload_chunk_size}"
+            )
         self.bucket = bucket
         self.client = client or make_gcs_client(
             project=project, credentials=credentials, endpoint_url=endpoint_url, anonymous=anonymous
         )
         self.url_style: Literal["https", "gs"] = url_style
         self.page_size = page_size
+        self.upload_chunk_size = upload_chunk_size
         self._bucket = self.client.bucket(bucket)
 
     def __repr__(self) -> str:
@@ -150,3 +158,9 @@ class GCSStore:
         self._bucket.blob(key).upload_from_string(
             data, content_type=content_type or "application/octet-stream"
         )
+
+    def write_file(self, key: str, path: str | os.PathLike[str], content_type: str | None = None) -> None:
+        """Streams the file. The client sends files up to 8 MiB in one request and larger ones as a resumable
+        upload of `upload_chunk_size` chunks, so at most max(8 MiB, chunk) is held in memory."""
+        blob = self._bucket.blob(key, chunk_size=self.upload_chunk_size)
+        blob.upload_from_filename(os.fspath(path), content_type=content_type or "application/octet-stream")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from encord_provider.storage.errors import ObjectNotFoundError
@@ -104,13 +106,20 @@ class LocalStore:
             raise ObjectNotFoundError(self.uri(key)) from err
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        """Atomic: written to a temporary file in the same directory, then renamed."""
+        self._write_atomic(key, lambda handle: handle.write(data))
+
+    def write_file(self, key: str, path: str | os.PathLike[str], content_type: str | None = None) -> None:
+        with open(path, "rb") as source:
+            self._write_atomic(key, lambda handle: shutil.copyfileobj(source, handle))
+
+    def _write_atomic(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
+        """Written to a temporary file in the same directory, then renamed: readers never see a partial file."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                fill(handle)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

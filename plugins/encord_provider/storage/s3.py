@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -11,6 +12,8 @@ from encord_provider.storage.urls import mrap_object_url, otc_object_url, quote_
 
 UrlStyle = Literal["aws", "otc", "mrap", "endpoint"]
 S3_MAX_PAGE = 1000
+S3_MIN_PART = 5 * 1024 * 1024  # S3 rejects smaller parts, except the last one
+DEFAULT_MULTIPART = 8 * 1024 * 1024
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 
 
@@ -69,10 +72,16 @@ class S3Store:
         url_style: UrlStyle | None = None,
         mrap_arn: str | None = None,
         page_size: int = S3_MAX_PAGE,
+        multipart_threshold: int = DEFAULT_MULTIPART,
+        multipart_chunksize: int = DEFAULT_MULTIPART,
         **client_kwargs: Any,
     ) -> None:
         if not 1 <= page_size <= S3_MAX_PAGE:
             raise ValueError(f"page_size must be within 1..{S3_MAX_PAGE}, got {page_size}")
+        if multipart_chunksize < S3_MIN_PART:
+            raise ValueError(
+                f"multipart_chunksize must be at least {S3_MIN_PART} bytes, got {multipart_chunksize}"
+            )
         self.bucket = bucket
         self.client = client or make_s3_client(
             endpoint_url=endpoint_url, region=region, addressing_style=addressing_style, **client_kwargs
@@ -86,6 +95,8 @@ class S3Store:
             raise ValueError("url_style='mrap' needs mrap_arn")
         self.mrap_arn = mrap_arn
         self.page_size = page_size
+        self.multipart_threshold = multipart_threshold
+        self.multipart_chunksize = multipart_chunksize
 
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r}, region={self.region!r})"
@@ -194,3 +205,13 @@ class S3Store:
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         extra = {"ContentType": content_type} if content_type else {}
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
+
+    def write_file(self, key: str, path: str | os.PathLike[str], content_type: str | None = None) -> None:
+        """Streams the file; above `multipart_threshold` as a multipart upload of `multipart_chunksize` parts."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(
+            multipart_threshold=self.multipart_threshold, multipart_chunksize=self.multipart_chunksize
+        )
+        extra = {"ContentType": content_type} if content_type else None
+        self.client.upload_file(os.fspath(path), self.bucket, key, ExtraArgs=extra, Config=config)
