@@ -1,4 +1,4 @@
-"""Datasets: v2 create, legacy get / data rows / link items (api-surface §6).
+"""Datasets: v2 create and list (filtered), legacy get / data rows / link items (api-surface §6).
 
 A data row links a storage item into a dataset; ``data_hash`` equals the item uuid (the SDK itself
 assumes this). A dataset created with a backing folder mirrors it: items registered into that folder
@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from encord_emulator.common import legacy_time, new_uuid, now_iso
 from encord_emulator.errors import EmulatorError, invalid_arguments, not_found
@@ -186,6 +186,51 @@ def post_dataset(payload: JsonBody, ctx: Ctx) -> dict[str, Any]:
     dataset = create_dataset(ctx.store, title, ctx.user_email, payload.get("description"),
                              bool(payload.get("createBackingFolder", True)))  # fmt: skip
     return {"datasetUuid": dataset["dataset_hash"], "backingFolderUuid": dataset["backing_folder_uuid"]}
+
+
+# The emulator has no sharing model: every key sees every dataset, as the admin (like folders).
+LIST_TEXT_FILTERS = (("titleEq", "titleLike", "title"), ("descriptionEq", "descriptionLike", "description"))
+LIST_TIME_FILTERS = (
+    ("createdBefore", "created_at", False), ("createdAfter", "created_at", True),
+    ("editedBefore", "last_edited_at", False), ("editedAfter", "last_edited_at", True),
+)  # fmt: skip
+
+
+@router.get("/datasets/list")
+def list_datasets(request: Request, ctx: Ctx) -> dict[str, Any]:
+    """``user_client.get_datasets(...)``: ``DatasetsWithUserRolesListParams`` in, ``{"result": [...]}`` out."""
+    params = request.query_params
+    datasets = ctx.store.query(DATASET_KIND)
+    for eq_param, like_param, field in LIST_TEXT_FILTERS:
+        if params.get(eq_param) is not None:
+            datasets = [d for d in datasets if (d.get(field) or "") == params[eq_param]]
+        if params.get(like_param) is not None:
+            datasets = [d for d in datasets if _sql_like(params[like_param], d.get(field) or "")]
+    for param, field, after in LIST_TIME_FILTERS:
+        if params.get(param) is not None:
+            bound = _parse_time_param(param, params[param])
+            datasets = [d for d in datasets if _on_side(_aware(d[field]), bound, after)]
+    return {"result": [_listed_dataset_dto(d) for d in datasets]}
+
+
+def _parse_time_param(name: str, text: str) -> datetime:
+    try:
+        return _aware(text)
+    except ValueError:
+        raise invalid_arguments(f"{name}: not an ISO 8601 time: {text!r}") from None
+
+
+def _on_side(value: datetime, bound: datetime, after: bool) -> bool:
+    return value > bound if after else value < bound
+
+
+def _listed_dataset_dto(dataset: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "datasetUuid": dataset["dataset_hash"], "title": dataset["title"],
+        "description": dataset.get("description") or "", "createdAt": dataset["created_at"],
+        "lastEditedAt": dataset.get("last_edited_at") or dataset["created_at"], "userRole": "admin",
+        "storageLocation": None, "backingFolderUuid": dataset.get("backing_folder_uuid"),
+    }  # fmt: skip
 
 
 # ---------------------------------------------------------------- legacy RPC

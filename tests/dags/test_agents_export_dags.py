@@ -19,7 +19,10 @@ from tests.integration.test_agents_export_emulator import WORKFLOW
 
 def _pipelines(project_hash: str, extra_export: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "pipelines": [],
+        # `ingest_fed` below is triggered by this pipeline; the loader rejects a name it cannot resolve.
+        "pipelines": [{"name": "demo_s3", "source": {"cloud": "s3", "bucket": "media"},
+                       "integration": {"title": "demo-aws"}, "folder": {"name": "Demo"},
+                       "staging": {"uri": "s3://staging-dags"}}],
         "projects": [
             {
                 "name": "demo_cats",

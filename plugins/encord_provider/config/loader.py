@@ -49,6 +49,18 @@ class PipelinesFile(BaseModel):
                 raise ValueError(f"{section}: duplicate names {duplicates}")
         return self
 
+    def reference_problems(self) -> list[tuple[PathKey, str]]:
+        """Names one entry uses to point at another that do not resolve in this file."""
+        known = [p.name for p in self.pipelines]
+        return [
+            (
+                ("projects", position, "triggered_by_ingest"),
+                f"no ingest pipeline named {project.triggered_by_ingest!r} in this file; known: {known}",
+            )
+            for position, project in enumerate(self.projects)
+            if project.triggered_by_ingest and project.triggered_by_ingest not in known
+        ]
+
     def pipeline(self, name: str) -> IngestPipeline:
         for pipeline in self.pipelines:
             if pipeline.name == name:
@@ -101,15 +113,18 @@ def _nearest_line(loc: tuple[Any, ...], lines: dict[PathKey, int]) -> int | None
     return lines.get(())
 
 
+def _problem(loc: tuple[Any, ...], message: str, lines: dict[PathKey, int]) -> str:
+    line = _nearest_line(loc, lines)
+    where = f":{line}" if line else ""
+    return f"{where}: {_format_location(loc)}: {message}"
+
+
 def _problems(err: ValidationError, lines: dict[PathKey, int]) -> list[str]:
     problems = []
     for item in err.errors(include_url=False):
         # Drop pydantic's union/function tags (e.g. 'function-after[...]') that are not field names.
         loc = tuple(part for part in item["loc"] if isinstance(part, int) or "[" not in str(part))
-        line = _nearest_line(loc, lines)
-        where = f":{line}" if line else ""
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {_format_location(loc)}: {message}")
+        problems.append(_problem(loc, item["msg"].removeprefix("Value error, "), lines))
     return problems
 
 
@@ -128,9 +143,13 @@ def parse_pipelines(text: str, source: Path | str = "<string>") -> PipelinesFile
         )
     lines = _line_index(node) if node is not None else {}
     try:
-        return PipelinesFile.model_validate(raw)
+        parsed = PipelinesFile.model_validate(raw)
     except ValidationError as err:
         raise PipelinesConfigError(source, _problems(err, lines)) from None
+    references = parsed.reference_problems()
+    if references:
+        raise PipelinesConfigError(source, [_problem(loc, message, lines) for loc, message in references])
+    return parsed
 
 
 def load_pipelines(path: Path | str | None = None) -> PipelinesFile:

@@ -7,6 +7,7 @@ Plain pydantic v2, no Airflow: DAG files build one DAG per entry without doing a
 from __future__ import annotations
 
 import re
+from string import Formatter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -49,6 +50,13 @@ class AgentStageConfig(BaseModel):
     @classmethod
     def _normalise_stages(cls, value: object) -> object:
         return _as_list(value)
+
+    @field_validator("stages")
+    @classmethod
+    def _check_stages(cls, value: list[str]) -> list[str]:
+        if any(not stage.strip() for stage in value):
+            raise ValueError("stage titles/uuids must not be empty; omit 'stage' to drain every Runner stage")
+        return value
 
     @field_validator("agent")
     @classmethod
@@ -113,9 +121,15 @@ class ExportConfig(BaseModel):
         from datetime import UTC, datetime
 
         try:
+            fields = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
             name = value.format(number=1, created_at=datetime.now(UTC), kind="full", project="p")
-        except (KeyError, IndexError, ValueError) as err:
-            raise ValueError(f"version_name_template {value!r} is invalid: {err}") from err
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:
+            raise ValueError(f"version_name_template {value!r} is invalid: {err!r}") from err
+        if not any(re.match(r"number\b", field) for field in fields):
+            # Without the number two versions can get the same folder and the second would overwrite the first.
+            raise ValueError(
+                f"version_name_template {value!r} must use {{number}} so every version gets its own folder"
+            )
         if not name or "/" in name or name in {"latest", ".", ".."}:
             raise ValueError(f"version_name_template {value!r} yields an unusable folder name {name!r}")
         return value
@@ -161,6 +175,12 @@ class ProjectPipeline(BaseModel):
             raise ValueError(
                 f"project {self.name!r}: set either triggered_by_ingest or agents_schedule, not both"
             )
+        if (self.triggered_by_ingest or self.agents_schedule) and not self.agents:
+            raise ValueError(
+                f"project {self.name!r}: triggered_by_ingest/agents_schedule need at least one 'agents' entry"
+            )
+        if not self.agents and self.export is None:
+            raise ValueError(f"project {self.name!r}: give 'agents', 'export' or both; it defines no DAG")
         return self
 
     @property

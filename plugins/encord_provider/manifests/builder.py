@@ -221,6 +221,10 @@ class _Build:
         image = DataType.IMAGE
         url_limit = MAX_URL_BYTES // 4
         open_groups = grouper.open_groups  # the same dict for the whole build
+        # Without group_regex every scope is a parent folder, and after each key the open scopes are all
+        # prefixes of its folder: a key in the same folder as the previous one closes nothing.
+        parent_scopes = grouper.parent_scopes
+        last_parent: str | None = None
         count = 0
         for count, record in enumerate(records, 1):  # noqa: B007
             key = record.key
@@ -232,15 +236,26 @@ class _Build:
             if len(url) > url_limit and len(url.encode("utf-8")) > MAX_URL_BYTES:
                 self.report.reject_record(record, f"URL is longer than {MAX_URL_BYTES} bytes", "url_too_long")
                 continue
+            slash = key.rfind("/")
             dot = key.rfind(".")
-            kind = by_extension.get(key[dot:].lower()) if dot > key.rfind("/") + 1 else None
+            kind = None
+            if dot > slash + 1:
+                extension = key[dot:]  # the lookup keys are lower case: try the key's own case first
+                kind = by_extension.get(extension) or by_extension.get(extension.lower())
             if kind is None:
                 found = classify(key)
                 if not isinstance(found, DataType):
                     self.report.reject_record(record, found, "unsupported_type")
                     continue
                 kind = found
-            if open_groups:
+            if parent_scopes:
+                parent = key[: slash + 1]
+                if parent != last_parent:
+                    last_parent = parent
+                    if open_groups:
+                        for entry in grouper.close_outside(key):
+                            add(entry)
+            elif open_groups:
                 for entry in grouper.close_outside(key):
                     add(entry)
             if image_group_type is not None and kind is image:

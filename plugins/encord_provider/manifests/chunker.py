@@ -101,6 +101,10 @@ class Chunker:
         self._max_media = config.max_media_bytes
         self._sections = {t: JSON_KEYS[t] for t in DataType}
         self._values = {t: t.value for t in DataType}
+        # Per kind for `_add_batch`: (weight, list key, objects-index text between position and title).
+        self._single_parts = {
+            t: (self._weights[t], JSON_KEYS[t], f',"type":"{t.value}","title":') for t in DataType
+        }
         # URL + key lengths below which a single entry surely fits an empty file (escapes may grow 6x).
         self._small_entry = (config.max_manifest_bytes - JSON_FILE_OVERHEAD - 256) // 8
         self.chunks: list[ChunkInfo] = []
@@ -156,40 +160,38 @@ class Chunker:
 
     def _add_batch(self, pending: list[tuple[DataType, ObjectRecord]]) -> None:
         """`_add_single_now` for many records with the open chunk's counters held in locals."""
-        weights, sections, values = self._weights, self._sections, self._values
+        single_parts = self._single_parts
         max_entries, max_urls, max_bytes, max_media = (
             self._max_entries,
             self._max_urls,
             self._max_bytes,
             self._max_media,
         )
-        small = self._small_entry
+        small, max_title, one = self._small_entry, MAX_TITLE_CHARS, _ONE
         chunk = self._open.get(None) or self._open.setdefault(None, _OpenChunk())
         parts, seen, index, counts = chunk.parts, chunk.titles.seen, chunk.index_lines, chunk.counts
         load, n_urls, n_bytes, media = chunk.load, chunk.n_urls, chunk.n_bytes, chunk.media_bytes
         for kind, record in pending:
             key = record.key
+            url = record.url
             size = record.size
-            weight = weights[kind]
-            if (
-                len(key) > MAX_TITLE_CHARS
-                or size > max_media
-                or key in seen
-                or len(record.url) + len(key) > small
-            ):
+            key_chars = len(key)
+            if key_chars > max_title or size > max_media or key in seen or len(url) + key_chars > small:
                 chunk.load, chunk.n_urls, chunk.n_bytes, chunk.media_bytes = load, n_urls, n_bytes, media
                 self._add_single_now(kind, record)
                 chunk = self._open.get(None) or self._open.setdefault(None, _OpenChunk())
                 parts, seen, index, counts = chunk.parts, chunk.titles.seen, chunk.index_lines, chunk.counts
                 load, n_urls, n_bytes, media = chunk.load, chunk.n_urls, chunk.n_bytes, chunk.media_bytes
                 continue
-            qurl = quote(record.url)
+            weight, section, type_title = single_parts[kind]
+            qurl = quote(url)
             qkey = quote(key)
-            text = '{"objectUrl":' + qurl + ',"title":' + qkey + "}"
+            text = f'{{"objectUrl":{qurl},"title":{qkey}}}'
             size_bytes = len(text) + 1
+            entry = len(index)
             if (
-                len(index) >= max_entries
-                or load + weight > _ONE
+                entry >= max_entries
+                or load + weight > one
                 or n_urls >= max_urls
                 or n_bytes + size_bytes + 64 > max_bytes
                 or media + size > max_media
@@ -198,15 +200,14 @@ class Chunker:
                 self._flush(None)
                 chunk = self._open[None] = _OpenChunk()
                 parts, seen, index, counts = chunk.parts, chunk.titles.seen, chunk.index_lines, chunk.counts
-                load, n_urls, n_bytes, media = 0.0, 0, chunk.n_bytes, 0
+                load, n_urls, n_bytes, media, entry = 0.0, 0, chunk.n_bytes, 0, 0
             seen.add(key)
-            section = sections[kind]
             part = parts.get(section)
             if part is None:
                 part = parts[section] = []
             index.append(
-                f'{{"entry":{len(index)},"list":"{section}","position":{len(part)},"type":"{values[kind]}",'
-                f'"title":{qkey},"objects":[{{"key":{qkey},"url":{qurl},"etag":{quote(record.etag)},'
+                f'{{"entry":{entry},"list":"{section}","position":{len(part)}{type_title}'
+                f'{qkey},"objects":[{{"key":{qkey},"url":{qurl},"etag":{quote(record.etag)},'
                 f'"size":{size}}}],"sidecars":[]}}\n'
             )
             part.append(text)
@@ -302,11 +303,12 @@ class Chunker:
         part = chunk.parts.get(section)
         if part is None:
             part = chunk.parts[section] = []
-        position = chunk.section_entries.get(section, 0)
-        chunk.section_entries[section] = position + 1
-        if self._csv:
+        if self._csv:  # a CSV part holds rows (several per group entry): count entries apart
+            position = chunk.section_entries.get(section, 0)
+            chunk.section_entries[section] = position + 1
             part.extend(encoded)
-        else:
+        else:  # one encoded entry per item, also from the single-entry fast paths that bypass _append
+            position = len(part)
             part.append(encoded)
         chunk.index_lines.append(objects_line(chunk.n_entries, section, position, entry, title))
         chunk.counts[data_type] = chunk.counts.get(data_type, 0) + 1

@@ -71,6 +71,11 @@ class Grouper:
     def has_image_rules(self) -> bool:
         return bool(self._image_rules)
 
+    @property
+    def parent_scopes(self) -> bool:
+        """Every group scope is the parent folder of its keys (no `group_regex`)."""
+        return self._regex is None
+
     def group_type(self, kind: DataType, key: str) -> DataType | None:
         """The group type `key` (of type `kind`) joins, or None for a single entry."""
         if kind is DataType.IMAGE:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections import Counter
+from json.encoder import encode_basestring as _text  # type: ignore[attr-defined]
 from typing import IO
 
 from encord_provider.storage.records import ObjectRecord
@@ -19,8 +19,10 @@ class RejectionReport:
         self.by_category: Counter[str] = Counter()
 
     def reject(self, key: str, url: str, reason: str, category: str) -> None:
-        line = json.dumps(
-            {"key": key, "url": url, "reason": reason, "category": category}, ensure_ascii=False
+        # The text of json.dumps({"key": ..., ...}, ensure_ascii=False), without its per-call setup.
+        line = (
+            f'{{"key": {_text(key)}, "url": {_text(url)}, '
+            f'"reason": {_text(reason)}, "category": {_text(category)}}}'
         )
         self._file.write(line.encode("utf-8") + b"\n")
         self.count += 1

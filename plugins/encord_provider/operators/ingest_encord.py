@@ -91,26 +91,47 @@ def ensure_folder(client: Any, config: FolderConfig, known_uuid: str | None = No
 
 
 def _find_dataset(client: Any, title: str) -> str | None:
+    """The hash of the one dataset titled exactly `title`, None when there is none.
+
+    Errors propagate: a failed lookup must not be taken for "missing", or the caller creates a twin.
+    """
+    found = call_with_retries(lambda: client.get_datasets(title_eq=title), "look up dataset by title")
+    hashes = sorted(
+        {str(entry["dataset"].dataset_hash) for entry in found if entry["dataset"].title == title}
+    )
+    if len(hashes) > 1:
+        raise EncordTargetError(
+            f"{len(hashes)} Encord datasets are titled {title!r}: {hashes}; keep one, or set its `hash` in the "
+            "pipeline's datasets entry"
+        )
+    return hashes[0] if hashes else None
+
+
+def _dataset_exists(client: Any, dataset_hash: str) -> bool:
+    from encord.exceptions import ResourceNotFoundError
+
     try:
-        found = call_with_retries(lambda: client.get_datasets(title_eq=title), "list datasets")
-    except Exception as err:  # endpoint missing on some deployments: fall back to the recorded hash
-        if is_transient(err):
-            raise
-        log.info("dataset lookup by title unavailable (%s)", type(err).__name__)
-        return None
-    for entry in found:
-        dataset = entry.get("dataset") if isinstance(entry, dict) else getattr(entry, "dataset", None)
-        if dataset is not None and getattr(dataset, "title", None) == title:
-            return str(getattr(dataset, "dataset_hash", None) or dataset.get("dataset_hash"))
-    return None
+        call_with_retries(partial(client.get_dataset, dataset_hash, include_data_rows=False), "get dataset")
+    except ResourceNotFoundError:
+        return False
+    return True
 
 
 def ensure_dataset(client: Any, config: DatasetConfig, known_hash: str | None = None) -> str:
-    """The hash of the configured dataset; created (without a backing folder) when missing."""
-    for candidate in (config.hash, known_hash):
-        if candidate:
-            call_with_retries(partial(client.get_dataset, candidate, include_data_rows=False), "get dataset")
-            return candidate
+    """The hash of the configured dataset: its `hash`, else the one titled `title` (created when missing).
+
+    `known_hash` (resources.json) is only a cache: used while that dataset exists, else the title decides.
+    """
+    if config.hash:
+        if not _dataset_exists(client, config.hash):
+            raise EncordTargetError(f"dataset {config.title!r}: no Encord dataset with hash {config.hash!r}")
+        return config.hash
+    if known_hash:
+        if _dataset_exists(client, known_hash):
+            return known_hash
+        log.warning(
+            "remembered dataset %s of %r no longer exists; looking it up by title", known_hash, config.title
+        )
     for _ in range(3):
         existing = _find_dataset(client, config.title)
         if existing:
@@ -125,6 +146,7 @@ def ensure_dataset(client: Any, config: DatasetConfig, known_hash: str | None = 
         except Exception as err:
             if not is_transient(err):
                 raise
+            log.warning("creating dataset %r failed (%s); looking again", config.title, type(err).__name__)
             time.sleep(1.0)
     raise EncordTargetError(f"could not create or find dataset {config.title!r}")
 
