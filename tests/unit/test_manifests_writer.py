@@ -163,3 +163,13 @@ def test_build_is_deterministic(tmp_path: Path) -> None:
     second = build(tmp_path / "2", MIXED + [f"x/{'q' * 320}{i}.jpg" for i in range(3)])
     for a, b in zip(first.chunks, second.chunks, strict=True):
         assert Path(a.uri[7:]).read_bytes() == Path(b.uri[7:]).read_bytes()
+
+
+def test_index_positions_point_at_their_entries_when_fast_and_slow_paths_mix(tmp_path: Path) -> None:
+    long_key = "a/" + "x" * 309 + ".jpg"  # a title over 300 characters takes the slow path
+    summary = build(tmp_path, ["a/1.jpg", "a/2.jpg", long_key, "a/4.jpg", "a/5.mp4"])
+    (manifest,) = read_json_chunks(tmp_path, summary)
+    index = read_index(summary)
+    assert len(index) == 5
+    for line in index:
+        assert manifest[line["list"]][line["position"]]["title"] == line["title"]
