@@ -77,7 +77,7 @@ def parse_object_url(url: str, integration: dict[str, Any]) -> ObjectLocation:
 
 def _bucket_uri_location(scheme: str, rest: str, provider: str, url: str) -> ObjectLocation:
     """``s3://`` and ``gs://`` URIs carry the key verbatim: a ``#`` or ``?`` in it is part of the key."""
-    expected = "gs" if provider == "gcp" else "s3"
+    expected = {"gcp": "gs", **dict.fromkeys(S3_FAMILY, "s3")}.get(provider)
     if scheme != expected:
         raise UrlError(f"{scheme}:// URL cannot be read through a {provider} integration")
     bucket, _, key = rest.partition("/")

@@ -78,6 +78,7 @@ def test_accepted_url_forms(integration: dict[str, Any], url: str, expected: Obj
     [
         (AWS, "gs://raw/x.jpg", "cannot be read through a aws"),
         (GCP, "s3://raw/x.jpg", "cannot be read through a gcp"),
+        (AZURE, "s3://raw/x.jpg", "cannot be read through a azure"),
         (AWS, "https://storage.googleapis.com/raw/x.jpg", "is not a aws object URL"),
         (AZURE, "https://otheraccount.blob.core.windows.net/raw/x.jpg", "not the integration's"),
         (AWS, "ftp://raw/x.jpg", "unsupported URL scheme"),
