@@ -114,3 +114,14 @@ def test_env_var_selects_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_empty_file_means_no_pipelines() -> None:
     parsed = parse_pipelines("")
     assert parsed.pipelines == [] and parsed.projects == []
+
+
+@pytest.mark.parametrize("schedule", ["0 2 * * *", "@daily", "*/15 * * * 1-5"])
+def test_cron_schedules_and_presets_are_accepted(schedule: str) -> None:
+    text = MINIMAL + f'    schedule: "{schedule}"\n'
+    assert parse_pipelines(text).pipelines[0].schedule == schedule
+
+
+def test_bad_cron_names_the_field_at_parse_time() -> None:
+    message = _error(MINIMAL + '    schedule: "0 25 * * *"\n')
+    assert "pipelines[0].schedule" in message and "'0 25 * * *' is neither a cron expression" in message

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.config.schedule import Schedule
+
 if TYPE_CHECKING:
     from encord_provider.manifests.image_modes import ImageModeRule
 
@@ -252,7 +254,7 @@ class IngestPipeline(_Strict):
     integration: IntegrationRef
     folder: FolderConfig
     datasets: list[DatasetConfig] = Field(default_factory=list)
-    schedule: str | None = Field(DEFAULT_SCHEDULE, description="Cron / preset; null = manual or events only.")
+    schedule: Schedule = Field(DEFAULT_SCHEDULE, description="Cron / preset; null = manual or events only.")
     chunking: ChunkingConfig = Field(default_factory=lambda: ChunkingConfig.model_validate({}))
     staging: StagingConfig
     trigger: TriggerConfig = Field(default_factory=lambda: TriggerConfig.model_validate({}))

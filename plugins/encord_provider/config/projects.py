@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.config.schedule import Schedule
+
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 _AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
 WAREHOUSE_SCHEMES = ("s3", "gs", "az", "file")
@@ -83,7 +85,7 @@ class ExportConfig(BaseModel):
     prefix: str = Field(
         "encord-labels", description="Key prefix under the bucket (after the URI's own path)."
     )
-    schedule: str | None = Field("@daily", description="Cron / preset of the export DAG; null = manual only.")
+    schedule: Schedule = Field("@daily", description="Cron / preset of the export DAG; null = manual only.")
     stage: str | None = Field(None, description="Only label rows currently in this workflow stage.")
     include_object_feature_hashes: list[str] | None = None
     include_classification_feature_hashes: list[str] | None = None
@@ -159,7 +161,7 @@ class ProjectPipeline(BaseModel):
     encord_conn_id: str = "encord_default"
     project_hash: str = Field(min_length=1)
     agents: list[AgentStageConfig] = Field(default_factory=list)
-    agents_schedule: str | None = Field(
+    agents_schedule: Schedule = Field(
         None, description="Cron for the agent DAG when it is not triggered by an ingest pipeline."
     )
     export: ExportConfig | None = None
