@@ -166,3 +166,27 @@ def test_dataset_is_attached_to_projects_and_items_become_tasks(
     assert {t["data_hash"]: t["data_title"] for t in tasks} == items
     assert {t["stage"] for t in tasks} == {"Annotate"}
     assert attach_dataset_to_projects(encord_client, dataset_hash, [project_hash]) == []  # already attached
+
+
+def test_stale_cached_folder_falls_back_to_the_name(encord_client: Any) -> None:
+    from encord_provider.config.ingest import FolderConfig
+    from encord_provider.operators.ingest_encord import ensure_folder
+
+    name = f"folder-{uuid.uuid4().hex[:8]}"
+    config = FolderConfig.model_validate({"name": name})
+    created = ensure_folder(encord_client, config, known_uuid=str(uuid.uuid4()))
+    assert ensure_folder(encord_client, config, known_uuid=str(uuid.uuid4())) == created
+    assert ensure_folder(encord_client, config, known_uuid=created) == created
+    names = [f.name for f in encord_client.find_storage_folders(search=name)]
+    assert names == [name]
+
+
+def test_two_top_level_folders_with_the_name_fail_naming_both(encord_client: Any) -> None:
+    from encord_provider.config.ingest import FolderConfig
+    from encord_provider.operators.ingest_encord import EncordTargetError, ensure_folder
+
+    name = f"twin-folder-{uuid.uuid4().hex[:8]}"
+    uuids = [str(encord_client.create_storage_folder(name).uuid) for _ in range(2)]
+    with pytest.raises(EncordTargetError) as failure:
+        ensure_folder(encord_client, FolderConfig.model_validate({"name": name}))
+    assert all(u in str(failure.value) for u in uuids)

@@ -65,15 +65,34 @@ def resolve_integration(client: Any, ref: IntegrationRef) -> str:
 def _find_top_level_folder(client: Any, name: str) -> Any | None:
     folders = call_with_retries(lambda: list(client.find_storage_folders(search=name)), "find folders")
     matches = [f for f in folders if f.name == name and f.parent_uuid is None]
+    if len(matches) > 1:
+        uuids = sorted(str(f.uuid) for f in matches)
+        raise EncordTargetError(
+            f"{len(matches)} top-level Encord folders are named {name!r}: {uuids}; keep one, or set its `uuid` "
+            "in the pipeline's folder entry"
+        )
     return matches[0] if matches else None
+
+
+def _folder_exists(client: Any, folder_uuid: str) -> bool:
+    from encord.exceptions import ResourceNotFoundError
+
+    try:
+        call_with_retries(lambda: client.get_storage_folder(UUID(folder_uuid)), "get folder")
+    except ResourceNotFoundError:
+        return False
+    return True
 
 
 def ensure_folder(client: Any, config: FolderConfig, known_uuid: str | None = None) -> str:
     """The uuid of the configured folder; created at the top level when missing."""
-    uuid = config.uuid or known_uuid
-    if uuid:
-        folder = call_with_retries(lambda: client.get_storage_folder(UUID(uuid)), "get folder")
+    if config.uuid:
+        folder = call_with_retries(lambda: client.get_storage_folder(UUID(config.uuid)), "get folder")
         return str(folder.uuid)
+    if known_uuid:
+        if _folder_exists(client, known_uuid):
+            return known_uuid
+        log.warning("cached folder %s no longer exists; looking %r up by name", known_uuid, config.name)
     for _ in range(3):
         existing = _find_top_level_folder(client, config.name)
         if existing is not None:
