@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from tests.dag_runs import xcom_value
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_NAME = "demo_labels"
 WAREHOUSE_BUCKET = "demo-warehouse"
@@ -75,16 +77,6 @@ def _write_pipelines(project_hash: str, airflow_home: str) -> Path:
     return path
 
 
-def _xcom(dag_run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id)
-        row = session.scalars(query).first()
-        return None if row is None else XComModel.deserialize_value(row)
-
-
 def _run(dag: Any, label: str, **kwargs: Any) -> Any:
     dag_run = dag.test(**kwargs)
     print(f"   {label}: {dag.dag_id} -> {dag_run.state}")
@@ -116,12 +108,12 @@ def run_label_loop(context: dict[str, Any]) -> dict[str, Any]:
     export_dag = getattr(export_mod, f"encord_export__{PROJECT_NAME}")
 
     run = _run(agents_dag, "agent stages")
-    agents = {task_id: _xcom(run, task_id) for task_id in agents_dag.task_ids}
+    agents = {task_id: xcom_value(run, task_id) for task_id in agents_dag.task_ids}
     annotated = emulator.admin_post("/admin/annotate", {"project_hash": project_hash, "seed": 7})
     print(f"   simulated annotators: {json.dumps(annotated, default=str)[:200]}")
-    export = _xcom(_run(export_dag, "label export"), "export_labels")
+    export = xcom_value(_run(export_dag, "label export"), "export_labels")
     print(f"   version: {export['uri']} ({export['kind']}) counts: {export['counts']}")
-    rerun = _xcom(_run(export_dag, "label export again"), "export_labels")
+    rerun = xcom_value(_run(export_dag, "label export again"), "export_labels")
     print(f"   second export: {rerun['status']} ({rerun['reason']})")
     return {
         "project_hash": project_hash,

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.dag_runs import xcom_value
+
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = "demo_s3"
 INTEGRATION = "demo-aws"
@@ -75,18 +77,11 @@ def _run_ingest(label: str) -> dict[str, Any]:
           f"(task instances: {states})")  # fmt: skip
     if dag_run.state != "success":
         raise SystemExit(f"{label} failed; task logs are under {os.environ['AIRFLOW_HOME']}/logs")
-    return {"run": dag_run, "finalize": _xcom(dag_run, "finalize"), "prepare": _xcom(dag_run, "prepare")}
-
-
-def _xcom(dag_run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id)
-        ).first()
-        return None if row is None else XComModel.deserialize_value(row)
+    return {
+        "run": dag_run,
+        "finalize": xcom_value(dag_run, "finalize"),
+        "prepare": xcom_value(dag_run, "prepare"),
+    }
 
 
 def _show_report(moto_url: str, summary: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from encord_emulator.testing import EmulatorProcess
 
+from tests.dag_runs import xcom_value
 from tests.emulator.test_projects_helpers import build_world
 from tests.integration.test_agents_export_emulator import WORKFLOW
 
@@ -65,17 +66,6 @@ def _modules() -> tuple[Any, Any]:
     return importlib.reload(encord_agent_stages), importlib.reload(encord_export)
 
 
-def _xcom(dag_run: Any, dag_id: str, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_id, task_ids=task_id)
-        ).first()
-        return XComModel.deserialize_value(row)
-
-
 def test_dags_built_from_projects_section(pipelines_file: Any) -> None:
     pipelines_file(_pipelines("p1"))
     agents_mod, export_mod = _modules()
@@ -102,14 +92,14 @@ def test_agent_then_export_dags_run_against_emulator(
 
     run = agents_mod.encord_agents__demo_cats.test()
     assert run.state == "success"
-    summary = _xcom(run, "encord_agents__demo_cats", "agent_0_Pre_classify")
+    summary = xcom_value(run, "agent_0_Pre_classify")
     assert summary["mode"] == "runner" and summary["moved"] == 3 and summary["failed"] == 0
-    assert _xcom(run, "encord_agents__demo_cats", "agent_1_Pre_label")["moved"] == 3
+    assert xcom_value(run, "agent_1_Pre_label")["moved"] == 3
 
     encord_emulator.admin_post("/admin/annotate", {"project_hash": world.project_hash, "seed": 2})
     run = export_mod.encord_export__demo_cats.test()
     assert run.state == "success"
-    result = _xcom(run, "encord_export__demo_cats", "export_labels")
+    result = xcom_value(run, "export_labels")
     assert result["status"] == "written" and result["kind"] == "full" and result["counts"]["label_rows"] == 3
     assert result["uri"].startswith("s3://warehouse-dags/base/labels/demo_cats/v00001_")
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
@@ -119,14 +109,11 @@ def test_agent_then_export_dags_run_against_emulator(
     assert latest["version"] == result["version"]
 
     run = export_mod.encord_export__demo_cats.test()  # nothing changed since
-    assert (
-        run.state == "success"
-        and _xcom(run, "encord_export__demo_cats", "export_labels")["status"] == "unchanged"
-    )
+    assert run.state == "success" and xcom_value(run, "export_labels")["status"] == "unchanged"
 
     run = export_mod.encord_export__demo_cats.test(
         run_conf={"stage": "Complete", "version_name": "release-1", "full_snapshot": True}
     )
     assert run.state == "success"
-    manual = _xcom(run, "encord_export__demo_cats", "export_labels")
+    manual = xcom_value(run, "export_labels")
     assert manual["status"] == "written" and manual["version"] == "release-1" and manual["kind"] == "full"

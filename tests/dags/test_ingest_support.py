@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.dag_runs import xcom_value as xcom
+
 ROOT = Path(__file__).resolve().parents[2]
 INGEST_DAG_FILE = ROOT / "dags" / "encord_ingest.py"
 
@@ -62,17 +64,6 @@ def run_dag(dag_id: str, **conf: Any) -> Any:
 
 def task_states(dag_run: Any) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances()}
-
-
-def xcom(dag_run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id)
-        ).first()
-        return None if row is None else XComModel.deserialize_value(row)
 
 
 def folder_items(client: Any, folder_name: str) -> list[Any]:
