@@ -14,7 +14,8 @@ root_router = APIRouter(prefix="/admin")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 
 
-def _require_loopback(request: Request) -> None:
+def require_loopback(request: Request) -> None:
+    """Admin routes (here and in other modules) answer callers on this machine only."""
     host = request.client.host if request.client else ""
     if host not in _LOOPBACK:
         raise EmulatorError(403, "AUTHORISATION_ERROR", "the admin API only answers loopback callers")
@@ -23,7 +24,7 @@ def _require_loopback(request: Request) -> None:
 @root_router.post("/seed")
 def post_seed(request: Request, seed: dict[str, Any]) -> dict[str, Any]:
     """Apply a seed document (same format as the --seed YAML) to the running server."""
-    _require_loopback(request)
+    require_loopback(request)
     try:
         applied = apply_seed(app_state(request), seed)
     except SeedError as exc:
@@ -34,7 +35,7 @@ def post_seed(request: Request, seed: dict[str, Any]) -> dict[str, Any]:
 @root_router.post("/faults")
 def post_faults(request: Request, config: dict[str, Any]) -> dict[str, Any]:
     """Replace the fault rules: ``{"seed": 1, "rules": [{"pattern": "...", "error_rate": 0.5, ...}]}``."""
-    _require_loopback(request)
+    require_loopback(request)
     state = app_state(request)
     try:
         state.faults.configure(config)
@@ -45,14 +46,14 @@ def post_faults(request: Request, config: dict[str, Any]) -> dict[str, Any]:
 
 @root_router.get("/faults")
 def get_faults(request: Request) -> dict[str, Any]:
-    _require_loopback(request)
+    require_loopback(request)
     return app_state(request).faults.summary()
 
 
 @root_router.get("/state")
 def get_state(request: Request) -> dict[str, Any]:
     """Document counts per kind, loaded modules, fault counters."""
-    _require_loopback(request)
+    require_loopback(request)
     state = app_state(request)
     return {
         "documents": state.store.kinds(),

@@ -19,14 +19,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from encord_emulator import labels, projects, workflow
-from encord_emulator.errors import EmulatorError, invalid_arguments
+from encord_emulator.admin import require_loopback
+from encord_emulator.errors import invalid_arguments
 from encord_emulator.ontology import ONTOLOGY_KIND
 from encord_emulator.registry import AppState, app_state
 from encord_emulator.store import Store
 
 ANNOTATOR_EMAIL = "simulated-annotator@emulator.local"
 REVIEWER_EMAIL = "simulated-reviewer@emulator.local"
-_LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 _DRAWABLE = {"bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point"}
 
 root_router = APIRouter(prefix="/admin")
@@ -244,23 +244,17 @@ def run_annotators(state: AppState, body: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- admin routes
 
 
-def _require_loopback(request: Request) -> None:
-    host = request.client.host if request.client else ""
-    if host not in _LOOPBACK:
-        raise EmulatorError(403, "AUTHORISATION_ERROR", "the admin API only answers loopback callers")
-
-
 @root_router.post("/annotate")
 def post_annotate(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     """Run the simulated annotators (and reviewers) over a project once; returns counts per stage."""
-    _require_loopback(request)
+    require_loopback(request)
     return run_annotators(app_state(request), body)
 
 
 @root_router.get("/projects/{project_hash}/tasks")
 def get_project_tasks(request: Request, project_hash: str) -> dict[str, Any]:
     """Task count per stage title, and every task's stage (for tests, demo and debugging)."""
-    _require_loopback(request)
+    require_loopback(request)
     state = app_state(request)
     project = projects.sync_project_tasks(state, project_hash)
     graph = project["workflow"]
