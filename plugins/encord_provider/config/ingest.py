@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.schedule import Schedule
 
 if TYPE_CHECKING:
@@ -194,25 +195,19 @@ class StagingConfig(_Strict):
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:
-        scheme, sep, rest = value.partition("://")
-        if not sep or scheme not in STAGING_SCHEMES or not rest.strip("/"):
-            raise ValueError(
-                f"staging uri {value!r} must look like s3://bucket[/path], gs://bucket or az://container"
-            )
-        return value.rstrip("/")
+        return check_bucket_uri(value, "staging", STAGING_SCHEMES)
 
     @property
     def scheme(self) -> str:
-        return self.uri.partition("://")[0]
+        return split_bucket_uri(self.uri)[0]
 
     @property
     def bucket(self) -> str:
-        return self.uri.partition("://")[2].split("/", 1)[0]
+        return split_bucket_uri(self.uri)[1]
 
     @property
     def base_path(self) -> str:
-        rest = self.uri.partition("://")[2]
-        return rest.split("/", 1)[1].strip("/") if "/" in rest else ""
+        return split_bucket_uri(self.uri)[2].strip("/")
 
 
 class TriggerConfig(_Strict):

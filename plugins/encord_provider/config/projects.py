@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.schedule import Schedule
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
@@ -103,12 +104,7 @@ class ExportConfig(BaseModel):
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:
-        scheme, sep, rest = value.partition("://")
-        if not sep or scheme not in WAREHOUSE_SCHEMES or not rest.strip("/"):
-            raise ValueError(
-                f"export uri {value!r} must look like s3://bucket[/path], gs://bucket or az://container"
-            )
-        return value.rstrip("/")
+        return check_bucket_uri(value, "export", WAREHOUSE_SCHEMES)
 
     @field_validator("formats")
     @classmethod
@@ -139,14 +135,13 @@ class ExportConfig(BaseModel):
     @property
     def bucket_url(self) -> str:
         """`scheme://bucket` without any path."""
-        scheme, _, rest = self.uri.partition("://")
-        return f"{scheme}://{rest.split('/', 1)[0]}"
+        scheme, bucket, _ = split_bucket_uri(self.uri)
+        return f"{scheme}://{bucket}"
 
     @property
     def base_prefix(self) -> str:
         """The URI's own path joined with `prefix`, without leading/trailing slashes."""
-        rest = self.uri.partition("://")[2]
-        path = rest.split("/", 1)[1] if "/" in rest else ""
+        path = split_bucket_uri(self.uri)[2]
         return "/".join(part.strip("/") for part in (path, self.prefix) if part.strip("/"))
 
 
