@@ -55,3 +55,9 @@ class BrowsableStore(ObjectStore, Protocol):
     def stat(self, key: str) -> ObjectRecord:
         """The record of one object; raises ObjectNotFoundError if it does not exist."""
         ...
+
+
+def check_range(start: int, length: int) -> None:
+    """The argument check every `read_range` shares."""
+    if start < 0 or length < 0:
+        raise ValueError(f"start and length must not be negative, got {start}, {length}")

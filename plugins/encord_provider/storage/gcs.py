@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
+from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import gcs_object_url
@@ -148,8 +149,7 @@ class GCSStore:
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """Up to `length` bytes from offset `start`; empty past the end of the object."""
-        if start < 0 or length < 0:
-            raise ValueError(f"start and length must not be negative, got {start}, {length}")
+        check_range(start, length)
         if length == 0:
             return b""
         return self._download(key, start=start, end=start + length - 1)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import quote
 
+from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
 from encord_provider.storage.records import ObjectRecord
 
@@ -96,8 +97,7 @@ class LocalStore:
             raise ObjectNotFoundError(self.uri(key)) from err
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
-        if start < 0 or length < 0:
-            raise ValueError(f"start and length must not be negative, got {start}, {length}")
+        check_range(start, length)
         try:
             with self._path(key).open("rb") as handle:
                 handle.seek(start)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import mrap_object_url, otc_object_url, quote_key, s3_object_url
@@ -196,8 +197,7 @@ class S3Store:
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """Up to `length` bytes from offset `start`; empty past the end of the object."""
-        if start < 0 or length < 0:
-            raise ValueError(f"start and length must not be negative, got {start}, {length}")
+        check_range(start, length)
         if length == 0:
             return b""
         return self._get(key, Range=f"bytes={start}-{start + length - 1}")
