@@ -74,14 +74,19 @@ def _find_top_level_folder(client: Any, name: str) -> Any | None:
     return matches[0] if matches else None
 
 
-def _folder_exists(client: Any, folder_uuid: str) -> bool:
+def _exists(fetch: Callable[[], Any], what: str) -> bool:
+    """False when Encord answers "not found"; other errors propagate (a failed lookup is not "missing")."""
     from encord.exceptions import ResourceNotFoundError
 
     try:
-        call_with_retries(lambda: client.get_storage_folder(UUID(folder_uuid)), "get folder")
+        call_with_retries(fetch, what)
     except ResourceNotFoundError:
         return False
     return True
+
+
+def _folder_exists(client: Any, folder_uuid: str) -> bool:
+    return _exists(lambda: client.get_storage_folder(UUID(folder_uuid)), "get folder")
 
 
 def ensure_folder(client: Any, config: FolderConfig, known_uuid: str | None = None) -> str:
@@ -127,13 +132,7 @@ def _find_dataset(client: Any, title: str) -> str | None:
 
 
 def _dataset_exists(client: Any, dataset_hash: str) -> bool:
-    from encord.exceptions import ResourceNotFoundError
-
-    try:
-        call_with_retries(partial(client.get_dataset, dataset_hash, include_data_rows=False), "get dataset")
-    except ResourceNotFoundError:
-        return False
-    return True
+    return _exists(partial(client.get_dataset, dataset_hash, include_data_rows=False), "get dataset")
 
 
 def ensure_dataset(client: Any, config: DatasetConfig, known_hash: str | None = None) -> str:
