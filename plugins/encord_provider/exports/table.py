@@ -66,6 +66,17 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _provenance(instance: dict[str, Any]) -> dict[str, Any]:
+    """The trailing columns every object and classification row carries."""
+    return {
+        "confidence": _float(instance.get("confidence")),
+        "manual_annotation": instance.get("manualAnnotation"),
+        "created_by": _text(instance.get("createdBy")),
+        "created_at": _text(instance.get("createdAt")),
+        "last_edited_at": _text(instance.get("lastEditedAt")),
+    }
+
+
 def _object_record(row: dict[str, Any], data_hash: str, frame: int, obj: dict[str, Any]) -> dict[str, Any]:
     object_hash = obj.get("objectHash")
     answers = (row.get("object_answers") or {}).get(object_hash) or {}
@@ -82,11 +93,7 @@ def _object_record(row: dict[str, Any], data_hash: str, frame: int, obj: dict[st
         "bbox_w": box[2] if box else None,
         "bbox_h": box[3] if box else None,
         "attributes": json.dumps(flat_attributes(answers.get("classifications") or []), sort_keys=True),
-        "confidence": _float(obj.get("confidence")),
-        "manual_annotation": obj.get("manualAnnotation"),
-        "created_by": _text(obj.get("createdBy")),
-        "created_at": _text(obj.get("createdAt")),
-        "last_edited_at": _text(obj.get("lastEditedAt")),
+        **_provenance(obj),
     }
 
 
@@ -105,11 +112,7 @@ def _classification_record(row: dict[str, Any], answer: dict[str, Any]) -> dict[
         "bbox_w": None,
         "bbox_h": None,
         "attributes": json.dumps(flat_attributes(answer.get("classifications") or []), sort_keys=True),
-        "confidence": _float(answer.get("confidence")),
-        "manual_annotation": answer.get("manualAnnotation"),
-        "created_by": _text(answer.get("createdBy")),
-        "created_at": _text(answer.get("createdAt")),
-        "last_edited_at": _text(answer.get("lastEditedAt")),
+        **_provenance(answer),
     }
 
 
