@@ -89,7 +89,7 @@ def test_stale_cached_hash_falls_back_to_the_title(
     encord_emulator: Any, encord_client: Any,
 ) -> None:  # fmt: skip
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.operators.ingest_encord import ensure_dataset
+    from encord_provider.ingest.encord_api import ensure_dataset
 
     title = f"stale-{uuid.uuid4().hex[:8]}"
     found = ensure_dataset(
@@ -108,7 +108,7 @@ def test_stale_cached_hash_falls_back_to_the_title(
 def test_two_datasets_with_the_title_fail_naming_both(encord_client: Any) -> None:
     from encord.orm.dataset import StorageLocation
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.operators.ingest_encord import EncordTargetError, ensure_dataset
+    from encord_provider.ingest.encord_api import EncordTargetError, ensure_dataset
 
     title = f"twin-{uuid.uuid4().hex[:8]}"
     hashes = [
@@ -128,7 +128,7 @@ def test_two_datasets_with_the_title_fail_naming_both(encord_client: Any) -> Non
 
 def test_configured_hash_that_does_not_exist_is_an_error(encord_client: Any) -> None:
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.operators.ingest_encord import EncordTargetError, ensure_dataset
+    from encord_provider.ingest.encord_api import EncordTargetError, ensure_dataset
 
     missing = str(uuid.uuid4())
     with pytest.raises(EncordTargetError, match=missing):
@@ -141,7 +141,7 @@ def test_dataset_is_attached_to_projects_and_items_become_tasks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_client: Any, moto_endpoint: str,
     encord_emulator: Any, encord_client: Any,
 ) -> None:  # fmt: skip
-    from encord_provider.operators.ingest_encord import attach_dataset_to_projects
+    from encord_provider.ingest.encord_api import attach_dataset_to_projects
 
     from tests.emulator.test_projects_helpers import ONTOLOGY_SPEC
 
@@ -170,7 +170,7 @@ def test_dataset_is_attached_to_projects_and_items_become_tasks(
 
 def test_stale_cached_folder_falls_back_to_the_name(encord_client: Any) -> None:
     from encord_provider.config.ingest import FolderConfig
-    from encord_provider.operators.ingest_encord import ensure_folder
+    from encord_provider.ingest.encord_api import ensure_folder
 
     name = f"folder-{uuid.uuid4().hex[:8]}"
     config = FolderConfig.model_validate({"name": name})
@@ -183,7 +183,7 @@ def test_stale_cached_folder_falls_back_to_the_name(encord_client: Any) -> None:
 
 def test_two_top_level_folders_with_the_name_fail_naming_both(encord_client: Any) -> None:
     from encord_provider.config.ingest import FolderConfig
-    from encord_provider.operators.ingest_encord import EncordTargetError, ensure_folder
+    from encord_provider.ingest.encord_api import EncordTargetError, ensure_folder
 
     name = f"twin-folder-{uuid.uuid4().hex[:8]}"
     uuids = [str(encord_client.create_storage_folder(name).uuid) for _ in range(2)]

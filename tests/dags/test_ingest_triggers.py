@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from encord_provider.operators.ingest_events import keys_from_asset_events, keys_from_payload
+from encord_provider.ingest.events import keys_from_asset_events, keys_from_payload
 from encord_provider.triggers.bucket_poll import BucketPollTrigger
 from encord_provider.triggers.upload_job import UploadJobTrigger
 

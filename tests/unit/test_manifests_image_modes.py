@@ -10,9 +10,9 @@ import pytest
 import yaml
 from encord_provider.config.ingest import ChunkingConfig
 from encord_provider.config.loader import load_pipelines
+from encord_provider.ingest.manifest import manifest_config
 from encord_provider.manifests import ImageMode, ImageModeRule, ManifestConfig
 from encord_provider.manifests.cli import build_parser, config_from_args, main
-from encord_provider.operators.ingest_manifest import manifest_config
 from pydantic import ValidationError
 
 from tests.unit.test_manifests_core import build, read_index, read_json_chunks

@@ -15,17 +15,16 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from encord_provider.config.ingest import IngestPipeline
-from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
-from encord_provider.operators import ingest_encord as encord_ops
-from encord_provider.operators.ingest_chunks import apply_job_result
-from encord_provider.operators.ingest_link import (
+from encord_provider.ingest import encord_api as encord_ops
+from encord_provider.ingest.chunks import apply_job_result
+from encord_provider.ingest.link import (
     link_ready_items,
     resolve_duplicates,
     run_report,
     summary_text,
     write_report,
 )
-from encord_provider.operators.ingest_plan import (
+from encord_provider.ingest.plan import (
     RunOptions,
     advance_watermark,
     plan_run,
@@ -33,7 +32,8 @@ from encord_provider.operators.ingest_plan import (
     reconcile_submitted,
     run_prefix,
 )
-from encord_provider.operators.ingest_stores import key_of_uri, ledger_prefix, source_store, staging_store
+from encord_provider.ingest.stores import key_of_uri, ledger_prefix, source_store, staging_store
+from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
 from encord_provider.triggers.upload_job import UploadJobTrigger
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
-from encord_provider.operators.ingest_stores import ledger_prefix
+from encord_provider.ingest.stores import ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
@@ -54,8 +54,8 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
 
     @task
     def plan(targets: Any, **context: Any) -> list[str]:
+        from encord_provider.ingest.events import keys_from_asset_events
         from encord_provider.operators.ingest import plan_step
-        from encord_provider.operators.ingest_events import keys_from_asset_events
 
         announced = keys_from_asset_events(context.get("triggering_asset_events"))
         if announced:

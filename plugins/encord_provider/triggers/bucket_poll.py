@@ -15,8 +15,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from encord_provider.ingest.stores import open_store
 from encord_provider.ledger import Ledger
-from encord_provider.operators.ingest_stores import open_store
 
 MAX_KEYS_IN_EVENT = 20
 

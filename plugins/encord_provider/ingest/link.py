@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from encord_provider.config.ingest import IngestPipeline
+from encord_provider.ingest.encord_api import FolderIndex, index_folder, link_items
 from encord_provider.ledger import LINKABLE_STATES, Ledger, LedgerRecord, ObjectState
-from encord_provider.operators.ingest_encord import FolderIndex, index_folder, link_items
 from encord_provider.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)

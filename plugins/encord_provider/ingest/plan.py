@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from encord_provider.config.ingest import IngestPipeline
+from encord_provider.ingest.chunks import ChunkPlan, PlannedObject, apply_job_result
+from encord_provider.ingest.encord_api import read_upload_job
+from encord_provider.ingest.manifest import build_chunk_plans, kind_of
+from encord_provider.ingest.stores import key_of_uri, staging_key
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
-from encord_provider.operators.ingest_chunks import ChunkPlan, PlannedObject, apply_job_result
-from encord_provider.operators.ingest_encord import read_upload_job
-from encord_provider.operators.ingest_manifest import build_chunk_plans, kind_of
-from encord_provider.operators.ingest_stores import key_of_uri, staging_key
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.filters import FilterStats, ListingFilter
 from encord_provider.storage.records import ObjectRecord

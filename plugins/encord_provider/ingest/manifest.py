@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from encord_provider.config.ingest import IngestPipeline
+from encord_provider.ingest.chunks import ChunkPlan, PlannedObject
+from encord_provider.ingest.stores import key_of_uri
 from encord_provider.manifests import ImageMode, ManifestConfig, StoreSink, TypeMap, build_manifests
 from encord_provider.manifests.datatypes import DataType
-from encord_provider.operators.ingest_chunks import ChunkPlan, PlannedObject
-from encord_provider.operators.ingest_stores import key_of_uri
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.records import ObjectRecord
 
