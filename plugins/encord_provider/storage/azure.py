@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from encord_provider.storage.base import check_range
-from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import azure_object_url
 
@@ -170,6 +170,40 @@ class AzureBlobStore:
                 overwrite=True,
                 content_settings=_settings(content_type),
             )
+
+    # -- conditional writes (ConditionalStore) ---------------------------------------------------
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            download = self.container.download_blob(key)
+        except ResourceNotFoundError as err:
+            raise ObjectNotFoundError(self.uri(key)) from err
+        data: bytes = download.readall()
+        return data, str(download.properties.etag)
+
+    def write_conditional(
+        self, key: str, data: bytes, *, if_version: str | None, content_type: str | None = None
+    ) -> str:
+        """Put Blob with `If-None-Match: *` (create) or `If-Match: <etag>` (replace)."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+
+        blob = self.container.get_blob_client(key)
+        condition: dict[str, Any] = {"overwrite": False}
+        if if_version is not None:
+            condition = {
+                "overwrite": True,
+                "etag": if_version,
+                "match_condition": MatchConditions.IfNotModified,
+            }
+        try:
+            result = blob.upload_blob(data, content_settings=_settings(content_type), **condition)
+        except (ResourceExistsError, ResourceModifiedError) as err:
+            wanted = "If-None-Match: *" if if_version is None else f"If-Match: {if_version}"
+            raise PreconditionFailedError(self.uri(key), wanted) from err
+        return str(result["etag"])
 
 
 def _settings(content_type: str | None) -> Any:

@@ -57,6 +57,27 @@ class BrowsableStore(ObjectStore, Protocol):
         ...
 
 
+class ConditionalStore(ObjectStore, Protocol):
+    """A store that writes an object only if it is absent, or only if it did not change since it was read.
+
+    S3 `If-None-Match: *` / `If-Match: <etag>`, GCS generation preconditions, Azure `If-None-Match: *` /
+    `If-Match: <etag>`, local files with an exclusive link / a lock file. Leases and job intents use it, so
+    two writers racing for one key never both win. The version is opaque: pass back what you were given.
+    """
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        """The object's bytes and its version; raises ObjectNotFoundError if it does not exist."""
+        ...
+
+    def write_conditional(
+        self, key: str, data: bytes, *, if_version: str | None, content_type: str | None = None
+    ) -> str:
+        """Create `key` when `if_version` is None (only if absent), else replace it only if its version is
+        still `if_version`. Returns the new version; raises PreconditionFailedError when the condition fails
+        (the object exists, changed, or vanished)."""
+        ...
+
+
 def check_range(start: int, length: int) -> None:
     """The argument check every `read_range` shares."""
     if start < 0 or length < 0:

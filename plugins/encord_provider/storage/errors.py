@@ -15,6 +15,14 @@ class ObjectNotFoundError(StorageError, FileNotFoundError):
         self.uri = uri
 
 
+class PreconditionFailedError(StorageError):
+    """A conditional write lost: the object already exists, or changed since it was read (names its URI)."""
+
+    def __init__(self, uri: str, condition: str) -> None:
+        super().__init__(f"conditional write to {uri} failed: {condition}")
+        self.uri = uri
+
+
 class UnsupportedUriError(StorageError, ValueError):
     """A URI or object URL whose scheme or host form this package does not understand."""
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from encord_provider.storage.base import check_range
-from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import gcs_object_url
 
@@ -164,3 +164,34 @@ class GCSStore:
         upload of `upload_chunk_size` chunks, so at most max(8 MiB, chunk) is held in memory."""
         blob = self._bucket.blob(key, chunk_size=self.upload_chunk_size)
         blob.upload_from_filename(os.fspath(path), content_type=content_type or "application/octet-stream")
+
+    # -- conditional writes (ConditionalStore) ---------------------------------------------------
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        """The bytes of one generation (the download is pinned to the generation it reports)."""
+        from google.api_core import exceptions
+
+        blob = self._bucket.get_blob(key)
+        if blob is None:
+            raise ObjectNotFoundError(self.uri(key))
+        try:
+            data: bytes = blob.download_as_bytes(if_generation_match=blob.generation)
+        except (exceptions.NotFound, exceptions.PreconditionFailed) as err:  # replaced or deleted meanwhile
+            raise ObjectNotFoundError(self.uri(key)) from err
+        return data, str(blob.generation)
+
+    def write_conditional(
+        self, key: str, data: bytes, *, if_version: str | None, content_type: str | None = None
+    ) -> str:
+        """Upload with `ifGenerationMatch` = 0 (create) or the generation read (replace)."""
+        from google.api_core import exceptions
+
+        blob = self._bucket.blob(key)
+        generation = 0 if if_version is None else int(if_version)
+        try:
+            blob.upload_from_string(
+                data, content_type=content_type or "application/octet-stream", if_generation_match=generation
+            )
+        except exceptions.PreconditionFailed as err:
+            raise PreconditionFailedError(self.uri(key), f"ifGenerationMatch={generation}") from err
+        return str(blob.generation)

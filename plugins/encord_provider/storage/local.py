@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from urllib.parse import quote
 
 from encord_provider.storage.base import check_range
-from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.records import ObjectRecord
 
 
@@ -124,3 +126,37 @@ class LocalStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    # -- conditional writes (ConditionalStore) ---------------------------------------------------
+    # The version is the SHA-256 of the content. Compare and atomic rename happen under an exclusive flock on
+    # the parent directory, so no lock file shows up in listings. Guards writers on this host only.
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        data = self.read_bytes(key)
+        return data, hashlib.sha256(data).hexdigest()
+
+    def write_conditional(
+        self, key: str, data: bytes, *, if_version: str | None, content_type: str | None = None
+    ) -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(path):
+            current = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+            if current != if_version:
+                wanted = "absent" if if_version is None else f"version {if_version}"
+                raise PreconditionFailedError(
+                    self.uri(key), f"expected {wanted}, found {current or 'absent'}"
+                )
+            self._write_atomic(key, lambda handle: handle.write(data))
+        return hashlib.sha256(data).hexdigest()
+
+    @contextmanager
+    def _lock(self, path: Path) -> Iterator[None]:
+        import fcntl
+
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from encord_provider.storage.base import check_range
-from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import mrap_object_url, otc_object_url, quote_key, s3_object_url
 
@@ -16,6 +16,8 @@ S3_MAX_PAGE = 1000
 S3_MIN_PART = 5 * 1024 * 1024  # S3 rejects smaller parts, except the last one
 DEFAULT_MULTIPART = 8 * 1024 * 1024
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+# 412 PreconditionFailed; 409 ConditionalRequestConflict when another conditional write is in flight.
+_CONDITION_CODES = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
 
 
 def strip_etag(etag: str | None) -> str:
@@ -215,3 +217,30 @@ class S3Store:
         )
         extra = {"ContentType": content_type} if content_type else None
         self.client.upload_file(os.fspath(path), self.bucket, key, ExtraArgs=extra, Config=config)
+
+    # -- conditional writes (ConditionalStore) ---------------------------------------------------
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError as err:
+            if self._missing(err):
+                raise ObjectNotFoundError(self.uri(key)) from err
+            raise
+        body: bytes = response["Body"].read()
+        return body, strip_etag(response.get("ETag"))
+
+    def write_conditional(
+        self, key: str, data: bytes, *, if_version: str | None, content_type: str | None = None
+    ) -> str:
+        """PutObject with `If-None-Match: *` (create) or `If-Match: <etag>` (replace)."""
+        condition = {"IfNoneMatch": "*"} if if_version is None else {"IfMatch": f'"{if_version}"'}
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            response = self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **condition, **extra)
+        except self.client.exceptions.ClientError as err:
+            code = str((getattr(err, "response", None) or {}).get("Error", {}).get("Code"))
+            if code in _CONDITION_CODES or (if_version is not None and self._missing(err)):
+                raise PreconditionFailedError(self.uri(key), f"{next(iter(condition))} ({code})") from err
+            raise
+        return strip_etag(response.get("ETag"))
