@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from encord_emulator import seed as seed_module
 from encord_emulator.auth import verify_legacy
 from encord_emulator.errors import EmulatorError, invalid_arguments
-from encord_emulator.faults import FaultInjector
+from encord_emulator.faults import FaultInjector, LostResponseMiddleware
 from encord_emulator.registry import STARTUP_HOOKS, AppState, app_state, context_for, dispatch_rpc
 from encord_emulator.store import Store
 
@@ -67,6 +67,7 @@ def create_app(
     app.state.emulator = state
     app.state.handler_modules = loaded
     _install_error_handlers(app)
+    app.add_middleware(LostResponseMiddleware, faults=state.faults)
     app.include_router(_legacy_router())
     for name in loaded:
         module = importlib.import_module(f"encord_emulator.{name}")

@@ -3,6 +3,9 @@
 Each unit's objects are read from the integration's bucket (existence, size, media probe), then the
 storage item is written. Jobs persist in the store; a PENDING job is resumed after a restart
 (units whose item already exists are not registered twice).
+
+Setting ``upload_job_processing_seconds`` (seed ``settings``) makes every job stay PENDING, with no item
+written, for that long after it was created, like a queued job on the real service.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from encord_emulator import media
@@ -137,6 +141,8 @@ class JobRunner:
         job = store.get(JOB_KIND, job_uuid)
         if job is None or job["status"] != "PENDING":
             return
+        if not self._wait_processing_time(job):
+            return  # stopping: the job stays PENDING and resumes after a restart
         integration = store.get("integration", job["integration"]) if job["integration"] else None
         folder_items = store.query(ITEM_KIND, parent=job["folder"])
         resumed = {item["unit_index"]: item for item in folder_items if item.get("job_uuid") == job_uuid}
@@ -161,6 +167,14 @@ class JobRunner:
         job["status"], job["result"] = outcome.final()
         job["finished_at"] = now_iso()
         store.put(JOB_KIND, job_uuid, job)
+
+    def _wait_processing_time(self, job: dict[str, Any]) -> bool:
+        """Hold the job back until ``upload_job_processing_seconds`` after its creation (restart-safe);
+        False when the emulator is stopping meanwhile."""
+        seconds = float(self.state.setting("upload_job_processing_seconds", 0) or 0)
+        created = datetime.fromisoformat(str(job["created_at"]))
+        remaining = seconds - (datetime.now(UTC) - created).total_seconds()
+        return remaining <= 0 or not self.state.stopping.wait(remaining)
 
     def _probe_and_insert(self, job: dict[str, Any], integration: dict[str, Any] | None,
                           units: list[dict[str, Any]], outcome: _Outcome) -> None:  # fmt: skip
