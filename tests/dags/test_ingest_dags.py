@@ -1,4 +1,4 @@
-"""DAG shape, Params validation, bad pipeline files and the event-driven variants (no Encord calls)."""
+"""DAG shape, Params validation, bad pipeline files and event-driven schedules (no Encord calls)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,22 @@ def _config(**overrides: Any) -> dict[str, Any]:
 def test_scheduled_dag_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_pipelines(tmp_path, monkeypatch, _config())
     dag = load_dag("encord_ingest__shape")
-    assert set(dag.task_ids) == {"prepare", "plan", "register", "link", "finalize"}
+    assert set(dag.task_ids) == {
+        "prepare",
+        "plan",
+        "register",
+        "link",
+        "finalize",
+        "announce",
+        "release_lease",
+    }
     assert dag.timetable.expression == "0 2 * * *"
     assert dag.max_active_runs == 1
     assert set(dag.params) == {"prefix", "since", "dry_run", "data_types", "max_objects", "chunk_size"}
-    outlets = dag.get_task("finalize").outlets
+    outlets = dag.get_task("announce").outlets
     assert [o.uri for o in outlets] == ["encord://shape/ingested"]
+    assert dag.get_task("finalize").outlets == []
+    assert dag.get_task("release_lease").is_teardown
 
 
 @pytest.mark.parametrize(
@@ -55,38 +65,53 @@ def test_bad_pipelines_file_is_an_import_error_naming_file_and_field(
     assert f"{path}:" in message and "pipelines[0].source.bucket: Field required" in message
 
 
-def test_polling_pipeline_gets_an_event_dag_with_a_bucket_watcher(
+def _watchers(dag: Any) -> list[Any]:
+    condition = dag.timetable.asset_condition
+    assets = condition.objects if hasattr(condition, "objects") else [condition]
+    return [watcher for asset in assets for watcher in asset.watchers]
+
+
+def test_polling_pipeline_is_one_dag_on_cron_or_bucket_events(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Scheduled, manual and event-driven runs share one DAG, so max_active_runs=1 keeps them apart."""
+    from airflow.sdk import AssetOrTimeSchedule
     from airflow.serialization.serialized_objects import DagSerialization
     from encord_provider.triggers.bucket_poll import BucketPollTrigger
 
     write_pipelines(tmp_path, monkeypatch, _config(trigger={"mode": "polling", "poll_interval_seconds": 30}))
-    dag = load_dag("encord_ingest_events__shape")
-    (asset,) = dag.timetable.asset_condition.objects if hasattr(dag.timetable.asset_condition, "objects") else [
-        dag.timetable.asset_condition
-    ]  # fmt: skip
-    (watcher,) = asset.watchers
+    dag = load_dag("encord_ingest__shape")
+    assert isinstance(dag.timetable, AssetOrTimeSchedule) and dag.max_active_runs == 1
+    assert dag.timetable.timetable.expression == "0 2 * * *"
+    (watcher,) = _watchers(dag)
     assert isinstance(watcher.trigger, BucketPollTrigger) and watcher.trigger.poll_interval == 30
     blob = json.dumps(DagSerialization.to_dict(dag))
     assert "encord_provider.triggers.bucket_poll.BucketPollTrigger" in blob
-    assert load_dag("encord_ingest__shape").dag_id == "encord_ingest__shape"  # the cron DAG still exists
+    with pytest.raises(AttributeError):
+        load_dag("encord_ingest_events__shape")  # no twin DAG any more
 
 
 def test_s3_events_pipeline_watches_sqs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     queue = "http://127.0.0.1:1/123456789012/uploads"
     write_pipelines(tmp_path, monkeypatch, _config(trigger={"mode": "s3_events", "sqs_queue_url": queue}))
-    dag = load_dag("encord_ingest_events__shape")
+    dag = load_dag("encord_ingest__shape")
     from airflow.serialization.serialized_objects import DagSerialization
 
     blob = json.dumps(DagSerialization.to_dict(dag))
     assert "airflow.providers.amazon.aws.triggers.sqs.SqsSensorTrigger" in blob and queue in blob
 
 
-def test_schedule_only_pipeline_has_no_event_dag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_event_only_pipeline_is_scheduled_by_its_asset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_pipelines(tmp_path, monkeypatch, _config(schedule=None, trigger={"mode": "polling"}))
+    dag = load_dag("encord_ingest__shape")
+    assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"
+    assert len(_watchers(dag)) == 1
+
+
+def test_schedule_only_pipeline_has_no_watcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_pipelines(tmp_path, monkeypatch, _config(schedule=None))
-    with pytest.raises(AttributeError):
-        load_dag("encord_ingest_events__shape")
     assert type(load_dag("encord_ingest__shape").timetable).__name__ == "NullTimetable"
 
 

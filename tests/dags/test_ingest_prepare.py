@@ -89,26 +89,24 @@ def test_stale_cached_hash_falls_back_to_the_title(
     encord_emulator: Any, encord_client: Any,
 ) -> None:  # fmt: skip
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.ingest.encord_api import ensure_dataset
+    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.ingest.targets import resolve_dataset
 
     title = f"stale-{uuid.uuid4().hex[:8]}"
-    found = ensure_dataset(
-        encord_client, DatasetConfig.model_validate({"title": title}), known_hash=str(uuid.uuid4())
-    )
-    assert _datasets_titled(encord_client, title) == [found]
-    assert (
-        ensure_dataset(
-            encord_client, DatasetConfig.model_validate({"title": title}), known_hash=str(uuid.uuid4())
-        )
-        == found
-    )
+    config = DatasetConfig.model_validate({"title": title})
+    found, how = resolve_dataset(EncordApi(encord_client), config, str(uuid.uuid4()))
+    assert how == "created" and _datasets_titled(encord_client, title) == [found]
+    assert resolve_dataset(EncordApi(encord_client), config, str(uuid.uuid4())) == (found, "found")
+    assert resolve_dataset(EncordApi(encord_client), config, found) == (found, "remembered")
     assert _datasets_titled(encord_client, title) == [found]
 
 
 def test_two_datasets_with_the_title_fail_naming_both(encord_client: Any) -> None:
     from encord.orm.dataset import StorageLocation
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.ingest.encord_api import EncordTargetError, ensure_dataset
+    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.ingest.errors import EncordTargetError
+    from encord_provider.ingest.targets import resolve_dataset
 
     title = f"twin-{uuid.uuid4().hex[:8]}"
     hashes = [
@@ -120,7 +118,7 @@ def test_two_datasets_with_the_title_fail_naming_both(encord_client: Any) -> Non
         for _ in range(2)
     ]
     with pytest.raises(EncordTargetError) as failure:
-        ensure_dataset(encord_client, DatasetConfig.model_validate({"title": title}))
+        resolve_dataset(EncordApi(encord_client), DatasetConfig.model_validate({"title": title}), None)
     message = str(failure.value)
     assert title in message and all(h in message for h in hashes)
     assert sorted(_datasets_titled(encord_client, title)) == sorted(hashes)  # nothing created
@@ -128,20 +126,21 @@ def test_two_datasets_with_the_title_fail_naming_both(encord_client: Any) -> Non
 
 def test_configured_hash_that_does_not_exist_is_an_error(encord_client: Any) -> None:
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.ingest.encord_api import EncordTargetError, ensure_dataset
+    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.ingest.errors import EncordTargetError
+    from encord_provider.ingest.targets import resolve_dataset
 
     missing = str(uuid.uuid4())
+    config = DatasetConfig.model_validate({"title": f"pinned-{missing[:8]}", "hash": missing})
     with pytest.raises(EncordTargetError, match=missing):
-        ensure_dataset(
-            encord_client, DatasetConfig.model_validate({"title": f"pinned-{missing[:8]}", "hash": missing})
-        )
+        resolve_dataset(EncordApi(encord_client), config, None)
 
 
 def test_dataset_is_attached_to_projects_and_items_become_tasks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_client: Any, moto_endpoint: str,
     encord_emulator: Any, encord_client: Any,
 ) -> None:  # fmt: skip
-    from encord_provider.ingest.encord_api import attach_dataset_to_projects
+    from encord_provider.ingest.encord_api import EncordApi
 
     from tests.emulator.test_projects_helpers import ONTOLOGY_SPEC
 
@@ -165,28 +164,34 @@ def test_dataset_is_attached_to_projects_and_items_become_tasks(
     tasks = encord_emulator.admin_get(f"/admin/projects/{project_hash}/tasks")["tasks"]
     assert {t["data_hash"]: t["data_title"] for t in tasks} == items
     assert {t["stage"] for t in tasks} == {"Annotate"}
-    assert attach_dataset_to_projects(encord_client, dataset_hash, [project_hash]) == []  # already attached
+    assert (
+        EncordApi(encord_client).attach_dataset_to_projects(dataset_hash, [project_hash]) == []
+    )  # already there
 
 
 def test_stale_cached_folder_falls_back_to_the_name(encord_client: Any) -> None:
     from encord_provider.config.ingest import FolderConfig
-    from encord_provider.ingest.encord_api import ensure_folder
+    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.ingest.targets import resolve_folder
 
     name = f"folder-{uuid.uuid4().hex[:8]}"
-    config = FolderConfig.model_validate({"name": name})
-    created = ensure_folder(encord_client, config, known_uuid=str(uuid.uuid4()))
-    assert ensure_folder(encord_client, config, known_uuid=str(uuid.uuid4())) == created
-    assert ensure_folder(encord_client, config, known_uuid=created) == created
+    config, api = FolderConfig.model_validate({"name": name}), EncordApi(encord_client)
+    created, how = resolve_folder(api, config, str(uuid.uuid4()))
+    assert how == "created"
+    assert resolve_folder(api, config, str(uuid.uuid4())) == (created, "found")
+    assert resolve_folder(api, config, created) == (created, "remembered")
     names = [f.name for f in encord_client.find_storage_folders(search=name)]
     assert names == [name]
 
 
 def test_two_top_level_folders_with_the_name_fail_naming_both(encord_client: Any) -> None:
     from encord_provider.config.ingest import FolderConfig
-    from encord_provider.ingest.encord_api import EncordTargetError, ensure_folder
+    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.ingest.errors import EncordTargetError
+    from encord_provider.ingest.targets import resolve_folder
 
     name = f"twin-folder-{uuid.uuid4().hex[:8]}"
     uuids = [str(encord_client.create_storage_folder(name).uuid) for _ in range(2)]
     with pytest.raises(EncordTargetError) as failure:
-        ensure_folder(encord_client, FolderConfig.model_validate({"name": name}))
+        resolve_folder(EncordApi(encord_client), FolderConfig.model_validate({"name": name}), None)
     assert all(u in str(failure.value) for u in uuids)

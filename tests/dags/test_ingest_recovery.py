@@ -68,29 +68,6 @@ def test_crash_between_register_and_link(
     assert xcom(second, "finalize")["report_uri"]
 
 
-def test_crash_after_job_start_is_settled_next_run(
-    pipeline: dict[str, Any], s3_client: Any, encord_client: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The worker dies right after starting the upload job: the next run reads that job instead of resubmitting."""
-    from encord_provider.operators.ingest import EncordRegisterChunkOperator
-
-    put_demo_media(_put(s3_client))
-
-    def die(self: Any, *args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("simulated crash while deferring")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(EncordRegisterChunkOperator, "defer", die)
-        first = run_dag(DAG_ID)
-    assert first.state == "failed"
-
-    second = run_dag(DAG_ID)
-    assert second.state == "success", task_states(second)
-    items = folder_items(encord_client, pipeline["folder"]["name"])
-    assert len(items) == len({i.name for i in items}) == 8  # each entry exactly once
-    assert len(dataset_rows(encord_client, second)) == 8
-
-
 def test_unreadable_object_is_retried_alone_then_rejected(
     pipeline: dict[str, Any], s3_client: Any, encord_client: Any
 ) -> None:

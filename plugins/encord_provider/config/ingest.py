@@ -240,6 +240,48 @@ class LedgerConfig(_Strict):
     )
 
 
+class RegistrationConfig(_Strict):
+    """How register tasks wait on upload jobs, and how long a job whose id was lost is given to show up."""
+
+    sync_wait_seconds: int = Field(
+        5, ge=0, le=60, description="Wait this long on a new job in the worker before deferring (short jobs "
+        "then finish without a deferral)."
+    )  # fmt: skip
+    first_poll_seconds: float = Field(
+        3.0, ge=2.5, le=300, description="The trigger's first poll after deferring; at least 2.5 s, because "
+        "Airflow 3.3 can kill a task whose trigger fires within ~2 s of deferring (apache/airflow#71580)."
+    )  # fmt: skip
+    unknown_job_settle_minutes: float = Field(
+        10.0, gt=0, description="A job whose start answered 5xx (or whose id a crash lost) is watched through "
+        "the folder's items; once the folder gained none of the chunk's entries for this long, the missing "
+        "ones are sent in a new job. Keep it above the longest pause of your upload jobs."
+    )  # fmt: skip
+
+
+class LeaseConfig(_Strict):
+    """One run per pipeline at a time: a lease object in the staging bucket, taken with conditional writes."""
+
+    ttl_minutes: float = Field(
+        60.0, gt=0, description="A lease not renewed for this long (the run crashed) can be taken over."
+    )
+    wait_minutes: float = Field(
+        15.0, ge=0, description="How long a run waits for another run's lease before it fails (and retries)."
+    )
+
+
+class BucketChangesConfig(_Strict):
+    """What a run does about objects changed in the bucket after they were registered. Always reported."""
+
+    overwritten: Literal["report", "update_metadata"] = Field(
+        "report", description="Objects whose ETag changed: report only, or re-send them with upsert_metadata "
+        "so Encord updates the item's client metadata (the item, its links and labels stay)."
+    )  # fmt: skip
+    deleted: Literal["report", "archive"] = Field(
+        "report", description="Registered objects gone from the bucket: report only, or also tag the item's "
+        "client metadata `encord_ingest.deleted_from_bucket` (it stays in the folder and datasets)."
+    )  # fmt: skip
+
+
 class IngestPipeline(_Strict):
     """One bucket prefix onboarded into one Encord folder and linked into datasets."""
 
@@ -259,6 +301,11 @@ class IngestPipeline(_Strict):
     )
     upload_timeout_minutes: float = Field(
         180.0, gt=0, description="Give up waiting on one upload job after this."
+    )
+    registration: RegistrationConfig = Field(default_factory=lambda: RegistrationConfig.model_validate({}))
+    lease: LeaseConfig = Field(default_factory=lambda: LeaseConfig.model_validate({}))
+    bucket_changes: BucketChangesConfig = Field(
+        default_factory=lambda: BucketChangesConfig.model_validate({})
     )
     owner: str = Field("encord-ingest", min_length=1, description="Airflow owner of the ingest tasks.")
     task_retries: int = Field(2, ge=0, le=20, description="Airflow retries of each ingest task.")
@@ -282,10 +329,6 @@ class IngestPipeline(_Strict):
     @property
     def dag_id(self) -> str:
         return f"encord_ingest__{self.name}"
-
-    @property
-    def events_dag_id(self) -> str:
-        return f"encord_ingest_events__{self.name}"
 
     @property
     def asset_uri(self) -> str:

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from encord_provider.ingest.encord_api import JobState
 from encord_provider.ledger import LedgerRecord, ObjectState
 
 
@@ -28,6 +29,7 @@ class ChunkPlan:
     name: str
     manifest_uri: str
     entries: dict[str, list[PlannedObject]] = field(default_factory=dict)
+    upsert_metadata: bool = False  # re-sent objects whose metadata Encord should update (bucket changes)
 
     @property
     def objects(self) -> list[PlannedObject]:
@@ -37,6 +39,7 @@ class ChunkPlan:
         return {
             "name": self.name,
             "manifest_uri": self.manifest_uri,
+            "upsert_metadata": self.upsert_metadata,
             "entries": {
                 title: [{"key": o.key, "etag": o.etag, "url": o.url, "attempts": o.attempts} for o in objs]
                 for title, objs in self.entries.items()
@@ -46,7 +49,10 @@ class ChunkPlan:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChunkPlan:
         entries = {title: [PlannedObject(**obj) for obj in objs] for title, objs in data["entries"].items()}
-        return cls(name=data["name"], manifest_uri=data["manifest_uri"], entries=entries)
+        return cls(
+            name=data["name"], manifest_uri=data["manifest_uri"], entries=entries,
+            upsert_metadata=bool(data.get("upsert_metadata")),
+        )  # fmt: skip
 
     def dumps(self) -> bytes:
         return json.dumps(self.to_json(), separators=(",", ":")).encode("utf-8")
@@ -63,19 +69,15 @@ class JobOutcome:
         return sum(1 for record in self.records if record.state == state)
 
 
-def _status(state: Any) -> str:
-    return str(getattr(state.status, "value", state.status))
-
-
 def apply_job_result(
     plan: ChunkPlan,
     plan_uri: str,
     job_id: str,
-    state: Any,
+    state: JobState,
     previous: dict[str, LedgerRecord | None],
     max_attempts: int,
 ) -> JobOutcome:
-    """Map an UploadLongPollingState onto ledger records for every object of the chunk.
+    """Map a finished upload job's state onto ledger records for every object of the chunk.
 
     - entry title in `items_with_names` -> registered (item uuid);
     - an object URL in `unit_errors` -> failed (attempts + 1; rejected once attempts reach `max_attempts`);
@@ -83,14 +85,8 @@ def apply_job_result(
       (the link step finds its item uuid in the folder, or sends it back for a retry);
     - a job that ended ERROR / CANCELLED without naming the object -> failed with the job's error.
     """
-    items = {item.name: str(item.item_uuid) for item in state.items_with_names}
-    unit_errors: dict[str, str] = {}
-    for unit in state.unit_errors:
-        for url in unit.object_urls:
-            unit_errors[url] = (
-                f"{unit.action_description}: {unit.error}" if unit.action_description else unit.error
-            )
-    job_error = "; ".join(state.errors) or f"upload job {job_id} ended {_status(state)}"
+    items, unit_errors = state.items, state.unit_errors
+    job_error = "; ".join(state.errors) or f"upload job {job_id} ended {state.status}"
     records: list[LedgerRecord] = []
     errors: dict[str, str] = {}
     for title, objects in plan.entries.items():
@@ -104,7 +100,7 @@ def apply_job_result(
             )  # fmt: skip
             if title in items:
                 record = record.moved(ObjectState.REGISTERED, item_uuid=items[title])
-            elif entry_error is None and _status(state) == "DONE":
+            elif entry_error is None and state.status == "DONE":
                 record = record.moved(ObjectState.DUPLICATE)
             else:
                 error = entry_error or job_error

@@ -38,6 +38,8 @@ class PlannedChunks:
     plans: list[ChunkPlan] = field(default_factory=list)
     rejections: dict[str, str] = field(default_factory=dict)  # key -> reason
     rejections_uri: str = ""
+    summary_uri: str = ""
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)  # type -> {"entries", "objects"}
 
 
 def manifest_config(pipeline: IngestPipeline, chunk_size: int = 0) -> ManifestConfig:
@@ -64,7 +66,7 @@ def build_chunk_plans(
 ) -> PlannedChunks:
     """Write manifests under `prefix` in staging and return one ChunkPlan per chunk, plus rejections."""
     summary = build_manifests(records, manifest_config(pipeline, chunk_size), StoreSink(staging, prefix))
-    result = PlannedChunks(rejections_uri=summary.rejections_uri)
+    result = PlannedChunks(rejections_uri=summary.rejections_uri, summary_uri=summary.summary_uri)
     for chunk in summary.chunks:
         index = staging.read_bytes(key_of_uri(staging, chunk.objects_uri)).decode("utf-8")
         plan = ChunkPlan(name=f"chunk-{chunk.index:05d}", manifest_uri=chunk.uri)
@@ -75,6 +77,9 @@ def build_chunk_plans(
             plan.entries[entry["title"]] = [
                 PlannedObject(o["key"], o["etag"], o["url"]) for o in entry["objects"]
             ]
+            counts = result.by_type.setdefault(entry["type"], {"entries": 0, "objects": 0})
+            counts["entries"] += 1
+            counts["objects"] += len(entry["objects"])
         result.plans.append(plan)
     if summary.n_rejected:
         text = staging.read_bytes(key_of_uri(staging, summary.rejections_uri)).decode("utf-8")

@@ -1,22 +1,22 @@
-"""Plan a run: settle jobs left in flight, list new objects (ledger-aware), write chunk manifests + plans.
+"""Plan a run: list new objects (ledger-aware), write chunk manifests + plans, note bucket changes.
 
-Plain Python over stores, a ledger and an Encord client, so it is tested without Airflow.
+Plain Python over stores and a ledger, so it is tested without Airflow.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from encord_provider.config.ingest import IngestPipeline
-from encord_provider.ingest.chunks import ChunkPlan, PlannedObject, apply_job_result
-from encord_provider.ingest.encord_api import read_upload_job
-from encord_provider.ingest.manifest import build_chunk_plans, kind_of
+from encord_provider.ingest.changes import BucketChanges, is_overwritten, note_deleted, note_overwritten
+from encord_provider.ingest.chunks import PlannedObject
+from encord_provider.ingest.manifest import PlannedChunks, build_chunk_plans, kind_of
 from encord_provider.ingest.stores import key_of_uri, staging_key
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
 from encord_provider.storage.base import ObjectStore
@@ -53,12 +53,25 @@ class RunOptions:
 @dataclass
 class PlanResult:
     plan_uris: list[str] = field(default_factory=list)
-    planned: int = 0
+    planned: int = 0  # objects
+    entries: int = 0  # manifest entries (an image group or DICOM series is one entry of many objects)
     rejected: int = 0
     skipped_known: int = 0
-    reconciled: dict[str, int] = field(default_factory=dict)
     listing: dict[str, Any] = field(default_factory=dict)
     newest: str | None = None
+    changes: BucketChanges = field(default_factory=BucketChanges)
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    manifest_uris: list[str] = field(default_factory=list)
+    rejections_uri: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """What the run report shows about planning (and, for a dry run, what would be registered)."""
+        return {
+            "objects": self.planned, "entries": self.entries, "rejected": self.rejected,
+            "already_known": self.skipped_known, "by_type": self.by_type, "manifests": self.manifest_uris,
+            "rejections_uri": self.rejections_uri, "listing": self.listing,
+            "bucket_changes": self.changes.report(),
+        }  # fmt: skip
 
 
 def run_prefix(pipeline: IngestPipeline, run_id: str) -> str:
@@ -66,55 +79,9 @@ def run_prefix(pipeline: IngestPipeline, run_id: str) -> str:
     return staging_key(pipeline, "runs", pipeline.name, safe)
 
 
-def read_plan(staging: ObjectStore, plan_uri: str) -> ChunkPlan:
-    return ChunkPlan.from_json(json.loads(staging.read_bytes(key_of_uri(staging, plan_uri))))
-
-
-def reconcile_submitted(
-    pipeline: IngestPipeline, ledger: Ledger, staging: ObjectStore, client: Any, folder_uuid: str
-) -> dict[str, int]:
-    """Settle objects whose upload job was started by an earlier (possibly crashed) run.
-
-    Finished jobs are applied to the ledger; jobs still running keep their objects out of this run;
-    a job Encord no longer knows sends its objects back for a retry.
-    """
-    by_job: dict[tuple[str, str], list[LedgerRecord]] = defaultdict(list)
-    for record in ledger.in_state(ObjectState.SUBMITTED):
-        by_job[(record.upload_job_id or "", record.chunk or "")].append(record)
-    outcome: dict[str, int] = defaultdict(int)
-    for (job_id, plan_uri), records in by_job.items():
-        updates = _settle_job(pipeline, staging, client, folder_uuid, job_id, plan_uri, records)
-        ledger.write(updates, writer=f"reconcile:{job_id}")
-        for record in updates:
-            outcome[str(record.state)] += 1
-        outcome["in_flight"] += len(records) - len(updates)
-    return dict(outcome)
-
-
-def _settle_job(
-    pipeline: IngestPipeline,
-    staging: ObjectStore,
-    client: Any,
-    folder_uuid: str,
-    job_id: str,
-    plan_uri: str,
-    records: list[LedgerRecord],
-) -> list[LedgerRecord]:
-    from encord.exceptions import ResourceNotFoundError
-
-    try:
-        state = read_upload_job(client, folder_uuid, job_id) if job_id else None
-    except ResourceNotFoundError:
-        state = None
-    if state is not None and str(getattr(state.status, "value", state.status)) == "PENDING":
-        return []
-    if state is None or not plan_uri:
-        error = f"upload job {job_id or '?'} is unknown to Encord; retrying"
-        return [r.moved(ObjectState.FAILED, error=error) for r in records]
-    plan = read_plan(staging, plan_uri)
-    previous: dict[str, LedgerRecord | None] = {r.key: r for r in records}
-    outcome = apply_job_result(plan, plan_uri, job_id, state, previous, pipeline.ledger.max_attempts)
-    return [r for r in outcome.records if r.key in previous]
+def plan_summary_key(pipeline: IngestPipeline, run_id: str, dry_run: bool) -> str:
+    """Where plan leaves what it did for finalize's report (`plan.json`, or `dry-run/plan.json`)."""
+    return f"{run_prefix(pipeline, run_id)}{'/dry-run' if dry_run else ''}/plan.json"
 
 
 def listing_filter(pipeline: IngestPipeline, options: RunOptions) -> ListingFilter:
@@ -130,21 +97,38 @@ def listing_filter(pipeline: IngestPipeline, options: RunOptions) -> ListingFilt
     )
 
 
+def _remember_listed(records: Iterator[ObjectRecord], listed: set[str]) -> Iterator[ObjectRecord]:
+    for record in records:
+        listed.add(record.key)
+        yield record
+
+
 def _candidates(
-    pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats
-) -> Iterator[ObjectRecord]:
-    """Listed objects that pass the filters, the run's type selection and the ledger."""
+    pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats,
+    changes: BucketChanges, resend: list[ObjectRecord], listed: set[str],
+) -> Iterator[ObjectRecord]:  # fmt: skip
+    """Listed objects that pass the filters, the run's type selection and the ledger.
+
+    Registered objects whose ETag changed are noted in `changes`; under `update_metadata` they are put
+    in `resend` (planned in chunks of their own) instead of being yielded."""
     listing = listing_filter(pipeline, options)
     extensions = tuple(pipeline.source.filters.extensions)
     taken = 0
-    for record in listing.apply(source.list_objects(prefix=listing.prefix), stats):
+    for record in listing.apply(_remember_listed(source.list_objects(prefix=listing.prefix), listed), stats):
         if extensions and not record.key.lower().endswith(extensions):
             stats.skipped["extension"] += 1
             continue
         if options.data_types and kind_of(record.key) not in options.data_types:
             stats.skipped["data_type"] += 1
             continue
-        if not needs_submission(ledger.get(record.key), record.etag):
+        previous = ledger.get(record.key)
+        if previous is not None and is_overwritten(previous, record.etag):
+            note_overwritten(pipeline, changes, previous, record.etag)
+            if record.key in changes.to_resend:
+                resend.append(record)
+            stats.skipped["overwritten"] += 1
+            continue
+        if not needs_submission(previous, record.etag):
             stats.skipped["already_in_ledger"] += 1
             continue
         if options.max_objects and taken >= options.max_objects:
@@ -152,6 +136,12 @@ def _candidates(
             continue
         taken += 1
         yield record
+
+
+def _lists_whole_prefix(pipeline: IngestPipeline, options: RunOptions) -> bool:
+    """Whether this run sees every object under the configured prefix (needed to call one deleted)."""
+    narrowed = options.since or options.max_objects or options.data_types
+    return not narrowed and options.prefix in (None, pipeline.source.prefix)
 
 
 def plan_run(
@@ -162,18 +152,60 @@ def plan_run(
     staging: ObjectStore,
     ledger: Ledger,
 ) -> PlanResult:
-    """Write this run's manifests and chunk plans to staging; record pending/rejected objects."""
+    """Write this run's manifests and chunk plans to staging; record pending/rejected objects and bucket
+    changes. A dry run writes the manifests under `dry-run/` and nothing to the ledger."""
     stats = FilterStats()
-    base = run_prefix(pipeline, run_id) + ("/dry-run" if options.dry_run else "")
+    run_base = run_prefix(pipeline, run_id)
+    # Each plan attempt writes under its own directory, so a cleared and re-run plan never overwrites
+    # chunks (and their job markers) that an earlier attempt may already have sent to Encord.
+    base = f"{run_base}/dry-run" if options.dry_run else f"{run_base}/plan-{uuid.uuid4().hex[:8]}"
     etags: dict[str, str] = {}
-    candidates = (_remember_etag(r, etags) for r in _candidates(pipeline, options, source, ledger, stats))
+    changes, resend, listed = BucketChanges(), list[ObjectRecord](), set[str]()
+    candidates = (
+        _remember_etag(r, etags)
+        for r in _candidates(pipeline, options, source, ledger, stats, changes, resend, listed)
+    )
     built = build_chunk_plans(candidates, pipeline, options.chunk_size, staging, f"{base}/chunks")
     result = PlanResult(
         listing={"seen": stats.seen, "kept": stats.kept, "skipped": dict(stats.skipped)},
         newest=stats.max_last_modified.isoformat() if stats.max_last_modified else None,
     )
+    if _lists_whole_prefix(pipeline, options):
+        note_deleted(ledger, listed, pipeline.source.prefix, changes)
+    updates = (
+        build_chunk_plans(iter(resend), pipeline, options.chunk_size, staging, f"{base}/updates")
+        if resend
+        else None
+    )
+    pending = _write_plans(built, ledger, staging, result, upsert_metadata=False)
+    if updates is not None:
+        pending += _write_plans(updates, ledger, staging, result, upsert_metadata=True)
+    rejected = [
+        LedgerRecord(key=key, etag=etags.get(key, ""), state=ObjectState.REJECTED, error=reason,
+                     chunk=built.rejections_uri)
+        for key, reason in built.rejections.items()
+    ]  # fmt: skip
+    result.planned, result.rejected = len(pending), len(rejected)
+    result.skipped_known = stats.skipped.get("already_in_ledger", 0)
+    result.changes = changes
+    result.by_type = built.by_type
+    result.manifest_uris = [plan.manifest_uri for plan in built.plans] + (
+        [plan.manifest_uri for plan in updates.plans] if updates else []
+    )
+    result.rejections_uri = built.rejections_uri
+    result.entries = sum(len(plan.entries) for plan in built.plans)
+    if not options.dry_run:
+        ledger.write([*pending, *rejected, *changes.records], writer=f"plan:{run_id}")
+    return result
+
+
+def _write_plans(
+    built: PlannedChunks, ledger: Ledger, staging: ObjectStore, result: PlanResult, upsert_metadata: bool
+) -> list[LedgerRecord]:
+    """Write each chunk plan next to its manifest; returns the `pending` records of their objects."""
     pending: list[LedgerRecord] = []
     for plan in built.plans:
+        plan.upsert_metadata = upsert_metadata
         plan.entries = {
             title: [_with_attempts(o, ledger.get(o.key)) for o in objs]
             for title, objs in plan.entries.items()
@@ -182,30 +214,13 @@ def plan_run(
         staging.write_bytes(plan_key, plan.dumps(), "application/json")
         plan_uri = staging.uri(plan_key)
         result.plan_uris.append(plan_uri)
-        for title, objects in plan.entries.items():
-            for obj in objects:
-                pending.append(
-                    LedgerRecord(
-                        key=obj.key, etag=obj.etag, state=ObjectState.PENDING, chunk=plan_uri, entry=title,
-                        attempts=obj.attempts,
-                    )
-                )  # fmt: skip
-    rejected = [
-        LedgerRecord(
-            key=key,
-            etag=etags.get(key, ""),
-            state=ObjectState.REJECTED,
-            error=reason,
-            chunk=built.rejections_uri,
-        )
-        for key, reason in built.rejections.items()
-    ]
-    result.planned, result.rejected = len(pending), len(rejected)
-    result.skipped_known = stats.skipped.get("already_in_ledger", 0)
-    if options.dry_run:
-        return result
-    ledger.write([*pending, *rejected], writer=f"plan:{run_id}")
-    return result
+        pending += [
+            LedgerRecord(key=obj.key, etag=obj.etag, state=ObjectState.PENDING, chunk=plan_uri, entry=title,
+                         attempts=obj.attempts)
+            for title, objects in plan.entries.items()
+            for obj in objects
+        ]  # fmt: skip
+    return pending
 
 
 def _remember_etag(record: ObjectRecord, etags: dict[str, str]) -> ObjectRecord:

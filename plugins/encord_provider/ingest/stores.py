@@ -1,16 +1,27 @@
-"""Open the source and staging stores of a pipeline from Airflow connections.
+"""Open the source and staging stores of a pipeline from Airflow connections, and check them first.
 
 A connection goes through `encord_provider.storage.connections`. When the config also sets `endpoint_url`,
 the backend is built here from the connection fields (aws: login/password/extra.region_name; gcp:
 extra.project/anonymous; wasb: extra.connection_string or login + password) so the endpoint wins.
+
+`checked_source` / `checked_staging` open a store and make one listing request, so a missing bucket, a
+refused credential or an unreachable endpoint is reported before anything is created in Encord, naming
+the bucket, its role (source or staging) and the connection.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal, cast
 
 from encord_provider.config.ingest import IngestPipeline
-from encord_provider.storage.base import ObjectStore
+from encord_provider.ingest.errors import PermanentIngestError, StoreAccessError, StoreUnavailableError
+from encord_provider.storage import probe
+from encord_provider.storage.base import ConditionalStore, ObjectStore
+from encord_provider.storage.errors import ConnectionConfigError
+
+Role = Literal["source", "staging"]
 
 
 def _connection_fields(conn_id: str | None) -> tuple[str | None, str | None, dict[str, Any]]:
@@ -110,3 +121,60 @@ def staging_key(pipeline: IngestPipeline, *parts: str) -> str:
 
 def ledger_prefix(pipeline: IngestPipeline) -> str:
     return staging_key(pipeline, "ledger", pipeline.name)
+
+
+def lease_key(pipeline: IngestPipeline) -> str:
+    return f"{ledger_prefix(pipeline)}/lease.json"
+
+
+def resources_key(pipeline: IngestPipeline) -> str:
+    return f"{ledger_prefix(pipeline)}/resources.json"
+
+
+def describe(pipeline: IngestPipeline, role: Role) -> str:
+    """`source bucket s3://media (connection 'aws_prod')`."""
+    if role == "source":
+        url, conn = pipeline.source.bucket_url, pipeline.source.conn_id
+    else:
+        url, conn = f"{pipeline.staging.scheme}://{pipeline.staging.bucket}", pipeline.staging.conn_id
+    return f"{role} bucket {url} ({f'connection {conn!r}' if conn else 'default credentials'})"
+
+
+@contextmanager
+def naming_the_bucket(pipeline: IngestPipeline, role: Role) -> Iterator[None]:
+    """Turn backend errors about the bucket into ingest errors that name it, its role and its connection."""
+    try:
+        yield
+    except ConnectionConfigError as err:
+        raise StoreAccessError(f"{describe(pipeline, role)}: {err}") from err
+    except Exception as err:
+        problem = probe.classify(err)
+        if problem is None:
+            raise
+        message = f"{describe(pipeline, role)} {problem.value}: {type(err).__name__}: {err}"
+        if problem is probe.StoreProblem.UNREACHABLE:
+            raise StoreUnavailableError(message) from err
+        raise StoreAccessError(message) from err
+
+
+def checked_source(pipeline: IngestPipeline) -> ObjectStore:
+    with naming_the_bucket(pipeline, "source"):
+        store = source_store(pipeline)
+        probe.probe(store, pipeline.source.prefix)
+    return store
+
+
+def checked_staging(pipeline: IngestPipeline) -> ConditionalStore:
+    with naming_the_bucket(pipeline, "staging"):
+        store = conditional(pipeline, staging_store(pipeline))
+        probe.probe(store, ledger_prefix(pipeline) + "/")
+    return store
+
+
+def conditional(pipeline: IngestPipeline, store: ObjectStore) -> ConditionalStore:
+    """The staging store as a ConditionalStore (leases and job intents need conditional writes)."""
+    if not callable(getattr(store, "write_conditional", None)):
+        raise PermanentIngestError(
+            f"{describe(pipeline, 'staging')}: {type(store).__name__} cannot write conditionally"
+        )
+    return cast(ConditionalStore, store)

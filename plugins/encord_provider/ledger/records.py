@@ -16,6 +16,7 @@ class ObjectState(StrEnum):
     REJECTED = "rejected"  # never sent (manifest rules) or gave up after max attempts
     FAILED = "failed"  # Encord reported a unit error; retried alone next run
     LINKED = "linked"  # item linked into every configured dataset
+    DELETED = "deleted"  # gone from the bucket; its item (if any) kept in Encord, see `bucket_changes`
 
 
 # Objects in these states are never sent to Encord again.

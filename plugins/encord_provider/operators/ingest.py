@@ -1,154 +1,256 @@
-"""Airflow side of ingestion: the steps of `encord_ingest__<name>` and the deferrable register operator.
+"""Airflow glue of ingestion: the steps of `encord_ingest__<name>` and the deferrable register operator.
 
-Each step reloads the pipeline from the dict it was given (the config as parsed with the DAG), opens its
-stores and ledger, and passes on only small values (URIs, counts). See docs/ingestion.md for the flow.
+Each step opens what it needs (stores, ledger, `EncordApi`, the pipeline lease), calls the domain in
+`encord_provider.ingest`, and passes on only small values (URIs, counts). `fail_fast` is the one place that
+maps domain errors to Airflow: permanent ones fail the task at once, transient ones are left to retries.
+See docs/ingestion.md for the flow.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
 
 from encord_provider.config.ingest import IngestPipeline
-from encord_provider.ingest import encord_api as encord_ops
-from encord_provider.ingest.chunks import apply_job_result
-from encord_provider.ingest.link import (
-    link_ready_items,
-    resolve_duplicates,
+from encord_provider.ingest.changes import archive_deleted
+from encord_provider.ingest.encord_api import EncordApi, JobState
+from encord_provider.ingest.errors import LeaseLostError, PermanentIngestError
+from encord_provider.ingest.jobs import AwaitEvidence, ChunkRegistration, RegisterStep, SettledByEvidence
+from encord_provider.ingest.lease import PipelineLease
+from encord_provider.ingest.link import link_ready_items, resolve_duplicates
+from encord_provider.ingest.plan import RunOptions, advance_watermark, plan_run, plan_summary_key, run_prefix
+from encord_provider.ingest.reconcile import EarlierJobs, read_plan
+from encord_provider.ingest.report import (
+    asset_counts,
+    dry_run_report,
+    is_news,
     run_report,
     summary_text,
     write_report,
 )
-from encord_provider.ingest.plan import (
-    RunOptions,
-    advance_watermark,
-    plan_run,
-    read_plan,
-    reconcile_submitted,
-    run_prefix,
+from encord_provider.ingest.stores import (
+    checked_source,
+    checked_staging,
+    conditional,
+    lease_key,
+    ledger_prefix,
+    naming_the_bucket,
+    source_store,
+    staging_store,
 )
-from encord_provider.ingest.stores import key_of_uri, ledger_prefix, source_store, staging_store
-from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
+from encord_provider.ingest.targets import mark_datasets_complete, resolve_targets
+from encord_provider.ledger import Ledger, ObjectState
+from encord_provider.storage.base import ConditionalStore
 from encord_provider.triggers.upload_job import UploadJobTrigger
 
 log = logging.getLogger(__name__)
 
 
-def _client(pipeline: IngestPipeline) -> Any:
-    from encord_provider.hooks.encord import EncordHook
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Permanent domain errors (and a missing connection) fail the task at once; the rest may retry."""
+    try:
+        yield
+    except PermanentIngestError as err:
+        raise AirflowFailException(str(err)) from err
+    except AirflowNotFoundException as err:
+        raise AirflowFailException(f"{err}: define it (UI, CLI or AIRFLOW_CONN_<ID>) and run again") from err
 
-    return EncordHook(encord_conn_id=pipeline.encord_conn_id).client
+
+def _staging(pipeline: IngestPipeline) -> ConditionalStore:
+    with naming_the_bucket(pipeline, "staging"):
+        return conditional(pipeline, staging_store(pipeline))
 
 
-def _resources_key(pipeline: IngestPipeline) -> str:
-    return f"{ledger_prefix(pipeline)}/resources.json"
+def _lease(pipeline: IngestPipeline, staging: ConditionalStore) -> PipelineLease:
+    return PipelineLease(staging, lease_key(pipeline), pipeline.lease.ttl_minutes * 60)
 
 
-def prepare_targets(pipeline: IngestPipeline, dry_run: bool = False) -> dict[str, Any]:
-    """Resolve the integration, folder and datasets (creating what is missing); remember them in staging."""
-    if dry_run:
-        return {"dry_run": True}
-    client = _client(pipeline)
-    staging = staging_store(pipeline)
-    key = _resources_key(pipeline)
-    known: dict[str, Any] = json.loads(staging.read_bytes(key)) if staging.exists(key) else {}
-    integration_id = encord_ops.resolve_integration(client, pipeline.integration)
-    folder_uuid = encord_ops.ensure_folder(
-        client, pipeline.folder, known.get("folders", {}).get(pipeline.folder.name)
-    )
-    datasets: dict[str, str] = {}
-    for dataset in pipeline.datasets:
-        datasets[dataset.title] = encord_ops.ensure_dataset(
-            client, dataset, known.get("datasets", {}).get(dataset.title)
-        )
-        attached = encord_ops.attach_dataset_to_projects(
-            client, datasets[dataset.title], dataset.attach_to_projects
-        )
-        if attached:
-            log.info("attached dataset %r to projects %s", dataset.title, attached)
-    remembered = {"folders": {pipeline.folder.name: folder_uuid}, "datasets": datasets}
-    if remembered != {k: known.get(k) for k in remembered}:
-        staging.write_bytes(key, json.dumps(remembered, indent=1).encode(), "application/json")
-    return {
-        "integration_id": integration_id,
-        "folder_uuid": folder_uuid,
-        "dataset_hashes": list(datasets.values()),
-    }
+def _ledger(pipeline: IngestPipeline, staging: ConditionalStore) -> Ledger:
+    return Ledger(staging, ledger_prefix(pipeline))
+
+
+def renew(pipeline: IngestPipeline, staging: ConditionalStore, targets: dict[str, Any]) -> None:
+    """Every step of a run that writes renews its lease first (LeaseLostError if another run took it)."""
+    if targets.get("lease_token"):
+        _lease(pipeline, staging).renew(targets["lease_token"])
+
+
+def lease_for_trigger(pipeline: IngestPipeline, targets: dict[str, Any]) -> dict[str, Any] | None:
+    if not targets.get("lease_token"):
+        return None
+    staging = pipeline.staging
+    return {"scheme": staging.scheme, "bucket": staging.bucket, "conn_id": staging.conn_id,
+            "endpoint_url": staging.endpoint_url, "key": lease_key(pipeline), "token": targets["lease_token"],
+            "ttl_seconds": pipeline.lease.ttl_minutes * 60}  # fmt: skip
+
+
+# -- the steps -------------------------------------------------------------------------------------
+
+
+def prepare_step(
+    pipeline: IngestPipeline, params: dict[str, Any], dag_id: str, run_id: str
+) -> dict[str, Any]:
+    """Check the stores, take the pipeline lease, resolve and reconcile the Encord targets."""
+    with fail_fast():
+        checked_source(pipeline)  # before anything is created in Encord
+        staging = checked_staging(pipeline)
+        if RunOptions.from_params(params).dry_run:
+            return {"dry_run": True}
+        lease = _lease(pipeline, staging)
+        token = lease.acquire(f"{dag_id} {run_id}", pipeline.lease.wait_minutes * 60).token
+        try:
+            api = EncordApi.from_connection(pipeline.encord_conn_id)
+            targets = resolve_targets(pipeline, api, staging, _ledger(pipeline, staging).load(), run_id)
+        except BaseException:
+            lease.release(token)  # the teardown only runs once prepare succeeded
+            raise
+        targets.lease_token = token
+        return targets.to_xcom()
 
 
 def plan_step(
     pipeline: IngestPipeline, params: dict[str, Any], run_id: str, targets: dict[str, Any]
 ) -> list[str]:
-    """Settle earlier jobs, list new objects, write manifests; returns the chunk-plan URIs to register."""
-    options = RunOptions.from_params(params)
-    staging = staging_store(pipeline)
-    ledger = Ledger(staging, ledger_prefix(pipeline)).load()
-    if not options.dry_run:
-        settled = reconcile_submitted(pipeline, ledger, staging, _client(pipeline), targets["folder_uuid"])
-        if settled:
-            log.info("settled objects of earlier upload jobs: %s", settled)
-    result = plan_run(pipeline, options, run_id, source_store(pipeline), staging, ledger)
-    log.info(
-        "listing %s; planned %d objects in %d chunks, rejected %d, already known %d%s",
-        result.listing, result.planned, len(result.plan_uris), result.rejected, result.skipped_known,
-        " (dry run: nothing registered)" if options.dry_run else "",
-    )  # fmt: skip
-    if options.dry_run:
-        return []
-    if result.newest:
-        staging.write_bytes(
-            f"{run_prefix(pipeline, run_id)}/newest.txt", result.newest.encode(), "text/plain"
-        )  # read by finalize to move the watermark
-    return result.plan_uris
+    """Settle earlier jobs, list new objects, note bucket changes, write manifests; returns chunk-plan URIs."""
+    with fail_fast():
+        options = RunOptions.from_params(params)
+        staging = _staging(pipeline)
+        if not options.dry_run:
+            renew(pipeline, staging, targets)
+        ledger = _ledger(pipeline, staging).load()
+        settled: dict[str, int] = {}
+        api = None if options.dry_run else EncordApi.from_connection(pipeline.encord_conn_id)
+        if api is not None:
+            settled = EarlierJobs(
+                staging=staging, ledger=ledger, api=api, folder_uuid=targets["folder_uuid"],
+                settle_seconds=pipeline.registration.unknown_job_settle_minutes * 60,
+                max_attempts=pipeline.ledger.max_attempts,
+            ).settle()  # fmt: skip
+            if settled:
+                log.info("settled objects of earlier upload jobs: %s", settled)
+        with naming_the_bucket(pipeline, "source"):
+            result = plan_run(pipeline, options, run_id, source_store(pipeline), staging, ledger)
+        if api is not None:
+            archive_deleted(pipeline, api, result.changes)
+        summary = {**result.summary(), "settled_earlier": settled}
+        staging.write_bytes(plan_summary_key(pipeline, run_id, options.dry_run),
+                            json.dumps(summary, indent=1, default=str).encode(), "application/json")  # fmt: skip
+        log.info(
+            "listing %s; planned %d objects in %d entries and %d chunks, rejected %d, already known %d%s",
+            result.listing, result.planned, result.entries, len(result.plan_uris), result.rejected,
+            result.skipped_known, " (dry run: nothing registered)" if options.dry_run else "",
+        )  # fmt: skip
+        if options.dry_run:
+            return []
+        if result.newest:  # read by finalize to move the watermark
+            staging.write_bytes(
+                f"{run_prefix(pipeline, run_id)}/newest.txt", result.newest.encode(), "text/plain"
+            )
+        return result.plan_uris
 
 
 def link_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str) -> dict[str, Any]:
-    """Resolve skipped duplicates, then link every ready item into the datasets."""
+    """Resolve skipped duplicates, then link every ready item into the datasets (and backfill new ones)."""
     if targets.get("dry_run"):
         return {"dry_run": True}
-    client = _client(pipeline)
-    staging = staging_store(pipeline)
-    ledger = Ledger(staging, ledger_prefix(pipeline)).load()
-    source = source_store(pipeline)
-    resolved = resolve_duplicates(ledger, client, targets["folder_uuid"], source.object_url)
-    ledger.write(resolved, writer=f"resolve:{run_id}")
-    return link_ready_items(ledger, client, targets["dataset_hashes"], run_id)
+    with fail_fast():
+        staging = _staging(pipeline)
+        renew(pipeline, staging, targets)
+        api = EncordApi.from_connection(pipeline.encord_conn_id)
+        ledger = _ledger(pipeline, staging).load()
+        resolved = resolve_duplicates(ledger, api, targets["folder_uuid"], source_store(pipeline).object_url)
+        ledger.write(resolved, writer=f"resolve:{run_id}")
+        result = link_ready_items(ledger, api, targets["dataset_hashes"], run_id, targets.get("backfill"))
+        mark_datasets_complete(pipeline, staging, targets["dataset_hashes"])
+        return result
 
 
 def finalize_step(
     pipeline: IngestPipeline, params: dict[str, Any], run_id: str, chunk_results: Sequence[dict[str, Any]] | None,
-    link_result: dict[str, Any] | None,
+    link_result: dict[str, Any] | None, targets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Move the watermark, compact the ledger, write the run report; returns the report's summary."""
-    staging = staging_store(pipeline)
-    ledger = Ledger(staging, ledger_prefix(pipeline)).load()
-    base = run_prefix(pipeline, run_id)
-    dry_run = RunOptions.from_params(params).dry_run
-    if not dry_run:
-        newest_key = f"{base}/newest.txt"
-        newest = staging.read_bytes(newest_key).decode() if staging.exists(newest_key) else None
+    """Move the watermark, compact the ledger, write the run report; returns its summary and the counts
+    the Asset event carries."""
+    with fail_fast():
+        staging = _staging(pipeline)
+        base = run_prefix(pipeline, run_id)
+        options = RunOptions.from_params(params)
+        plan = _read_json(staging, plan_summary_key(pipeline, run_id, options.dry_run))
+        if options.dry_run:
+            report = dry_run_report(pipeline, run_id, plan)
+            report["report_uri"] = write_report(staging, f"{base}/dry-run/report.json", report)
+            log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
+            return {"report_uri": report["report_uri"], "dry_run": True, "would_register": report["would_register"],
+                    "states": {}, "failed": 0, "asset": None}  # fmt: skip
+        renew(pipeline, staging, targets or {})
+        ledger = _ledger(pipeline, staging).load()
+        newest = _read_text(staging, f"{base}/newest.txt")
         advance_watermark(ledger, newest, run_id)
         ledger.compact(pipeline.ledger.compaction_grace_seconds)
-    report = run_report(
-        pipeline, ledger, run_id, staging.uri(base),
-        {"dry_run": dry_run, "chunks": list(chunk_results or []), "link": link_result or {}},
-    )  # fmt: skip
-    report["report_uri"] = write_report(staging, f"{base}/report.json", report)
-    log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
-    failed = report["states"].get("failed", 0)
-    return {"report_uri": report["report_uri"], "states": report["states"], "failed": failed}
+        chunks, link = list(chunk_results or []), link_result or {}
+        counts = asset_counts(chunks, link, plan.get("settled_earlier") or {})
+        extra = {"dry_run": False, "chunks": chunks, "link": link, "plan": plan, "newly": counts,
+                 "bucket_changes": plan.get("bucket_changes", {}), "reconciled": (targets or {}).get("reconciled", {})}  # fmt: skip
+        report = run_report(pipeline, ledger, run_id, staging.uri(base), extra)
+        report["report_uri"] = write_report(staging, f"{base}/report.json", report)
+        log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
+        failed = report["states"].get("failed", 0)
+        return {
+            "report_uri": report["report_uri"],
+            "states": report["states"],
+            "failed": failed,
+            "asset": counts,
+        }
+
+
+def announce_step(
+    pipeline: IngestPipeline, finalized: dict[str, Any], run_id: str, outlet_events: Any
+) -> dict[str, Any]:
+    """Emit the ingest Asset event, with the counts in `extra`, only when something was newly registered
+    or linked; otherwise skip (a skipped task emits no event, so dry and no-op runs wake nobody)."""
+    from airflow.sdk import Asset
+
+    counts = finalized.get("asset")
+    if not counts or not is_news(counts):
+        raise AirflowSkipException("nothing newly registered or linked: no ingest asset event")
+    extra = {**counts, "run_id": run_id, "report_uri": finalized.get("report_uri")}
+    outlet_events[Asset(pipeline.asset_uri)].extra = extra
+    return extra
+
+
+def release_step(pipeline: IngestPipeline, targets: dict[str, Any] | None) -> bool:
+    """Release the run's lease (a teardown: runs when the run failed too)."""
+    if not targets or not targets.get("lease_token"):
+        return False
+    return _lease(pipeline, _staging(pipeline)).release(targets["lease_token"])
+
+
+def _read_json(staging: ConditionalStore, key: str) -> dict[str, Any]:
+    text = _read_text(staging, key)
+    return json.loads(text) if text else {}
+
+
+def _read_text(staging: ConditionalStore, key: str) -> str | None:
+    return staging.read_bytes(key).decode() if staging.exists(key) else None
+
+
+# -- register --------------------------------------------------------------------------------------
 
 
 class EncordRegisterChunkOperator(BaseOperator):
     """Register one chunk manifest into the pipeline's folder and wait for the upload job (deferrable).
 
-    Idempotent: the job id is recorded next to the chunk plan before deferring, so a retried task resumes
-    waiting on the same job instead of starting another; `skip_duplicate_urls` is the second guard.
+    At most one upload job per chunk: the intent is recorded in staging before a job starts, a retry
+    resumes the recorded job, and a job whose id was lost is found through the folder's items
+    (`encord_provider.ingest.jobs`).
     """
 
     template_fields: Sequence[str] = ("plan_uri", "targets")
@@ -166,78 +268,86 @@ class EncordRegisterChunkOperator(BaseOperator):
     def _pipeline(self) -> IngestPipeline:
         return IngestPipeline.model_validate(self.pipeline)
 
-    def _job_marker_key(self, staging: Any) -> str:
-        return key_of_uri(staging, self.plan_uri).removesuffix(".plan.json") + ".job.json"
+    def _registration(self) -> ChunkRegistration:
+        pipeline, targets = self._pipeline, dict(self.targets)  # type: ignore[arg-type]
+        staging = _staging(pipeline)
+        renew(pipeline, staging, targets)
+        return ChunkRegistration(
+            staging=staging, ledger=_ledger(pipeline, staging).scan(), api=EncordApi.from_connection(pipeline.encord_conn_id),
+            plan_uri=self.plan_uri, plan=read_plan(staging, self.plan_uri), folder_uuid=targets["folder_uuid"],
+            integration_id=targets["integration_id"], settle_seconds=pipeline.registration.unknown_job_settle_minutes * 60,
+            poll_seconds=pipeline.upload_poll_seconds, max_attempts=pipeline.ledger.max_attempts,
+        )  # fmt: skip
 
     def execute(self, context: Context) -> Any:
+        with fail_fast():
+            registration = self._registration()
+            return self._follow(registration, registration.next_step())
+
+    def execute_evidence(self, context: Context, event: Any = None) -> Any:
+        """Back from waiting for evidence of a job whose id was lost: look again."""
+        return self.execute(context)
+
+    def _follow(self, registration: ChunkRegistration, step: RegisterStep) -> Any:
         pipeline = self._pipeline
+        if isinstance(step, SettledByEvidence):
+            registration.ledger.write(step.records, writer=f"evidence:{self.plan_uri}")
+            return self._summary(registration, "", "DONE", step.records)
+        if isinstance(step, AwaitEvidence):
+            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+            delay = max(pipeline.registration.first_poll_seconds, step.retry_in)
+            self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=delay)), method_name="execute_evidence")
+        assert not isinstance(step, AwaitEvidence)
+        state = registration.api.upload_job(
+            registration.folder_uuid, step.job_id, wait_seconds=pipeline.registration.sync_wait_seconds
+        )
+        if state.finished:  # short jobs end here, without a deferral (and so without apache/airflow#71580)
+            return self._complete(registration, step.job_id, state)
         targets = dict(self.targets)  # type: ignore[arg-type]
-        staging = staging_store(pipeline)
-        marker = self._job_marker_key(staging)
-        if staging.exists(marker):
-            job_id = json.loads(staging.read_bytes(marker))["upload_job_id"]
-            self.log.info("resuming upload job %s for %s", job_id, self.plan_uri)
-        else:
-            plan = read_plan(staging, self.plan_uri)
-            manifest = json.loads(staging.read_bytes(key_of_uri(staging, plan.manifest_uri)))
-            manifest["skip_duplicate_urls"] = True
-            client = _client(pipeline)
-            job_id = encord_ops.start_upload_job(
-                client, targets["folder_uuid"], targets["integration_id"], manifest
-            )
-            staging.write_bytes(marker, json.dumps({"upload_job_id": job_id}).encode(), "application/json")
-            ledger = Ledger(staging, ledger_prefix(pipeline)).scan()
-            ledger.write(
-                [
-                    LedgerRecord(
-                        key=o.key,
-                        etag=o.etag,
-                        state=ObjectState.SUBMITTED,
-                        upload_job_id=job_id,
-                        chunk=self.plan_uri,
-                        entry=title,
-                    )  # fmt: skip
-                    for title, objects in plan.entries.items()
-                    for o in objects
-                ],
-                writer=f"register:{job_id}",
-            )
-            self.log.info(
-                "started upload job %s for %d entries of %s", job_id, len(plan.entries), self.plan_uri
-            )
         self.defer(
             trigger=UploadJobTrigger(
                 encord_conn_id=pipeline.encord_conn_id,
-                folder_uuid=targets["folder_uuid"],
-                upload_job_id=job_id,
+                folder_uuid=registration.folder_uuid,
+                upload_job_id=step.job_id,
                 poll_interval=pipeline.upload_poll_seconds,
                 timeout_seconds=pipeline.upload_timeout_minutes * 60,
+                first_poll_delay=pipeline.registration.first_poll_seconds,
+                lease=lease_for_trigger(pipeline, targets),
             ),
             method_name="execute_complete",
             timeout=timedelta(minutes=pipeline.upload_timeout_minutes + 5),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        if not event or event.get("status") not in ("DONE", "ERROR", "CANCELLED"):
-            # Objects stay `submitted`; the next run settles them against the job.
-            raise RuntimeError(f"upload job for {self.plan_uri} did not finish: {event!r}")
-        pipeline = self._pipeline
-        targets = dict(self.targets)  # type: ignore[arg-type]
-        staging = staging_store(pipeline)
-        job_id = event["upload_job_id"]
-        state = encord_ops.read_upload_job(_client(pipeline), targets["folder_uuid"], job_id)
-        plan = read_plan(staging, self.plan_uri)
-        ledger = Ledger(staging, ledger_prefix(pipeline)).scan()  # names only: attempts travel in the plan
-        outcome = apply_job_result(plan, self.plan_uri, job_id, state, {}, pipeline.ledger.max_attempts)
-        ledger.write(outcome.records, writer=f"result:{job_id}")
-        for key, error in list(outcome.errors.items())[:20]:
-            self.log.warning("Encord could not register %s: %s", key, error)
-        summary = {
-            "plan_uri": self.plan_uri,
-            "upload_job_id": job_id,
-            "status": event["status"],
-            **{str(s): outcome.count(s) for s in (ObjectState.REGISTERED, ObjectState.DUPLICATE,
-                                                  ObjectState.FAILED, ObjectState.REJECTED)},
-        }  # fmt: skip
-        self.log.info("chunk result: %s", summary)
-        return summary
+        with fail_fast():
+            status = (event or {}).get("status")
+            if status == "lease_lost":
+                raise LeaseLostError(str((event or {}).get("error")))
+            if status not in ("DONE", "ERROR", "CANCELLED"):
+                # Objects stay `submitted`; a retry resumes the same job, the next run settles it.
+                raise RuntimeError(f"upload job for {self.plan_uri} did not finish: {event!r}")
+            registration = self._registration()
+            job_id = str((event or {})["upload_job_id"])
+            return self._complete(
+                registration, job_id, registration.api.upload_job(registration.folder_uuid, job_id)
+            )
+
+    def _complete(self, registration: ChunkRegistration, job_id: str, state: JobState) -> dict[str, Any]:
+        records = registration.finish(job_id, state)
+        registration.ledger.write(records, writer=f"result:{job_id}")
+        return self._summary(registration, job_id, state.status, records)
+
+    def _summary(
+        self, registration: ChunkRegistration, job_id: str, status: str, records: list[Any]
+    ) -> dict[str, Any]:
+        counts = {str(s): sum(1 for r in records if r.state == s) for s in
+                  (ObjectState.REGISTERED, ObjectState.DUPLICATE, ObjectState.FAILED, ObjectState.REJECTED)}  # fmt: skip
+        entries = len({r.entry for r in records})
+        self.log.info(
+            "upload job %s for %s: %d entries (%d objects): %d objects registered, %d already in the folder, "
+            "%d failed, %d rejected", job_id or "(found in the folder)", registration.plan.name, entries, len(records),
+            counts["registered"], counts["duplicate"], counts["failed"], counts["rejected"],
+        )  # fmt: skip
+        return {"plan_uri": self.plan_uri, "upload_job_id": job_id, "status": status, "entries": entries,
+                "objects": len(records), **counts}  # fmt: skip

@@ -1,6 +1,8 @@
-"""Build the `encord_ingest__<name>` DAG (cron + manual Params) and its event-driven twin.
+"""Build the one `encord_ingest__<name>` DAG of a pipeline: cron, manual Params and, with a trigger
+mode, the source Asset's watcher (`AssetOrTimeSchedule`), so every kind of run shares `max_active_runs=1`.
 
-prepare -> plan -> register (mapped over chunk-plan URIs, deferrable) -> link -> finalize (Asset event).
+prepare -> plan -> register (mapped over chunk-plan URIs, deferrable) -> link -> finalize -> announce
+(the Asset event, only when something new was registered or linked); release_lease is the teardown.
 Nothing here touches a bucket or Encord at parse time; tasks only receive the pipeline as a dict.
 """
 
@@ -10,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task
+from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, teardown
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.ingest.stores import ledger_prefix
@@ -41,16 +43,19 @@ def ingest_params(pipeline: IngestPipeline) -> dict[str, Param]:
 
 
 def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
-    """The task chain, inside the current `with DAG(...)` block."""
+    """The task chain, inside the current `with DAG(...)` block. Each task only calls `operators.ingest`."""
     from encord_provider.operators.ingest import EncordRegisterChunkOperator
 
     config = pipeline.model_dump(mode="json")
 
+    def _pipeline() -> IngestPipeline:
+        return IngestPipeline.model_validate(config)
+
     @task
     def prepare(**context: Any) -> dict[str, Any]:
-        from encord_provider.operators.ingest import prepare_targets
+        from encord_provider.operators.ingest import prepare_step
 
-        return prepare_targets(IngestPipeline.model_validate(config), bool(context["params"]["dry_run"]))
+        return prepare_step(_pipeline(), dict(context["params"]), context["dag"].dag_id, context["run_id"])
 
     @task
     def plan(targets: Any, **context: Any) -> list[str]:
@@ -60,24 +65,35 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         announced = keys_from_asset_events(context.get("triggering_asset_events"))
         if announced:
             print(f"started by events naming {len(announced)} objects, e.g. {announced[:5]}")
-        return plan_step(
-            IngestPipeline.model_validate(config), dict(context["params"]), context["run_id"], targets
-        )
+        return plan_step(_pipeline(), dict(context["params"]), context["run_id"], targets)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def link(targets: Any, **context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import link_step
 
-        return link_step(IngestPipeline.model_validate(config), targets, context["run_id"])
+        return link_step(_pipeline(), targets, context["run_id"])
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED, outlets=[Asset(pipeline.asset_uri)])
-    def finalize(chunks: Any, linked: dict[str, Any], **context: Any) -> dict[str, Any]:
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def finalize(chunks: Any, linked: dict[str, Any], targets: Any, **context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import finalize_step
 
         results = [chunks[i] for i in range(len(chunks))] if chunks is not None else []
         return finalize_step(
-            IngestPipeline.model_validate(config), dict(context["params"]), context["run_id"], results, linked
+            _pipeline(), dict(context["params"]), context["run_id"], results, linked, targets
         )
+
+    @task(outlets=[Asset(pipeline.asset_uri)])
+    def announce(finalized: dict[str, Any], **context: Any) -> dict[str, Any]:
+        from encord_provider.operators.ingest import announce_step
+
+        return announce_step(_pipeline(), finalized, context["run_id"], context["outlet_events"])
+
+    @teardown
+    def release_lease(**context: Any) -> bool:
+        from encord_provider.operators.ingest import release_step
+
+        targets = context["ti"].xcom_pull(task_ids="prepare")  # None when prepare failed (it released)
+        return release_step(_pipeline(), targets)
 
     targets = prepare()
     plan_uris = plan(targets)
@@ -86,7 +102,11 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     ).expand(plan_uri=plan_uris)
     linked = link(targets)
     registered >> linked
-    finalize(registered.output, linked)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    finalized = finalize(registered.output, linked, targets)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    announced = announce(finalized)  # type: ignore[arg-type]
+    released = release_lease()
+    targets >> released  # type: ignore[operator]
+    announced >> released
 
 
 def default_args(pipeline: IngestPipeline) -> dict[str, Any]:
@@ -97,10 +117,28 @@ def default_args(pipeline: IngestPipeline) -> dict[str, Any]:
     }
 
 
+def ingest_schedule(pipeline: IngestPipeline) -> Any:
+    """The cron schedule, the source Asset, or both (`AssetOrTimeSchedule`): one DAG per pipeline, so
+    `max_active_runs=1` keeps scheduled, manual and event-driven runs from overlapping."""
+    if pipeline.trigger.mode == "schedule":
+        return pipeline.schedule
+    asset = source_asset(pipeline)
+    if pipeline.schedule is None:
+        return [asset]
+    if pipeline.schedule in ("@once", "@continuous"):
+        raise ValueError(f"pipeline {pipeline.name!r}: schedule {pipeline.schedule} cannot be combined with "
+                         f"trigger mode {pipeline.trigger.mode!r}")  # fmt: skip
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    timetable = CronTriggerTimetable(pipeline.schedule, timezone="UTC")
+    return AssetOrTimeSchedule(timetable=timetable, assets=[asset])
+
+
 def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
+    triggers = {"schedule": "", "s3_events": " or S3 event notifications", "polling": " or bucket polling"}
     with DAG(
         dag_id=pipeline.dag_id,
-        schedule=pipeline.schedule,
+        schedule=ingest_schedule(pipeline),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -108,7 +146,8 @@ def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
         params=ingest_params(pipeline),
         tags=["encord", "ingest", *pipeline.tags],
         doc_md=f"Register new objects of `{pipeline.source.bucket_url}/{pipeline.source.prefix}` into Encord "
-        f"folder **{pipeline.folder.name}** and link them into {[d.title for d in pipeline.datasets]}.",
+        f"folder **{pipeline.folder.name}** and link them into {[d.title for d in pipeline.datasets]}. "
+        f"Runs on its schedule{triggers[pipeline.trigger.mode]}, and manually.",
     ) as dag:
         _add_ingest_tasks(pipeline)
     return dag
@@ -155,22 +194,3 @@ def source_asset(pipeline: IngestPipeline) -> Asset:
         uri=f"{source.scheme}://{source.bucket}/{source.prefix}",
         watchers=[source_watcher(pipeline)],
     )
-
-
-def build_events_dag(pipeline: IngestPipeline) -> DAG | None:
-    """`encord_ingest_events__<name>`, scheduled by the source watcher; None for schedule-only pipelines."""
-    if pipeline.trigger.mode == "schedule":
-        return None
-    with DAG(
-        dag_id=pipeline.events_dag_id,
-        schedule=[source_asset(pipeline)],
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args=default_args(pipeline),
-        params=ingest_params(pipeline),
-        tags=["encord", "ingest", "events", *pipeline.tags],
-        doc_md=f"Event-driven twin of `{pipeline.dag_id}` ({pipeline.trigger.mode}).",
-    ) as dag:
-        _add_ingest_tasks(pipeline)
-    return dag

@@ -1,7 +1,11 @@
-"""Deferrable wait on one Encord upload job (folder registration), polled through the SDK in a thread.
+"""Deferrable wait on one Encord upload job (folder registration), polled through `EncordApi` in a thread.
 
-The event is small on purpose (status and counts): the operator re-reads the full result, which can list
-thousands of items, in `execute_complete` on the worker instead of passing it through the trigger table.
+- The first poll waits `first_poll_delay` (>= 2.5 s): Airflow 3.3 can kill a task whose trigger fires
+  within ~2 s of deferring (apache/airflow#71580). The register operator waits on short jobs in the
+  worker first (`registration.sync_wait_seconds`), so a job that is nearly done never defers at all.
+- While it waits, the trigger renews the run's pipeline lease, so a long job does not let it expire.
+- The event is small on purpose (status and counts): the operator re-reads the full result, which can list
+  thousands of items, in `execute_complete` on the worker instead of passing it through the trigger table.
 """
 
 from __future__ import annotations
@@ -13,25 +17,21 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-FINISHED_STATUSES = ("DONE", "ERROR", "CANCELLED")
+from encord_provider.ingest.encord_api import EncordApi, JobState
+from encord_provider.ingest.errors import LeaseLostError, TransientIngestError
+
+MIN_FIRST_POLL_DELAY = 2.5
 
 
-def _is_transient(err: Exception) -> bool:
-    """Rate limits, 5xx and dropped connections are retried; anything else ends the wait."""
-    from encord.exceptions import RateLimitExceededError, RequestException, UnknownException
+def renew_lease(lease: dict[str, Any]) -> None:
+    """Renew a run's lease from the trigger (`lease` as built by `operators.ingest.lease_for_trigger`)."""
+    from encord_provider.ingest.lease import PipelineLease
+    from encord_provider.ingest.stores import open_store
+    from encord_provider.storage.base import ConditionalStore
 
-    return isinstance(err, RateLimitExceededError | RequestException | UnknownException | ConnectionError)
-
-
-def poll_upload_job_once(encord_conn_id: str, folder_uuid: str, upload_job_id: str) -> Any:
-    """One non-blocking poll (timeout_seconds=0): returns the SDK's UploadLongPollingState."""
-    from uuid import UUID
-
-    from encord_provider.hooks.encord import EncordHook
-
-    client = EncordHook(encord_conn_id=encord_conn_id).client
-    folder = client.get_storage_folder(UUID(folder_uuid))
-    return folder.add_private_data_to_folder_get_result(UUID(upload_job_id), timeout_seconds=0)
+    store: Any = open_store(lease["scheme"], lease["bucket"], lease.get("conn_id"), lease.get("endpoint_url"))
+    conditional: ConditionalStore = store
+    PipelineLease(conditional, lease["key"], float(lease["ttl_seconds"])).renew(lease["token"])
 
 
 class UploadJobTrigger(BaseTrigger):
@@ -44,7 +44,9 @@ class UploadJobTrigger(BaseTrigger):
         upload_job_id: str,
         poll_interval: float = 2.0,
         timeout_seconds: float = 3 * 3600,
-        max_consecutive_errors: int = 8,
+        max_consecutive_errors: int = 3,
+        first_poll_delay: float = 3.0,
+        lease: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.encord_conn_id = encord_conn_id
@@ -53,6 +55,9 @@ class UploadJobTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.timeout_seconds = timeout_seconds
         self.max_consecutive_errors = max_consecutive_errors
+        self.first_poll_delay = max(first_poll_delay, MIN_FIRST_POLL_DELAY)
+        self.lease = lease
+        self._api: EncordApi | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -64,41 +69,51 @@ class UploadJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "timeout_seconds": self.timeout_seconds,
                 "max_consecutive_errors": self.max_consecutive_errors,
+                "first_poll_delay": self.first_poll_delay,
+                "lease": self.lease,
             },
         )
 
     def _event(self, status: str, **extra: Any) -> TriggerEvent:
         return TriggerEvent({"status": status, "upload_job_id": self.upload_job_id, **extra})
 
+    def poll(self) -> JobState:
+        """One non-blocking poll (runs in a thread; the client is built once per trigger)."""
+        if self._api is None:
+            self._api = EncordApi.from_connection(self.encord_conn_id)
+        return self._api.upload_job(self.folder_uuid, self.upload_job_id)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         deadline = time.monotonic() + self.timeout_seconds
+        renew_every = max(30.0, float((self.lease or {}).get("ttl_seconds", 0)) / 4)
+        renewed = time.monotonic()
+        await asyncio.sleep(self.first_poll_delay)  # never fire within ~2 s of deferring (#71580)
         errors = 0
         while True:
+            if self.lease and time.monotonic() - renewed >= renew_every:
+                try:
+                    await asyncio.to_thread(renew_lease, self.lease)
+                    renewed = time.monotonic()
+                except LeaseLostError as err:
+                    yield self._event("lease_lost", error=str(err))
+                    return
+                except Exception as err:  # a staging hiccup; the lease has ttl to spare
+                    self.log.warning("renewing the pipeline lease failed: %s", err)
             try:
-                state = await asyncio.to_thread(
-                    poll_upload_job_once, self.encord_conn_id, self.folder_uuid, self.upload_job_id
-                )
+                state = await asyncio.to_thread(self.poll)
             except Exception as err:
                 errors += 1
-                if not _is_transient(err) or errors >= self.max_consecutive_errors:
+                if not isinstance(err, TransientIngestError) or errors >= self.max_consecutive_errors:
                     yield self._event("error", error=f"{type(err).__name__}: {err}", attempts=errors)
                     return
-                self.log.warning(
-                    "upload job %s: poll failed (%s), retrying", self.upload_job_id, type(err).__name__
-                )
+                self.log.warning("upload job %s: poll failed (%s), retrying", self.upload_job_id, err)
                 await asyncio.sleep(min(self.poll_interval * 2**errors, 60.0))
                 continue
             errors = 0
-            status = str(getattr(state.status, "value", state.status))
-            if status in FINISHED_STATUSES:
-                yield self._event(
-                    status,
-                    units_done=state.units_done_count,
-                    units_error=state.units_error_count,
-                    units_cancelled=state.units_cancelled_count,
-                )
+            if state.finished:
+                yield self._event(state.status, **state.counts())
                 return
             if time.monotonic() >= deadline:
-                yield self._event("timeout", units_pending=state.units_pending_count)
+                yield self._event("timeout", units_pending=state.pending)
                 return
             await asyncio.sleep(self.poll_interval)

@@ -1,0 +1,136 @@
+"""The per-run report (`<staging>/runs/<name>/<run id>/report.json`), its log summary, and the counts the
+ingest Asset event carries. Plain Python.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from encord_provider.config.ingest import IngestPipeline
+from encord_provider.ledger import Ledger
+from encord_provider.storage.base import ObjectStore
+
+MAX_ERRORS_IN_REPORT = 1000
+
+
+def run_report(
+    pipeline: IngestPipeline,
+    ledger: Ledger,
+    run_id: str,
+    run_base_uri: str,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """Counts per state for this run's objects, per-file errors, and the whole ledger's totals."""
+    mine = [r for r in ledger.records.values() if r.chunk and r.chunk.startswith(run_base_uri)]
+    errors = [{"key": r.key, "state": str(r.state), "error": r.error} for r in mine if r.error]
+    return {
+        "pipeline": pipeline.name,
+        "run_id": run_id,
+        "objects": len(mine),
+        "states": dict(Counter(str(r.state) for r in mine)),
+        "errors": errors[:MAX_ERRORS_IN_REPORT],
+        "errors_truncated": max(0, len(errors) - MAX_ERRORS_IN_REPORT),
+        "ledger_totals": ledger.counts(),
+        "watermark": ledger.watermark.to_json(),
+        **extra,
+    }
+
+
+def dry_run_report(pipeline: IngestPipeline, run_id: str, plan: dict[str, Any]) -> dict[str, Any]:
+    """What a real run would register now: objects and entries per data type, and the manifests."""
+    return {
+        "pipeline": pipeline.name,
+        "run_id": run_id,
+        "dry_run": True,
+        "would_register": {
+            "objects": plan.get("objects", 0),
+            "entries": plan.get("entries", 0),
+            "by_type": plan.get("by_type", {}),
+            "manifests": plan.get("manifests", []),
+        },
+        "would_reject": plan.get("rejected", 0),
+        "rejections_uri": plan.get("rejections_uri", ""),
+        "already_known": plan.get("already_known", 0),
+        "bucket_changes": plan.get("bucket_changes", {}),
+        "listing": plan.get("listing", {}),
+        "objects": 0,
+        "states": {},
+        "errors": [],
+        "errors_truncated": 0,
+    }
+
+
+def write_report(staging: ObjectStore, key: str, report: dict[str, Any]) -> str:
+    staging.write_bytes(key, json.dumps(report, indent=1, default=str).encode(), "application/json")
+    return staging.uri(key)
+
+
+def _by_type_text(by_type: dict[str, dict[str, int]]) -> str:
+    return ", ".join(
+        f"{kind} {c['entries']} entries / {c['objects']} objects" for kind, c in sorted(by_type.items())
+    )
+
+
+def summary_text(report: dict[str, Any]) -> str:
+    """A few readable lines for the task log."""
+    if report.get("dry_run"):
+        would = report["would_register"]
+        lines = [
+            f"Encord ingest {report['pipeline']} DRY RUN {report['run_id']}: would register {would['objects']} "
+            f"objects in {would['entries']} entries ({_by_type_text(would['by_type']) or 'nothing new'}); "
+            f"would reject {report['would_reject']}; {report['already_known']} already in the ledger",
+            f"  manifests ({len(would['manifests'])}): " + (", ".join(would["manifests"][:10]) or "none"),
+        ]
+        if report.get("rejections_uri") and report["would_reject"]:
+            lines.append(f"  rejections: {report['rejections_uri']}")
+        return "\n".join(lines + _change_lines(report.get("bucket_changes") or {}))
+    lines = [
+        f"Encord ingest {report['pipeline']} run {report['run_id']}: {report['objects']} objects this run",
+        "  by state: " + (", ".join(f"{k}={v}" for k, v in sorted(report["states"].items())) or "none"),
+        "  ledger totals: "
+        + (", ".join(f"{k}={v}" for k, v in sorted(report["ledger_totals"].items())) or "none"),
+    ]
+    lines += _change_lines(report.get("bucket_changes") or {})
+    for what, value in sorted((report.get("reconciled") or {}).items()):
+        lines.append(f"  reconciled with Encord: {what}: {value}")
+    for error in report["errors"][:20]:
+        lines.append(f"  ! {error['key']} [{error['state']}]: {error['error']}")
+    if len(report["errors"]) > 20:
+        lines.append(
+            f"  ... {len(report['errors']) - 20 + report['errors_truncated']} more errors in the report"
+        )
+    return "\n".join(lines)
+
+
+def _change_lines(changes: dict[str, Any]) -> list[str]:
+    lines = []
+    for kind in ("overwritten", "deleted"):
+        count = changes.get(f"{kind}_count", 0)
+        if count:
+            keys = ", ".join(str(c["key"]) for c in changes[kind][:5])
+            lines.append(
+                f"  {kind} in the bucket since registered: {count} ({keys}{', ...' if count > 5 else ''})"
+            )
+    return lines
+
+
+def asset_counts(
+    chunks: Sequence[dict[str, Any]], link: dict[str, Any], settled: dict[str, int]
+) -> dict[str, int]:
+    """What this run newly registered or linked; the ingest Asset event is emitted only when non-zero."""
+    registered = sum(int(c.get("registered", 0)) for c in chunks) + int(settled.get("registered", 0))
+    rows = sum(int(n) for n in (link.get("datasets") or {}).values())
+    return {
+        "registered": registered,
+        "linked": int(link.get("linked_objects", 0)),
+        "dataset_rows_added": rows,
+        "rejected": sum(int(c.get("rejected", 0)) for c in chunks),
+        "failed": sum(int(c.get("failed", 0)) for c in chunks),
+    }
+
+
+def is_news(counts: dict[str, int]) -> bool:
+    return bool(counts["registered"] or counts["linked"] or counts["dataset_rows_added"])
