@@ -5,7 +5,8 @@ Given what is in the bucket, in the Encord folder, in each dataset and in the le
 1. every expected bucket object ends either registered once (linked to an item that exists in the folder)
    or rejected with a reason;
 2. the folder holds no URL twice, and no item that the ledger does not know (a twin registration);
-3. each dataset holds each item once, and exactly the items the ledger says are linked;
+3. each dataset holds each item once, and exactly the items the ledger says are linked (plus, at most,
+   the kept items of objects since deleted from the bucket: state `deleted`, see `bucket_changes`);
 4. the ledger agrees with Encord (every item uuid it names exists in the folder).
 
 `check_exactly_once` returns a small tally (for closing notes and benchmarks) and raises AssertionError
@@ -21,6 +22,7 @@ from typing import Any
 
 SETTLED_OK = {"linked"}
 REJECTED = {"rejected"}
+KEPT_AFTER_DELETE = {"deleted"}  # gone from the bucket; its item may stay in the folder and datasets
 
 
 @dataclass
@@ -107,6 +109,9 @@ def check_exactly_once(
     linked_items = {
         str(r.item_uuid) for r in ledger_records.values() if _state(r) in SETTLED_OK and r.item_uuid
     }
+    kept_items = {
+        str(r.item_uuid) for r in ledger_records.values() if _state(r) in KEPT_AFTER_DELETE and r.item_uuid
+    }
     for dataset_hash, rows in dataset_rows.items():
         backing = Counter(str(row.backing_item_uuid) for row in rows)
         twice = sorted(u for u, n in backing.items() if n > 1)
@@ -115,7 +120,7 @@ def check_exactly_once(
         missing = sorted(linked_items - set(backing))
         if missing:
             tally.problems.append(f"dataset {dataset_hash} lacks {len(missing)} linked items: {missing[:5]}")
-        extra = sorted(set(backing) - linked_items)
+        extra = sorted(set(backing) - linked_items - kept_items)
         if extra:
             tally.problems.append(f"dataset {dataset_hash} holds {len(extra)} items not linked: {extra[:5]}")
 

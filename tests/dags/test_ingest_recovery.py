@@ -112,14 +112,39 @@ def test_emulator_faults_are_survived(
     assert len(dataset_rows(encord_client, dag_run)) == 8
 
 
-def test_dry_run_registers_nothing(pipeline: dict[str, Any], s3_client: Any, encord_client: Any) -> None:
+def test_dry_run_registers_nothing_and_reports_what_it_would(
+    pipeline: dict[str, Any], s3_client: Any, encord_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import re
+
+    from tests.dags.test_ingest_support import asset_events
+
     put_demo_media(_put(s3_client))
-    dag_run = run_dag(DAG_ID, dry_run=True)
+    with caplog.at_level("INFO"):
+        dag_run = run_dag(DAG_ID, dry_run=True)
     assert dag_run.state == "success", task_states(dag_run)
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket="staging").get("Contents", [])]
     assert any("/dry-run/chunks/chunk-" in key for key in keys)
     assert not any("/ledger/rec/segments/" in key for key in keys)
     assert not [f for f in encord_client.find_storage_folders(search=pipeline["folder"]["name"])]
+    summary = xcom(dag_run, "finalize")
+    assert summary["report_uri"].endswith("/dry-run/report.json")
+    report = json.loads(
+        s3_client.get_object(Bucket="staging", Key=summary["report_uri"].removeprefix("s3://staging/"))[
+            "Body"
+        ].read()
+    )
+    would = report["would_register"]
+    assert (would["objects"], would["entries"], report["would_reject"]) == (10, 8, 1)
+    assert would["by_type"]["image"] == {"entries": 4, "objects": 4}
+    assert would["by_type"]["dicom_series"] == {"entries": 1, "objects": 3}
+    assert len(would["manifests"]) == 3 and all(u.startswith("s3://staging/") and "/dry-run/chunks/" in u
+                                                  for u in would["manifests"])  # fmt: skip
+    line = next(r.getMessage() for r in caplog.records if "DRY RUN" in r.getMessage())
+    assert "would register 10 objects in 8 entries" in line and not re.search(r"\b0 objects", line)
+    assert would["manifests"][0] in line
+    assert task_states(dag_run)[("announce", -1)] == "skipped" and asset_events(dag_run) == []
 
 
 def test_params_limit_the_run(pipeline: dict[str, Any], s3_client: Any, encord_client: Any) -> None:

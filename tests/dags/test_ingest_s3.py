@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.dags.test_ingest_support import (
+    asset_events,
     dataset_rows,
     folder_items,
     pipeline_config,
@@ -42,12 +43,21 @@ def _put(s3_client: Any) -> Any:
 
 
 def test_s3_run_registers_links_and_reports(
-    s3_pipeline: dict[str, Any], s3_client: Any, encord_client: Any
+    s3_pipeline: dict[str, Any], s3_client: Any, encord_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from encord_provider.operators.ingest import EncordRegisterChunkOperator
+
     put_demo_media(_put(s3_client))
+    deferred: list[Any] = []
+    real_defer = EncordRegisterChunkOperator.defer
+    monkeypatch.setattr(
+        EncordRegisterChunkOperator, "defer", lambda self, **kw: deferred.append(kw) or real_defer(self, **kw)
+    )
     dag_run = run_dag("encord_ingest__s3t")
     print_durations(dag_run)
     assert dag_run.state == "success", task_states(dag_run)
+    # Short jobs finish during the register task's own wait: no deferral, so no apache/airflow#71580.
+    assert deferred == []
     # 4 images + pdf + video + text + one DICOM series = 8 entries -> 3 chunks of <= 3
     assert len([k for k in task_states(dag_run) if k[0] == "register"]) == 3
 
@@ -66,6 +76,20 @@ def test_s3_run_registers_links_and_reports(
     assert [(e["key"], e["state"]) for e in report["errors"]] == [("in/archive.zip", "rejected")]
     assert "unsupported file type '.zip'" in report["errors"][0]["error"]
     assert report["ledger_totals"] == {"linked": 10, "rejected": 1}
+    assert report["newly"] == {
+        "registered": 10,
+        "linked": 10,
+        "dataset_rows_added": 8,
+        "rejected": 0,
+        "failed": 0,
+    }
+    (event,) = asset_events(dag_run)  # the Asset event carries the counts
+    assert {k: event[k] for k in ("registered", "linked", "dataset_rows_added")} == {
+        "registered": 10,
+        "linked": 10,
+        "dataset_rows_added": 8,
+    }
+    assert event["report_uri"] == summary["report_uri"]
 
 
 def test_s3_rerun_registers_nothing_twice(
@@ -80,11 +104,13 @@ def test_s3_rerun_registers_nothing_twice(
     assert not [k for k in task_states(again) if k[0] == "register" and task_states(again)[k] == "success"]
     assert {i.uuid for i in folder_items(encord_client, s3_pipeline["folder"]["name"])} == before
     assert xcom(again, "finalize")["states"] == {}
+    assert task_states(again)[("announce", -1)] == "skipped" and asset_events(again) == []  # nothing new
 
     s3_client.put_object(Bucket="media", Key="in/late.jpg", Body=_jpeg())
     third = run_dag("encord_ingest__s3t")
     assert third.state == "success"
     assert xcom(third, "finalize")["states"] == {"linked": 1}
+    assert [e["registered"] for e in asset_events(third)] == [1]
     assert len(folder_items(encord_client, s3_pipeline["folder"]["name"])) == len(before) + 1
     assert len(dataset_rows(encord_client, third)) == len(before) + 1
 

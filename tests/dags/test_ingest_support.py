@@ -107,3 +107,107 @@ def print_durations(dag_run: Any) -> None:
     for ti in sorted(dag_run.get_task_instances(), key=lambda t: t.start_date or t.end_date):
         if ti.start_date and ti.end_date:
             print(f"{ti.task_id}[{ti.map_index}] {(ti.end_date - ti.start_date).total_seconds():.2f}s")
+
+
+# -- exactly-once checks and Encord-side changes, for the scenario tests --------------------------
+
+
+def staging_json(s3_client: Any, suffix: str, bucket: str = "staging") -> dict[str, Any]:
+    """The one staging object whose key ends with `suffix` (e.g. `/resources.json`), parsed."""
+    import json
+
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    (key,) = [k for k in keys if k.endswith(suffix)]
+    return dict(json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()))
+
+
+def ledger_records(config: dict[str, Any]) -> dict[str, Any]:
+    from encord_provider.config.ingest import IngestPipeline
+    from encord_provider.ingest.stores import ledger_prefix, staging_store
+    from encord_provider.ledger import Ledger
+
+    pipeline = IngestPipeline.model_validate(config)
+    return Ledger(staging_store(pipeline), ledger_prefix(pipeline)).load().records
+
+
+def assert_exactly_once(
+    s3_client: Any, encord_client: Any, config: dict[str, Any], bucket: str = "media"
+) -> Any:
+    """`check_exactly_once` over the bucket under the pipeline's prefix, its current folder and datasets."""
+    from uuid import UUID
+
+    from tests.ingest_invariants import check_exactly_once
+
+    prefix = config["source"]["prefix"]
+    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    keys = [o["Key"] for o in listed if not o["Key"].endswith((".encord.json", "/"))]
+    resources = staging_json(s3_client, "/resources.json")
+    folder = encord_client.get_storage_folder(UUID(resources["folders"][config["folder"]["name"]]))
+    rows = {h: list(encord_client.get_dataset(h).data_rows) for h in resources["datasets"].values()}
+    return check_exactly_once(
+        bucket_keys=keys, ledger_records=ledger_records(config), folder_items=list(folder.list_items()),
+        dataset_rows=rows,
+    )  # fmt: skip
+
+
+def emulator_store(emulator: Any) -> Any:
+    """The emulator's document store, opened beside the running server (SQLite in WAL mode)."""
+    from encord_emulator.store import Store
+
+    return Store(emulator.data_dir)
+
+
+def upload_jobs_of(emulator: Any, folder_uuid: str) -> list[dict[str, Any]]:
+    store = emulator_store(emulator)
+    try:
+        return list(store.query("upload_job", folder=folder_uuid))
+    finally:
+        store.close()
+
+
+def delete_folder_in_encord(emulator: Any, folder_uuid: str) -> int:
+    """Delete a folder with its items and their data rows, as deleting it in the Encord UI does.
+
+    Done in the emulator's store: its SDK route refuses non-empty folders and it has no item deletion."""
+    store = emulator_store(emulator)
+    try:
+        items = [i["uuid"] for i in store.query("item", parent=folder_uuid)]
+        with store.transaction():
+            for row in store.query("data_row"):
+                if row["item_uuid"] in items:
+                    store.delete("data_row", f"{row['dataset_hash']}:{row['data_hash']}")
+            for item in items:
+                store.delete("item", item)
+            store.delete("folder", folder_uuid)
+        return len(items)
+    finally:
+        store.close()
+
+
+def delete_dataset_in_encord(emulator: Any, dataset_hash: str) -> None:
+    """Delete a dataset and its data rows (the emulator has no SDK route for it)."""
+    store = emulator_store(emulator)
+    try:
+        with store.transaction():
+            for row in store.query("data_row", dataset_hash=dataset_hash):
+                store.delete("data_row", f"{row['dataset_hash']}:{row['data_hash']}")
+            store.delete("dataset", dataset_hash)
+    finally:
+        store.close()
+
+
+def emulator_settings(emulator: Any, **settings: Any) -> None:
+    emulator.admin_post("/admin/seed", {"settings": settings})
+
+
+def asset_events(dag_run: Any) -> list[dict[str, Any]]:
+    """`extra` of the asset events a run emitted (its announce task's)."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = select(AssetEvent).where(
+            AssetEvent.source_dag_id == dag_run.dag_id, AssetEvent.source_run_id == dag_run.run_id
+        )
+        return [dict(event.extra) for event in session.scalars(query)]

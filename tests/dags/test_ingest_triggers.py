@@ -61,6 +61,28 @@ def test_upload_job_trigger_reports_a_finished_job(
     assert event.payload["status"] == "DONE" and event.payload["units_done"] == 1
 
 
+def test_upload_job_trigger_never_fires_within_2_5_s_of_deferring() -> None:
+    """apache/airflow#71580: a trigger that fires within ~2 s of deferring can get its task killed. Even a
+    job that is already done is reported only after the first-poll delay, which cannot be set lower."""
+    import time
+
+    from encord_provider.ingest.encord_api import JobState
+
+    polls: list[float] = []
+
+    class DoneAtOnce(UploadJobTrigger):
+        def poll(self) -> JobState:
+            polls.append(time.monotonic())
+            return JobState(status="DONE", done=1)
+
+    trigger = DoneAtOnce("c", "f", "j", poll_interval=0.1, first_poll_delay=0.2)
+    assert trigger.first_poll_delay == 2.5
+    started = time.monotonic()
+    event = asyncio.run(_first_event(trigger))
+    assert event.payload["status"] == "DONE" and event.payload["units_done"] == 1
+    assert polls and polls[0] - started >= 2.5
+
+
 def test_upload_job_trigger_gives_up_on_an_unknown_job(encord_emulator: Any, encord_client: Any) -> None:
     folder = encord_client.create_storage_folder(f"trigger-missing-{datetime.now(UTC).timestamp()}")
     trigger = UploadJobTrigger("encord_test", str(folder.uuid), "00000000-0000-0000-0000-000000000001", 0.1)

@@ -273,8 +273,9 @@ class BucketChangesConfig(_Strict):
     """What a run does about objects changed in the bucket after they were registered. Always reported."""
 
     overwritten: Literal["report", "update_metadata"] = Field(
-        "report", description="Objects whose ETag changed: report only, or re-send them with upsert_metadata "
-        "so Encord updates the item's client metadata (the item, its links and labels stay)."
+        "report", description="Registered objects whose ETag changed: report only, or also write the new ETag, "
+        "size and time into the item's client metadata (`encord_ingest.source`); the item, its links and "
+        "labels stay."
     )  # fmt: skip
     deleted: Literal["report", "archive"] = Field(
         "report", description="Registered objects gone from the bucket: report only, or also tag the item's "

@@ -2,14 +2,16 @@
 
 Found while planning, from the listing and the ledger:
 
-- **overwritten**: a registered object whose ETag changed. `bucket_changes.overwritten`:
-  `report` (default) records the new ETag and reports it once; Encord keeps the first version.
-  `update_metadata` sends the object again with `upsert_metadata`, so Encord updates the item's client
-  metadata in place (same item, links and labels).
-- **deleted**: an object the ledger knows that a complete listing of the prefix no longer shows.
-  Its record becomes `deleted`. `bucket_changes.deleted`: `report` (default), or `archive`, which also
-  tags the item's client metadata with `encord_ingest.deleted_from_bucket`. The item stays in the folder
-  and the datasets either way; an object that comes back is registered again (found as a duplicate URL).
+- **overwritten**: a registered object whose ETag changed. Encord keys items by URL, so the object is not
+  registered again (that would put its URL in the folder twice). `bucket_changes.overwritten`:
+  `report` (default) records the new ETag in the ledger and reports the object once;
+  `update_metadata` also writes the new ETag, size and modification time into the item's client
+  metadata (`encord_ingest.source`), so Index shows that the source changed. The item keeps the media
+  metadata Encord read at registration.
+- **deleted**: an object the ledger knows that a complete listing of the prefix no longer shows. Its
+  record becomes `deleted`. `bucket_changes.deleted`: `report` (default), or `archive`, which also tags the
+  item's client metadata (`encord_ingest.deleted_from_bucket`). The item stays in the folder and the
+  datasets either way; an object that comes back is registered again (found as a duplicate URL).
 
 Every run's report lists both (`bucket_changes.overwritten` / `.deleted`); nothing changes silently.
 """
@@ -22,16 +24,16 @@ from typing import Any
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ingest.encord_api import EncordApi
 from encord_provider.ledger import SETTLED_STATES, Ledger, LedgerRecord, ObjectState, utc_now
+from encord_provider.storage.records import ObjectRecord
 
-MAX_LISTED = 1000  # keys per kind in the report
+MAX_LISTED = 1000  # objects per kind listed in the report (the counts are complete)
 
 
 @dataclass
 class BucketChanges:
-    overwritten: list[dict[str, Any]] = field(default_factory=list)  # key, item, old_etag, new_etag, action
-    deleted: list[dict[str, Any]] = field(default_factory=list)  # key, item, action
-    records: list[LedgerRecord] = field(default_factory=list)  # ledger updates to write
-    to_resend: set[str] = field(default_factory=set)  # keys planned again with upsert_metadata
+    overwritten: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    records: list[LedgerRecord] = field(default_factory=list)  # ledger updates to write with the plan
 
     def report(self) -> dict[str, Any]:
         return {
@@ -42,25 +44,20 @@ class BucketChanges:
         }
 
 
-def is_overwritten(previous: LedgerRecord | None, etag: str) -> bool:
-    return previous is not None and previous.state in SETTLED_STATES and bool(etag) and previous.etag != etag
+def is_overwritten(previous: LedgerRecord, etag: str) -> bool:
+    return previous.state in SETTLED_STATES and bool(etag) and previous.etag != etag
 
 
-def note_overwritten(
-    pipeline: IngestPipeline, changes: BucketChanges, previous: LedgerRecord, etag: str
-) -> None:
-    """Record one overwritten object under the pipeline's policy (called while the listing streams)."""
-    policy = pipeline.bucket_changes.overwritten
+def note_overwritten(pipeline: IngestPipeline, changes: BucketChanges, previous: LedgerRecord,
+                     record: ObjectRecord) -> None:  # fmt: skip
+    """Record one overwritten object (while the listing streams); the policy is applied after planning."""
     changes.overwritten.append(
-        {"key": previous.key, "item": previous.item_uuid, "old_etag": previous.etag, "new_etag": etag,
-         "action": "metadata update sent" if policy == "update_metadata" else "reported"}
+        {"key": previous.key, "item": previous.item_uuid, "old_etag": previous.etag, "new_etag": record.etag,
+         "size": record.size, "last_modified": record.last_modified.isoformat(), "action": "reported"}
     )  # fmt: skip
-    if policy == "update_metadata":
-        changes.to_resend.add(previous.key)
-        return
-    note = (f"overwritten in the bucket (etag {previous.etag} -> {etag}); Encord keeps the version registered "
-            "first (bucket_changes.overwritten: report)")  # fmt: skip
-    changes.records.append(previous.moved(previous.state, etag=etag, error=note))
+    note = (f"overwritten in the bucket (etag {previous.etag} -> {record.etag}); Encord keeps the item "
+            f"registered first (bucket_changes.overwritten: {pipeline.bucket_changes.overwritten})")  # fmt: skip
+    changes.records.append(previous.moved(previous.state, etag=record.etag, error=note))
 
 
 def note_deleted(ledger: Ledger, listed: set[str], prefix: str, changes: BucketChanges) -> None:
@@ -68,20 +65,24 @@ def note_deleted(ledger: Ledger, listed: set[str], prefix: str, changes: BucketC
     for record in ledger.records.values():
         if record.state == ObjectState.DELETED or not record.key.startswith(prefix) or record.key in listed:
             continue
-        changes.deleted.append({"key": record.key, "item": record.item_uuid, "was": str(record.state)})
-        note = f"deleted from the bucket (seen missing {utc_now()}); was {record.state}"
+        changes.deleted.append({"key": record.key, "item": record.item_uuid, "was": str(record.state),
+                                "action": "reported"})  # fmt: skip
+        note = f"deleted from the bucket (found missing {utc_now()}); was {record.state}"
         changes.records.append(record.moved(ObjectState.DELETED, error=note))
 
 
-def archive_deleted(pipeline: IngestPipeline, api: EncordApi, changes: BucketChanges) -> int:
-    """Apply `bucket_changes.deleted: archive` to this run's deleted objects; returns items tagged."""
-    items = [str(d["item"]) for d in changes.deleted if d.get("item")]
-    for entry in changes.deleted:
-        entry["action"] = (
-            "archived (client metadata tagged)"
-            if pipeline.bucket_changes.deleted == "archive" and entry.get("item")
-            else "reported"
-        )
-    if pipeline.bucket_changes.deleted != "archive" or not items:
-        return 0
-    return api.tag_items(items, {"deleted_from_bucket": utc_now()})
+def apply_policies(pipeline: IngestPipeline, api: EncordApi, changes: BucketChanges) -> dict[str, int]:
+    """Tag the items of overwritten (`update_metadata`) and deleted (`archive`) objects; returns counts."""
+    tags: dict[str, dict[str, Any]] = {}
+    if pipeline.bucket_changes.overwritten == "update_metadata":
+        for entry in changes.overwritten:
+            if entry["item"]:
+                tags[entry["item"]] = {"source": {"etag": entry["new_etag"], "size": entry["size"],
+                                                  "last_modified": entry["last_modified"], "overwritten_at": utc_now()}}  # fmt: skip
+                entry["action"] = "item metadata updated"
+    if pipeline.bucket_changes.deleted == "archive":
+        for entry in changes.deleted:
+            if entry["item"]:
+                tags[entry["item"]] = {"deleted_from_bucket": utc_now()}
+                entry["action"] = "archived (item metadata tagged)"
+    return {"items_tagged": api.tag_items(tags)} if tags else {}

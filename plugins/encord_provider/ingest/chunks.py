@@ -29,7 +29,6 @@ class ChunkPlan:
     name: str
     manifest_uri: str
     entries: dict[str, list[PlannedObject]] = field(default_factory=dict)
-    upsert_metadata: bool = False  # re-sent objects whose metadata Encord should update (bucket changes)
 
     @property
     def objects(self) -> list[PlannedObject]:
@@ -39,7 +38,6 @@ class ChunkPlan:
         return {
             "name": self.name,
             "manifest_uri": self.manifest_uri,
-            "upsert_metadata": self.upsert_metadata,
             "entries": {
                 title: [{"key": o.key, "etag": o.etag, "url": o.url, "attempts": o.attempts} for o in objs]
                 for title, objs in self.entries.items()
@@ -49,10 +47,7 @@ class ChunkPlan:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChunkPlan:
         entries = {title: [PlannedObject(**obj) for obj in objs] for title, objs in data["entries"].items()}
-        return cls(
-            name=data["name"], manifest_uri=data["manifest_uri"], entries=entries,
-            upsert_metadata=bool(data.get("upsert_metadata")),
-        )  # fmt: skip
+        return cls(name=data["name"], manifest_uri=data["manifest_uri"], entries=entries)
 
     def dumps(self) -> bytes:
         return json.dumps(self.to_json(), separators=(",", ":")).encode("utf-8")

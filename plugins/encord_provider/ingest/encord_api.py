@@ -411,14 +411,20 @@ class EncordApi:
                 raise EncordUnavailableError(f"linking into dataset {dataset_hash} kept failing")
         return linked
 
-    def tag_items(self, item_uuids: list[str], tag: dict[str, Any]) -> int:
-        """Merge `{"encord_ingest": tag}` into each item's client metadata (the `archive` bucket policy)."""
+    def tag_items(self, tags: dict[str, dict[str, Any]]) -> int:
+        """Merge `{"encord_ingest": tags[item]}` into each item's client metadata (bucket-change policies);
+        the item's other metadata is kept. Returns the number of items updated."""
         changed = 0
-        for batch in _batches(item_uuids, LINK_BATCH):
+        for batch in _batches(sorted(tags), LINK_BATCH):
             items = self._read(partial(self.client.get_storage_items, batch), "get storage items")
             for item in items:
                 metadata = dict(item.client_metadata or {})
-                metadata["encord_ingest"] = {**dict(metadata.get("encord_ingest") or {}), **tag}
-                self._read(partial(item.update, client_metadata=metadata), f"tag item {item.uuid}")
+                metadata["encord_ingest"] = {
+                    **dict(metadata.get("encord_ingest") or {}),
+                    **tags[str(item.uuid)],
+                }
+                self._read(
+                    partial(item.update, client_metadata=metadata), f"update metadata of item {item.uuid}"
+                )
                 changed += 1
         return changed

@@ -116,7 +116,7 @@ def entries_subset(plan: ChunkPlan, titles: list[str] | None) -> ChunkPlan:
         return plan
     wanted = set(titles)
     entries = {t: objs for t, objs in plan.entries.items() if t in wanted}
-    return ChunkPlan(plan.name, plan.manifest_uri, entries, upsert_metadata=plan.upsert_metadata)
+    return ChunkPlan(plan.name, plan.manifest_uri, entries)
 
 
 def manifest_subset(manifest: dict[str, Any], titles: list[str] | None) -> dict[str, Any]:
@@ -219,8 +219,6 @@ class ChunkRegistration:
             self.staging.read_bytes(key_of_uri(self.staging, self.plan.manifest_uri))
         )
         manifest["skip_duplicate_urls"] = True
-        if self.plan.upsert_metadata:
-            manifest["upsert_metadata"] = True
         return manifest
 
     # -- the steps ------------------------------------------------------------------------------

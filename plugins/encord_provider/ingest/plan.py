@@ -105,12 +105,10 @@ def _remember_listed(records: Iterator[ObjectRecord], listed: set[str]) -> Itera
 
 def _candidates(
     pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats,
-    changes: BucketChanges, resend: list[ObjectRecord], listed: set[str],
+    changes: BucketChanges, listed: set[str],
 ) -> Iterator[ObjectRecord]:  # fmt: skip
-    """Listed objects that pass the filters, the run's type selection and the ledger.
-
-    Registered objects whose ETag changed are noted in `changes`; under `update_metadata` they are put
-    in `resend` (planned in chunks of their own) instead of being yielded."""
+    """Listed objects that pass the filters, the run's type selection and the ledger. Registered objects
+    whose ETag changed are noted in `changes` (not registered again: Encord keys items by URL)."""
     listing = listing_filter(pipeline, options)
     extensions = tuple(pipeline.source.filters.extensions)
     taken = 0
@@ -123,9 +121,7 @@ def _candidates(
             continue
         previous = ledger.get(record.key)
         if previous is not None and is_overwritten(previous, record.etag):
-            note_overwritten(pipeline, changes, previous, record.etag)
-            if record.key in changes.to_resend:
-                resend.append(record)
+            note_overwritten(pipeline, changes, previous, record)
             stats.skipped["overwritten"] += 1
             continue
         if not needs_submission(previous, record.etag):
@@ -160,10 +156,10 @@ def plan_run(
     # chunks (and their job markers) that an earlier attempt may already have sent to Encord.
     base = f"{run_base}/dry-run" if options.dry_run else f"{run_base}/plan-{uuid.uuid4().hex[:8]}"
     etags: dict[str, str] = {}
-    changes, resend, listed = BucketChanges(), list[ObjectRecord](), set[str]()
+    changes, listed = BucketChanges(), set[str]()
     candidates = (
         _remember_etag(r, etags)
-        for r in _candidates(pipeline, options, source, ledger, stats, changes, resend, listed)
+        for r in _candidates(pipeline, options, source, ledger, stats, changes, listed)
     )
     built = build_chunk_plans(candidates, pipeline, options.chunk_size, staging, f"{base}/chunks")
     result = PlanResult(
@@ -172,14 +168,7 @@ def plan_run(
     )
     if _lists_whole_prefix(pipeline, options):
         note_deleted(ledger, listed, pipeline.source.prefix, changes)
-    updates = (
-        build_chunk_plans(iter(resend), pipeline, options.chunk_size, staging, f"{base}/updates")
-        if resend
-        else None
-    )
-    pending = _write_plans(built, ledger, staging, result, upsert_metadata=False)
-    if updates is not None:
-        pending += _write_plans(updates, ledger, staging, result, upsert_metadata=True)
+    pending = _write_plans(built, ledger, staging, result)
     rejected = [
         LedgerRecord(key=key, etag=etags.get(key, ""), state=ObjectState.REJECTED, error=reason,
                      chunk=built.rejections_uri)
@@ -189,9 +178,7 @@ def plan_run(
     result.skipped_known = stats.skipped.get("already_in_ledger", 0)
     result.changes = changes
     result.by_type = built.by_type
-    result.manifest_uris = [plan.manifest_uri for plan in built.plans] + (
-        [plan.manifest_uri for plan in updates.plans] if updates else []
-    )
+    result.manifest_uris = [plan.manifest_uri for plan in built.plans]
     result.rejections_uri = built.rejections_uri
     result.entries = sum(len(plan.entries) for plan in built.plans)
     if not options.dry_run:
@@ -200,12 +187,11 @@ def plan_run(
 
 
 def _write_plans(
-    built: PlannedChunks, ledger: Ledger, staging: ObjectStore, result: PlanResult, upsert_metadata: bool
+    built: PlannedChunks, ledger: Ledger, staging: ObjectStore, result: PlanResult
 ) -> list[LedgerRecord]:
     """Write each chunk plan next to its manifest; returns the `pending` records of their objects."""
     pending: list[LedgerRecord] = []
     for plan in built.plans:
-        plan.upsert_metadata = upsert_metadata
         plan.entries = {
             title: [_with_attempts(o, ledger.get(o.key)) for o in objs]
             for title, objs in plan.entries.items()

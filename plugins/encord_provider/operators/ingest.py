@@ -19,7 +19,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
 
 from encord_provider.config.ingest import IngestPipeline
-from encord_provider.ingest.changes import archive_deleted
+from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.encord_api import EncordApi, JobState
 from encord_provider.ingest.errors import LeaseLostError, PermanentIngestError
 from encord_provider.ingest.jobs import AwaitEvidence, ChunkRegistration, RegisterStep, SettledByEvidence
@@ -138,9 +138,8 @@ def plan_step(
                 log.info("settled objects of earlier upload jobs: %s", settled)
         with naming_the_bucket(pipeline, "source"):
             result = plan_run(pipeline, options, run_id, source_store(pipeline), staging, ledger)
-        if api is not None:
-            archive_deleted(pipeline, api, result.changes)
-        summary = {**result.summary(), "settled_earlier": settled}
+        applied = apply_policies(pipeline, api, result.changes) if api is not None else {}
+        summary = {**result.summary(), "settled_earlier": settled, "bucket_change_actions": applied}
         staging.write_bytes(plan_summary_key(pipeline, run_id, options.dry_run),
                             json.dumps(summary, indent=1, default=str).encode(), "application/json")  # fmt: skip
         log.info(
