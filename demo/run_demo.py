@@ -158,7 +158,9 @@ def main() -> None:
         client = emulator.client()
         encord = _show_encord(client, first["prepare"])
         print("\n== Where things are")
-        print(f"   manifests + chunk plans: s3://demo-staging/encord/runs/{PIPELINE}/<run id>/chunks/")
+        print(
+            f"   manifests + chunk plans: s3://demo-staging/encord/runs/{PIPELINE}/<run id>/plan-<attempt>/chunks/"
+        )
         print(f"   run reports:             s3://demo-staging/encord/runs/{PIPELINE}/<run id>/report.json")
         print(f"   ledger:                  s3://demo-staging/encord/ledger/{PIPELINE}/")
         print(f"   Airflow task logs:       {home}/logs")

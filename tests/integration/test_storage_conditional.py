@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,52 +72,41 @@ def test_replace_of_a_missing_object_fails(store: ConditionalStore) -> None:
         store.read_versioned("locks/other.json")
 
 
-def test_racing_creators_have_one_winner(store: ConditionalStore) -> None:
-    writers = 6
+def _race(writers: int, write: Callable[[int], object]) -> list[int]:
+    """Start `writers` threads at once; returns the indexes whose write won (the others must lose)."""
     barrier = threading.Barrier(writers)
-    winners: list[bytes] = []
+    winners: list[int] = []
     errors: list[BaseException] = []
 
-    def create(index: int) -> None:
-        body = f"writer {index}".encode()
+    def attempt(index: int) -> None:
         barrier.wait()
         try:
-            store.write_conditional(KEY, body, if_version=None)
-            winners.append(body)
+            write(index)
+            winners.append(index)
         except PreconditionFailedError:
             pass
         except BaseException as err:  # pragma: no cover - reported below
             errors.append(err)
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(writers)]
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(writers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
     assert not errors, errors
+    return winners
+
+
+def test_racing_creators_have_one_winner(store: ConditionalStore) -> None:
+    winners = _race(
+        6, lambda i: store.write_conditional(KEY, f"writer {i}".encode(), if_version=None) and None
+    )
     assert len(winners) == 1, winners
-    assert store.read_bytes(KEY) == winners[0]
+    assert store.read_bytes(KEY) == f"writer {winners[0]}".encode()
 
 
 def test_racing_replacers_have_one_winner(store: ConditionalStore) -> None:
     base = store.write_conditional(KEY, b"base", if_version=None)
-    writers = 6
-    barrier = threading.Barrier(writers)
-    winners: list[bytes] = []
-
-    def replace(index: int) -> None:
-        body = f"replacement {index}".encode()
-        barrier.wait()
-        try:
-            store.write_conditional(KEY, body, if_version=base)
-            winners.append(body)
-        except PreconditionFailedError:
-            pass
-
-    threads = [threading.Thread(target=replace, args=(i,)) for i in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    winners = _race(6, lambda i: store.write_conditional(KEY, f"new {i}".encode(), if_version=base))
     assert len(winners) == 1, winners
-    assert store.read_bytes(KEY) == winners[0]
+    assert store.read_bytes(KEY) == f"new {winners[0]}".encode()

@@ -92,42 +92,32 @@ def _find_or_create(find: Callable[[], str | None], create: Callable[[], str], w
     raise EncordUnavailableError(f"could not create or find {what}")
 
 
+def _resolve(what: str, pinned: tuple[str, str | None], remembered: str | None, exists: Callable[[str], bool],
+             find: Callable[[], str | None], create: Callable[[], str]) -> tuple[str, str]:  # fmt: skip
+    """(id, how): the configured id if any (which must exist), else the remembered one while it exists,
+    else found (by name or title) or created."""
+    field_name, pinned_id = pinned
+    if pinned_id:
+        if not exists(pinned_id):
+            raise EncordTargetError(f"{what}: no Encord {what.split()[0]} with {field_name} {pinned_id!r}")
+        return pinned_id, "configured"
+    if remembered:
+        if exists(remembered):
+            return remembered, "remembered"
+        log.warning("the remembered %s (%s) no longer exists; looking it up again", what, remembered)
+    return _find_or_create(find, create, what)
+
+
 def resolve_folder(api: EncordApi, config: FolderConfig, remembered: str | None) -> tuple[str, str]:
     """The folder's uuid and how it was resolved: configured, remembered, found (by name) or created."""
-    if config.uuid:
-        if not api.folder_exists(config.uuid):
-            raise EncordTargetError(f"folder {config.name!r}: no Encord folder with uuid {config.uuid!r}")
-        return config.uuid, "configured"
-    if remembered:
-        if api.folder_exists(remembered):
-            return remembered, "remembered"
-        log.warning(
-            "remembered folder %s of %r no longer exists; looking it up by name", remembered, config.name
-        )
-    return _find_or_create(
-        lambda: api.top_level_folder(config.name),
-        lambda: api.create_folder(config),
-        f"folder {config.name!r}",
-    )
+    return _resolve(f"folder {config.name!r}", ("uuid", config.uuid), remembered, api.folder_exists,
+                    lambda: api.top_level_folder(config.name), lambda: api.create_folder(config))  # fmt: skip
 
 
 def resolve_dataset(api: EncordApi, config: DatasetConfig, remembered: str | None) -> tuple[str, str]:
     """The dataset's hash and how it was resolved: configured, remembered, found (by title) or created."""
-    if config.hash:
-        if not api.dataset_exists(config.hash):
-            raise EncordTargetError(f"dataset {config.title!r}: no Encord dataset with hash {config.hash!r}")
-        return config.hash, "configured"
-    if remembered:
-        if api.dataset_exists(remembered):
-            return remembered, "remembered"
-        log.warning(
-            "remembered dataset %s of %r no longer exists; looking it up by title", remembered, config.title
-        )
-    return _find_or_create(
-        lambda: api.dataset_by_title(config.title),
-        lambda: api.create_dataset(config),
-        f"dataset {config.title!r}",
-    )
+    return _resolve(f"dataset {config.title!r}", ("hash", config.hash), remembered, api.dataset_exists,
+                    lambda: api.dataset_by_title(config.title), lambda: api.create_dataset(config))  # fmt: skip
 
 
 def resolve_targets(pipeline: IngestPipeline, api: EncordApi, staging: ObjectStore, ledger: Ledger,
