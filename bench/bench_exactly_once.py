@@ -101,6 +101,7 @@ class Bench:
 
         self.s3 = boto3.client("s3", endpoint_url=self.moto.url, region_name="us-east-1")
         self.client = self.emulator.client()
+        self.injected = self.matched = 0
 
     def close(self) -> None:
         self.emulator.close()
@@ -141,10 +142,15 @@ class Bench:
 
     @contextmanager
     def faults(self, rules: dict[str, Any] = FAULTS) -> Iterator[None]:
+        """Inject `rules` for the block; `self.injected` / `self.matched` then count what they hit."""
         self.emulator.admin_post("/admin/faults", rules)
         try:
             yield
         finally:
+            summary = self.emulator.admin_get("/admin/faults")["rules"]
+            self.injected += sum(rule["injected"] for rule in summary)
+            # each pattern has one 429 rule, and every request it matches is counted once there
+            self.matched += sum(rule["matched"] for rule in summary if rule["status"] == 429)
             self.emulator.admin_post("/admin/faults", {"rules": []})
 
     def settings(self, **settings: Any) -> None:
@@ -316,9 +322,11 @@ def run() -> dict[str, Any]:
                 continue
             print(f"-- {name}", flush=True)
             started = time.perf_counter()
+            bench.injected = bench.matched = 0
             try:
                 config = scenario(bench)
-                rows[name] = {**bench.tally(config), "seconds": round(time.perf_counter() - started, 1)}
+                rows[name] = {**bench.tally(config), "seconds": round(time.perf_counter() - started, 1),
+                              "faults_injected": bench.injected, "requests_seen": bench.matched}  # fmt: skip
             except Exception as err:  # one broken scenario must not hide the others' figures
                 rows[name] = {"error": f"{type(err).__name__}: {err}"}
             print(f"   {rows[name]}", flush=True)
@@ -331,14 +339,15 @@ def run() -> dict[str, Any]:
 
 
 def table(rows: dict[str, Any]) -> str:
-    lines = ["| scenario | objects in | registered | rejected | registered twice | lost | seconds |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| scenario | objects in | registered | rejected | registered twice | lost | faults injected / "
+             "Encord requests | seconds |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, row in rows.items():
         if "error" in row:
-            lines.append(f"| {name} | error: {row['error']} | | | | | |")
+            lines.append(f"| {name} | error: {row['error']} | | | | | | |")
             continue
         lines.append(f"| {name} | {row['objects_in']} | {row['registered']} | {row['rejected']} | "
-                     f"{row['registered_twice']} | {row['lost']} | {row['seconds']} |")  # fmt: skip
+                     f"{row['registered_twice']} | {row['lost']} | {row['faults_injected']} / {row['requests_seen']} | "
+                     f"{row['seconds']} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -289,7 +289,16 @@ class ChunkRegistration:
         )
         log.warning("%s: %d entries not in the folder, unchanged for %.0fs since attempt %d; sending them in a "
                     "new job", self.plan.name, len(missing), quiet, marker.attempt)  # fmt: skip
-        return self._start(marker.attempt + 1, missing, replacing=marker)
+        try:
+            return self._start(marker.attempt + 1, missing, replacing=marker)
+        except PreconditionFailedError:  # another try of this chunk moved first: follow its marker
+            current = self.read_marker()
+            assert current is not None
+            return (
+                WaitOnJob(current.upload_job_id, current.attempt)
+                if current.upload_job_id
+                else self._look_for_evidence(current)
+            )
 
     def _note_progress(self, marker: JobMarker, found: int) -> JobMarker:
         return note_progress(self.staging, self.key, marker, found)
