@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from encord_provider.ingest.encord_api import JobState
+from encord_provider.ingest.stores import key_of_uri
 from encord_provider.ledger import LedgerRecord, ObjectState
+from encord_provider.storage.base import ObjectStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,11 @@ class ChunkPlan:
 
     def dumps(self) -> bytes:
         return json.dumps(self.to_json(), separators=(",", ":")).encode("utf-8")
+
+
+def read_plan(staging: ObjectStore, plan_uri: str) -> ChunkPlan:
+    """The chunk plan at `plan_uri` (a URI inside the staging store)."""
+    return ChunkPlan.from_json(json.loads(staging.read_bytes(key_of_uri(staging, plan_uri))))
 
 
 @dataclass

@@ -5,7 +5,6 @@ Plain Python over stores and a ledger, so it is tested without Airflow.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -229,8 +228,3 @@ def advance_watermark(ledger: Ledger, newest: str | None, run_id: str) -> Waterm
     mark = Watermark(last_modified=newest or current, listed_at=utc_now(), run_id=run_id)
     ledger.write([], watermark=mark, writer=f"watermark:{run_id}")
     return mark
-
-
-def _write_json(staging: ObjectStore, key: str, data: Any) -> str:
-    staging.write_bytes(key, json.dumps(data, indent=1, default=str).encode(), "application/json")
-    return staging.uri(key)

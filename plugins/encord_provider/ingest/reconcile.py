@@ -6,24 +6,18 @@ Plain Python over the staging store, the ledger and `EncordApi`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from encord_provider.ingest.chunks import ChunkPlan, apply_job_result
+from encord_provider.ingest.chunks import ChunkPlan, apply_job_result, read_plan
 from encord_provider.ingest.encord_api import EncordApi, FolderIndex
 from encord_provider.ingest.jobs import JobMarker, entries_subset, find_entries, marker_key, note_progress
-from encord_provider.ingest.stores import key_of_uri
 from encord_provider.ledger import SETTLED_STATES, Ledger, LedgerRecord, ObjectState
 from encord_provider.storage.base import ConditionalStore
 from encord_provider.storage.errors import ObjectNotFoundError
 
 log = logging.getLogger(__name__)
-
-
-def read_plan(staging: ConditionalStore, plan_uri: str) -> ChunkPlan:
-    return ChunkPlan.from_json(json.loads(staging.read_bytes(key_of_uri(staging, plan_uri))))
 
 
 def _marker(staging: ConditionalStore, plan_uri: str) -> JobMarker | None:

@@ -20,13 +20,14 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ingest.changes import apply_policies
+from encord_provider.ingest.chunks import read_plan
 from encord_provider.ingest.encord_api import EncordApi, JobState
 from encord_provider.ingest.errors import LeaseLostError, PermanentIngestError
 from encord_provider.ingest.jobs import AwaitEvidence, ChunkRegistration, RegisterStep, SettledByEvidence
 from encord_provider.ingest.lease import PipelineLease
 from encord_provider.ingest.link import link_ready_items, resolve_duplicates
 from encord_provider.ingest.plan import RunOptions, advance_watermark, plan_run, plan_summary_key, run_prefix
-from encord_provider.ingest.reconcile import EarlierJobs, read_plan
+from encord_provider.ingest.reconcile import EarlierJobs
 from encord_provider.ingest.report import (
     asset_counts,
     dry_run_report,
