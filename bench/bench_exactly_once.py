@@ -101,7 +101,7 @@ class Bench:
 
         self.s3 = boto3.client("s3", endpoint_url=self.moto.url, region_name="us-east-1")
         self.client = self.emulator.client()
-        self.injected = self.matched = 0
+        self.injected = self.matched = self.blocks = 0
 
     def close(self) -> None:
         self.emulator.close()
@@ -119,7 +119,7 @@ class Bench:
             self.s3.put_object(Bucket=media, Key=key, Body=data)
             self.objects += 1
         config = pipeline_config("bench", "s3", media, "aws_test", f"s3://{staging}/encord", INTEGRATION,
-                                 chunking={"max_entries": 500}, registration={"unknown_job_settle_minutes": 0.2},
+                                 chunking={"max_entries": 100}, registration={"unknown_job_settle_minutes": 0.2},
                                  upload_poll_seconds=0.5, **overrides)  # fmt: skip
         config.setdefault("ledger", {})["compaction_grace_seconds"] = 0
         self.write(config)
@@ -142,8 +142,12 @@ class Bench:
 
     @contextmanager
     def faults(self, rules: dict[str, Any] = FAULTS) -> Iterator[None]:
-        """Inject `rules` for the block; `self.injected` / `self.matched` then count what they hit."""
-        self.emulator.admin_post("/admin/faults", rules)
+        """Inject `rules` for the block; `self.injected` / `self.matched` then count what they hit. Each
+        block draws from its own seed: with one seed every scenario would see the same first draws."""
+        self.blocks += 1
+        self.emulator.admin_post(
+            "/admin/faults", {**rules, "seed": rules.get("seed", 0) * 1000 + self.blocks}
+        )
         try:
             yield
         finally:
