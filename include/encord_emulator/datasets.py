@@ -16,13 +16,17 @@ from fastapi import APIRouter, Request
 from encord_emulator.common import aware_time, filter_listing, legacy_time, new_uuid, now_iso, sql_like
 from encord_emulator.errors import EmulatorError, invalid_arguments, not_found
 from encord_emulator.jobs import ITEM_KIND
+from encord_emulator.manifest import ManifestError, parse_upload_body
 from encord_emulator.registry import AppState, Ctx, RequestContext, register_seed_section, rpc
 from encord_emulator.seed import SeedError, entries, require
 from encord_emulator.storage import (
     FOLDER_KIND,
+    INTEGRATION_KIND,
     JsonBody,
     create_folder,
     delete_items,
+    get_folder_or_404,
+    job_runner,
     on_items_left_folder,
     signed_url,
     update_item,
@@ -379,6 +383,89 @@ def rpc_get_data_row(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, A
     if not extra.get("images_data_fetch_options"):
         dto.pop("images_data", None)
     return dto
+
+
+# ---------------------------------------------------------------- dataset.add_private_data_to_dataset
+
+UPLOAD_KIND = "dataset_upload"
+LONG_POLL_CAP_SECONDS = 25.0
+
+
+def start_dataset_upload(state: AppState, dataset_hash: str, params: dict[str, Any], owner: str) -> str:
+    """Register the files as an upload job into the dataset's folder (the backing folder of a mirror
+    dataset, else ``folderUuid``); the items are linked into the dataset when the job is polled done."""
+    dataset = get_dataset_or_404(state.store, dataset_hash)
+    folder_uuid = str(params.get("folderUuid") or dataset.get("backing_folder_uuid") or "")
+    if not folder_uuid:
+        raise invalid_arguments(f"dataset {dataset_hash} has no backing folder: pass folder= to name one")
+    get_folder_or_404(state.store, folder_uuid)
+    integration = state.store.get(INTEGRATION_KIND, str(params.get("integrationId") or ""))
+    if integration is None:
+        raise invalid_arguments(f"unknown cloud integration {params.get('integrationId')}")
+    body = (
+        {"dataItems": params["dataItems"]}
+        if params.get("dataItems")
+        else {"externalFiles": params.get("files")}
+    )
+    try:
+        units, flags = parse_upload_body(body)
+    except ManifestError as exc:
+        raise invalid_arguments(f"{params.get('fileName') or 'upload JSON'}: {exc}") from exc
+    if not units:
+        raise invalid_arguments("the upload JSON lists no files")
+    job_uuid = job_runner(state).start(folder_uuid, integration, units, flags, bool(params.get("ignoreErrors")),
+                                       params.get("fileName"), owner)  # fmt: skip
+    state.store.put(
+        UPLOAD_KIND, job_uuid, {"uuid": job_uuid, "dataset_hash": dataset_hash, "folder": folder_uuid}
+    )
+    return job_uuid
+
+
+def poll_dataset_upload(
+    state: AppState, dataset_hash: str, process_hash: str, timeout: float
+) -> dict[str, Any]:
+    """``DatasetDataLongPolling`` of the job; once it finished, its items are (idempotently) linked."""
+    upload = state.store.get(UPLOAD_KIND, process_hash)
+    if upload is None or upload["dataset_hash"] != dataset_hash:
+        raise not_found(f"upload job {process_hash} of dataset {dataset_hash}")
+    job = job_runner(state).wait(upload["folder"], process_hash, timeout)
+    linked: list[dict[str, Any]] = []
+    if job["status"] != "PENDING":
+        uuids = [i["itemUuid"] for i in [*job["itemsWithNames"], *job.get("itemsSkippedAsDuplicates", [])]]
+        link_items(state.store, dataset_hash, uuids, "SKIP")
+        wanted = set(uuids)
+        linked = [row for row in rows_of_dataset(state.store, dataset_hash) if row["item_uuid"] in wanted]
+    items = state.store.get_many(ITEM_KIND, [row["item_uuid"] for row in linked])
+    return {
+        "status": job["status"],
+        "dataHashesWithTitles": [
+            {
+                "dataHash": row["data_hash"],
+                "title": items[row["item_uuid"]]["name"],
+                "backingItemUuid": row["item_uuid"],
+            }
+            for row in linked
+        ],
+        "errors": job["errors"],
+        "dataUnitErrors": job["unitErrors"],
+        **{
+            key: job[key]
+            for key in ("unitsPendingCount", "unitsDoneCount", "unitsErrorCount", "unitsCancelledCount")
+        },
+    }
+
+
+@rpc("dataset", "datasetdatalongpolling", "POST")
+def rpc_start_dataset_upload(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, str]:
+    return {"process_hash": start_dataset_upload(ctx.app, ctx.resource_id, payload or {}, ctx.user_email)}
+
+
+@rpc("dataset", "datasetdatalongpolling", "GET")
+def rpc_poll_dataset_upload(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, Any]:
+    payload = payload or {}
+    cap = float(ctx.app.setting("long_poll_cap_seconds", LONG_POLL_CAP_SECONDS))
+    timeout = max(0.0, min(float(payload.get("timeout_seconds") or 0), cap))
+    return poll_dataset_upload(ctx.app, ctx.resource_id, str(payload.get("process_hash")), timeout)
 
 
 # ---------------------------------------------------------------- seed

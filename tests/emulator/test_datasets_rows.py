@@ -7,7 +7,7 @@ import uuid
 import warnings
 
 import pytest
-from encord.exceptions import ResourceNotFoundError
+from encord.exceptions import InvalidArgumentsError, ResourceNotFoundError
 from encord.orm.dataset import StorageLocation
 from encord.user_client import EncordUserClient
 from encord_emulator.testing import EmulatorProcess
@@ -91,3 +91,46 @@ def test_delete_data_from_a_mirror_dataset_deletes_the_backing_items(
     dataset.refetch_data()
     assert [r.uid for r in dataset.data_rows] == [uuids[1]], "the mirror does not bring the row back"
     assert [str(i.uuid) for i in mirror.list_items()] == [uuids[1]]
+
+
+def test_add_private_data_to_dataset_registers_and_links(
+    encord_client: EncordUserClient, encord_emulator: EmulatorProcess, moto_endpoint: str
+) -> None:
+    import boto3
+
+    from tests.emulator.test_projects_helpers import png_bytes
+
+    bucket = f"dsup-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    for name in ("a.png", "b.png"):
+        s3.put_object(Bucket=bucket, Key=name, Body=png_bytes(20, 10, 9))
+    title = f"s3-{bucket}"
+    encord_emulator.admin_post(
+        "/admin/seed", {"integrations": [{"title": title, "provider": "aws", "endpoint_url": moto_endpoint}]}
+    )
+    integration = next(i for i in encord_client.get_cloud_integrations() if i.title == title)
+    files = {"images": [{"objectUrl": f"s3://{bucket}/{n}"} for n in ("a.png", "b.png", "missing.png")]}
+    mirror = encord_client.create_dataset(f"up-{uuid.uuid4().hex[:6]}", StorageLocation.AWS)
+    dataset = encord_client.get_dataset(mirror.dataset_hash)
+    job = dataset.add_private_data_to_dataset_start(integration.id, files, ignore_errors=True)
+    result = dataset.add_private_data_to_dataset_get_result(job, timeout_seconds=60)
+    assert result.status.value == "DONE" and (result.units_done_count, result.units_error_count) == (2, 1)
+    assert sorted(info.title for info in result.data_hashes_with_titles) == ["a.png", "b.png"]
+    assert "missing.png" in result.data_unit_errors[0].object_urls[0]
+    dataset.refetch_data()
+    assert sorted(r.title for r in dataset.data_rows) == ["a.png", "b.png"]
+
+    plain = encord_client.create_dataset(f"plain-{uuid.uuid4().hex[:6]}", StorageLocation.AWS,
+                                         create_backing_folder=False)  # fmt: skip
+    plain_dataset = encord_client.get_dataset(plain.dataset_hash)
+    with pytest.raises(InvalidArgumentsError, match="no backing folder"):
+        plain_dataset.add_private_data_to_dataset_start(integration.id, files)
+    folder = encord_client.create_storage_folder(f"target-{uuid.uuid4().hex[:6]}")
+    job = plain_dataset.add_private_data_to_dataset_start(
+        integration.id, {"images": files["images"][:1]}, folder=folder
+    )
+    (info,) = plain_dataset.add_private_data_to_dataset_get_result(
+        job, timeout_seconds=60
+    ).data_hashes_with_titles
+    assert info.backing_item_uuid == next(iter(folder.list_items())).uuid
