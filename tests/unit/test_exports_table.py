@@ -130,3 +130,23 @@ def test_classification_ranges_become_one_row_each() -> None:
     row = frames_row("video", "video/mp4", {}, tags_classification("c1", [[0, 4], [10, 12]], "night"))
     records = [r for r in flat_records(row, AttributeIndex(rich_ontology())) if r["kind"] == "classification"]
     assert [(r["frame"], r["frame_end"]) for r in records] == [(0, 4), (10, 12)]
+
+
+def test_text_and_audio_objects_without_frames_get_a_row_per_range() -> None:
+    from tests.unit.export_fixtures import STAMP, rich_ontology
+
+    quote = {"objectHash": "q1", "featureHash": "obj-quote", "name": "quote", "shape": "text", "value": "quote",
+             "color": "#D33115", "range": [[5, 12], [40, 44]], "createdBy": "a@b.c", "createdAt": STAMP,
+             "lastEditedBy": None, "lastEditedAt": STAMP, "manualAnnotation": True, "classifications": []}  # fmt: skip
+    row = {
+        "label_hash": "l-text", "data_hash": "d-text", "data_title": "notes.txt", "data_type": "plain_text",
+        "data_units": {"d-text": {"data_hash": "d-text", "data_title": "notes.txt", "data_type": "text/plain",
+                                  "data_sequence": 0, "labels": {}}},
+        "object_answers": {"q1": quote}, "classification_answers": {}, "object_actions": {},
+    }  # fmt: skip
+    records = list(flat_records(row, AttributeIndex(rich_ontology())))
+    assert [(r["kind"], r["shape"], r["frame"], r["frame_end"]) for r in records] == [
+        ("object", "text", 5, 12),
+        ("object", "text", 40, 44),
+    ]
+    assert records[0]["created_by"] == "a@b.c" and records[0]["name"] == "quote"

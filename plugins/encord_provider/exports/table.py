@@ -1,5 +1,7 @@
 """Flat label table for warehouse queries: one row per object instance per frame, one per classification
-and frame range (`frame` .. `frame_end`, inclusive).
+and frame range (`frame` .. `frame_end`, inclusive). Audio and text objects have no frames: they get one
+row per range, `frame` .. `frame_end` holding the range as Encord records it (milliseconds for audio,
+character offsets for text).
 
 `attributes` is a JSON object of the answers, typed by the ontology (see `exports.attributes`): a checklist
 is always a list. Parquet is written in row groups through pyarrow (memory bounded by one group); CSV is
@@ -88,12 +90,17 @@ def _json(value: Any) -> str:
 
 
 def _object_record(
-    row: dict[str, Any], data_hash: str, frame: int, obj: dict[str, Any], attributes: AttributeIndex
+    row: dict[str, Any],
+    data_hash: str,
+    frame: int,
+    obj: dict[str, Any],
+    attributes: AttributeIndex,
+    frame_end: int | None = None,
 ) -> dict[str, Any]:
     object_hash = obj.get("objectHash")
     box = normalised_box(obj)
     return {
-        **_base(row, data_hash, frame),
+        **_base(row, data_hash, frame, frame_end),
         "kind": "object",
         "instance_hash": object_hash,
         "feature_hash": obj.get("featureHash"),
@@ -141,11 +148,25 @@ def _classification_record(
     }
 
 
+def _range_object_records(
+    row: dict[str, Any], answer: dict[str, Any], attributes: AttributeIndex
+) -> Iterator[dict[str, Any]]:
+    """An audio or text object: it lives only in `object_answers`, with ranges (ms or characters)."""
+    data_hash = str(row.get("data_hash"))
+    for start, end in _ranges(answer):
+        yield _object_record(row, data_hash, start, answer, attributes, frame_end=end)
+
+
 def flat_records(row: dict[str, Any], attributes: AttributeIndex) -> Iterator[dict[str, Any]]:
     """The table rows of one Encord label row."""
+    on_frames: set[str] = set()
     for frame in iter_frames(row):
         for obj in frame.objects:
+            on_frames.add(str(obj.get("objectHash")))
             yield _object_record(row, str(frame.unit.get("data_hash")), frame.frame, obj, attributes)
+    for object_hash, answer in (row.get("object_answers") or {}).items():
+        if isinstance(answer, dict) and "range" in answer and str(object_hash) not in on_frames:
+            yield from _range_object_records(row, answer, attributes)
     for answer in (row.get("classification_answers") or {}).values():
         if isinstance(answer, dict):
             yield from _classification_records(row, answer, attributes)
