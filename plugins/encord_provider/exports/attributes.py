@@ -86,12 +86,18 @@ class AttributeIndex:
     def __init__(self, ontology: dict[str, Any]) -> None:
         self._by_element: dict[str, dict[str, AttributeInfo]] = {}
         self._names: dict[str, str] = {}
+        # (element hash, dynamic) -> the (key, kind) of its top-level attributes, present in every answer dict
+        self._defaults: dict[tuple[str, bool], list[tuple[str, str]]] = {}
         for element in [*(ontology.get("objects") or []), *(ontology.get("classifications") or [])]:
             if not isinstance(element, dict):
                 continue
             element_hash = str(element.get("featureNodeHash"))
             attributes = element.get("attributes") or []
-            self._by_element[element_hash] = _element_attributes(attributes)
+            infos = self._by_element[element_hash] = _element_attributes(attributes)
+            for dynamic in (False, True):
+                self._defaults[(element_hash, dynamic)] = [
+                    (i.key, i.kind) for i in infos.values() if i.top_level and i.dynamic == dynamic
+                ]
             first = next((a for a in attributes if isinstance(a, dict)), {})
             self._names[element_hash] = str(element.get("name") or first.get("name") or "")
 
@@ -103,7 +109,7 @@ class AttributeIndex:
         self, element_hash: str | None, answers: list[dict[str, Any]], dynamic: bool
     ) -> dict[str, Any]:
         infos = self._by_element.get(str(element_hash), {})
-        flat = {i.key: _empty_value(i.kind) for i in infos.values() if i.top_level and i.dynamic == dynamic}
+        flat = {key: _empty_value(kind) for key, kind in self._defaults.get((str(element_hash), dynamic), ())}
         for answer in answers:
             if not isinstance(answer, dict):
                 continue
@@ -125,8 +131,9 @@ class AttributeIndex:
         element_hash = obj.get("featureHash")
         static = ((row.get("object_answers") or {}).get(object_hash) or {}).get("classifications") or []
         flat = self.static_answers(element_hash, static)
-        infos = self._by_element.get(str(element_hash), {})
-        if not any(info.dynamic for info in infos.values()):
+        if not self._defaults.get((str(element_hash), True)) and not (row.get("object_actions") or {}).get(
+            object_hash
+        ):
             return flat
         actions = ((row.get("object_actions") or {}).get(object_hash) or {}).get("actions") or []
         at_frame = [a for a in actions if frame is not None and _covers(a.get("range"), frame)]
