@@ -512,32 +512,29 @@ def _item_size(item: dict[str, Any]) -> int:
     return int(item.get("file_size") or 0)
 
 
-def update_folder(store: Any, folder_uuid: str, patch: dict[str, Any]) -> dict[str, Any]:
-    """Apply a ``PatchFolderPayload`` (absent or null fields stay as they are)."""
-    folder = get_folder_or_404(store, folder_uuid)
+def _apply_patch(doc: dict[str, Any], patch: dict[str, Any], where: str) -> None:
+    """A ``PatchFolderPayload`` / ``PatchItemPayload``: absent or null fields stay as they are."""
     if patch.get("name") is not None:
         if not str(patch["name"]).strip():
-            raise invalid_arguments(f"folder {folder_uuid}: name must not be empty")
-        folder["name"] = str(patch["name"])
+            raise invalid_arguments(f"{where}: name must not be empty")
+        doc["name"] = str(patch["name"])
     if patch.get("description") is not None:
-        folder["description"] = str(patch["description"])
+        doc["description"] = str(patch["description"])
     if patch.get("clientMetadata") is not None:
-        folder["client_metadata"] = _json_object(patch["clientMetadata"], "clientMetadata")
-    folder["last_edited_at"] = now_iso()
+        doc["client_metadata"] = _json_object(patch["clientMetadata"], "clientMetadata")
+    doc["last_edited_at"] = now_iso()
+
+
+def update_folder(store: Any, folder_uuid: str, patch: dict[str, Any]) -> dict[str, Any]:
+    folder = get_folder_or_404(store, folder_uuid)
+    _apply_patch(folder, patch, f"folder {folder_uuid}")
     store.put(FOLDER_KIND, folder_uuid, folder)
     return folder
 
 
 def update_item(store: Any, item_uuid: str, patch: dict[str, Any]) -> dict[str, Any]:
-    """Apply a ``PatchItemPayload`` (absent or null fields stay as they are)."""
     item = get_item_or_404(store, item_uuid)
-    if patch.get("name") is not None:
-        item["name"] = str(patch["name"])
-    if patch.get("description") is not None:
-        item["description"] = str(patch["description"])
-    if patch.get("clientMetadata") is not None:
-        item["client_metadata"] = _json_object(patch["clientMetadata"], "clientMetadata")
-    item["last_edited_at"] = now_iso()
+    _apply_patch(item, patch, f"storage item {item_uuid}")
     store.put(ITEM_KIND, item_uuid, item)
     return item
 

@@ -3,18 +3,15 @@ survive save and reload), and the list_label_rows_v2 filters not covered elsewhe
 
 from __future__ import annotations
 
-import uuid
-
 from encord.objects import Classification, Object
 from encord.objects.attributes import RadioAttribute
 from encord.objects.coordinates import BoundingBoxCoordinates
 from encord.objects.frames import Range
-from encord.orm.dataset import StorageLocation
 from encord.orm.label_row import AnnotationTaskStatus
 from encord.project import Project
 from encord_emulator.testing import EmulatorProcess
 
-from tests.emulator.test_projects_helpers import register_image_and_video
+from tests.emulator.test_projects_helpers import project_over_items, register_image_and_video
 
 ONTOLOGY = {
     "objects": [{"name": "car", "shape": "bounding_box", "attributes": [
@@ -26,18 +23,7 @@ ONTOLOGY = {
 def _project(emulator: EmulatorProcess, moto: str) -> Project:
     client = emulator.client()
     items = register_image_and_video(client, emulator, moto, 64, 48)
-    suffix = uuid.uuid4().hex[:8]
-    dataset = client.create_dataset(f"video-{suffix}", StorageLocation.AWS, create_backing_folder=False)
-    client.get_dataset(dataset.dataset_hash, include_data_rows=False).link_items(
-        [uuid.UUID(u) for u in items.values()]
-    )
-    project_hash = str(uuid.uuid4())
-    emulator.admin_post("/admin/seed", {
-        "ontologies": [{"title": f"video-{suffix}", **ONTOLOGY}],
-        "projects": [{"title": f"video-{suffix}", "project_hash": project_hash, "ontology": f"video-{suffix}",
-                      "datasets": [dataset.dataset_hash]}],
-    })  # fmt: skip
-    return client.get_project(project_hash)
+    return project_over_items(client, emulator, list(items.values()), ONTOLOGY)
 
 
 def test_video_labels_survive_save_and_reload(encord_emulator: EmulatorProcess, moto_endpoint: str) -> None:

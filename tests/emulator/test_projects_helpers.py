@@ -136,6 +136,24 @@ def register_image_and_video(
     return {item.name: str(item.uuid) for item in folder.list_items()}
 
 
+def project_over_items(
+    client: EncordUserClient, emulator: EmulatorProcess, item_uuids: list[str], ontology: dict[str, Any]
+) -> Project:
+    """A dataset linking the items and a seeded default-workflow project over it with `ontology` (a seed spec)."""
+    suffix = uuid.uuid4().hex[:8]
+    dataset = client.create_dataset(f"ds-{suffix}", StorageLocation.AWS, create_backing_folder=False)
+    client.get_dataset(dataset.dataset_hash, include_data_rows=False).link_items(
+        [uuid.UUID(u) for u in item_uuids]
+    )
+    project_hash = str(uuid.uuid4())
+    emulator.admin_post("/admin/seed", {
+        "ontologies": [{"title": f"onto-{suffix}", **ontology}],
+        "projects": [{"title": f"project-{suffix}", "project_hash": project_hash, "ontology": f"onto-{suffix}",
+                      "datasets": [dataset.dataset_hash]}],
+    })  # fmt: skip
+    return client.get_project(project_hash)
+
+
 def build_world(
     client: EncordUserClient,
     emulator: EmulatorProcess,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ from encord.objects.coordinates import (
     SkeletonCoordinates,
 )
 from encord.objects.frames import Range
-from encord.orm.dataset import StorageLocation
 from encord.project import Project
 from encord_emulator.testing import EmulatorProcess
 from encord_provider.exports.model import ExportFilters
@@ -37,7 +35,7 @@ from encord_provider.exports.source import SdkLabelSource
 from encord_provider.storage.local import LocalStore
 from pycocotools.coco import COCO
 
-from tests.emulator.test_projects_helpers import register_image_and_video
+from tests.emulator.test_projects_helpers import project_over_items, register_image_and_video
 
 WIDTH, HEIGHT = 80, 60
 ONTOLOGY = {
@@ -62,18 +60,7 @@ ONTOLOGY = {
 def project(encord_emulator: EmulatorProcess, moto_endpoint: str) -> Project:
     client = encord_emulator.client()
     items = register_image_and_video(client, encord_emulator, moto_endpoint, WIDTH, HEIGHT)
-    suffix = uuid.uuid4().hex[:8]
-    dataset = client.create_dataset(f"real-{suffix}", StorageLocation.AWS, create_backing_folder=False)
-    client.get_dataset(dataset.dataset_hash, include_data_rows=False).link_items(
-        [uuid.UUID(u) for u in items.values()]
-    )
-    project_hash = str(uuid.uuid4())
-    encord_emulator.admin_post("/admin/seed", {
-        "ontologies": [{"title": f"real-{suffix}", **ONTOLOGY}],
-        "projects": [{"title": f"real-{suffix}", "project_hash": project_hash, "ontology": f"real-{suffix}",
-                      "datasets": [dataset.dataset_hash]}],
-    })  # fmt: skip
-    return client.get_project(project_hash)
+    return project_over_items(client, encord_emulator, list(items.values()), ONTOLOGY)
 
 
 def _instance(project: Project, name: str) -> ObjectInstance:
