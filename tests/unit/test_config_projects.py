@@ -48,6 +48,7 @@ projects:
       version_name_template: "v{number:05d}_{created_at:%Y%m%dT%H%M%SZ}"
       full_snapshot_every: 10
       formats: [json, coco, parquet, csv, json]
+      coco: {point_segmentation: polygon, mask_iscrowd: false}
 """
 )
 
@@ -77,6 +78,20 @@ def test_full_documented_entry_parses() -> None:
     assert export.formats == ["json", "coco", "parquet", "csv"]
     assert export.include_classification_feature_hashes == ["abc123"]
     assert export.schedule == "0 4 * * *" and export.stage == "Complete"
+    assert export.coco.point_segmentation == "polygon" and not export.coco.mask_iscrowd
+
+
+def test_coco_options_default_to_standard_coco_and_reject_unknown_values() -> None:
+    export = ProjectPipeline.model_validate(MINIMAL_PROJECT).export
+    assert export is not None and (export.coco.point_segmentation, export.coco.mask_iscrowd) == (
+        "polygon",
+        False,
+    )
+    message = _error(FULL.replace("point_segmentation: polygon", "point_segmentation: dot"))
+    assert (
+        f"pipelines.yaml:{_line_of(FULL, 'point_segmentation')}: projects[0].export.coco.point_segmentation"
+        in message
+    )
 
 
 def test_defaults_of_a_minimal_project() -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.schedule import Schedule
+from encord_provider.exports.model import CocoOptions
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 _AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
@@ -98,6 +99,9 @@ class ExportConfig(BaseModel):
     )
     full_snapshot_every: int = Field(10, ge=1, description="Every Nth version is a full snapshot.")
     formats: list[ExportFormat] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
+    coco: CocoOptions = Field(
+        default_factory=lambda: CocoOptions(), description="How coco.json writes points, skeletons and masks."
+    )
     bundle_size: int = Field(500, ge=1, le=1000, description="Label rows initialised per request.")
     rows_per_file: int = Field(50_000, ge=1, description="Encord JSON rows per labels-NNNNN.jsonl chunk.")
 
