@@ -140,7 +140,7 @@ def _flag(column: pa.Array, name: str, ctx: RowContext, rows: _Rows) -> pa.Array
     if pa.types.is_boolean(column.type):
         return column
     text = pc.utf8_lower(_as_text(column, name, ctx, rows))
-    valid = pc.fill_null(pc.is_in(text, value_set=_BOOLEAN_TEXT), True)
+    valid = pc.or_(pc.is_null(text), pc.is_in(text, value_set=_BOOLEAN_TEXT))
     if not pc.all(valid).as_py():
         index = pc.indices_nonzero(pc.invert(valid))[0].as_py()
         value = column[index].as_py()
