@@ -41,6 +41,7 @@ def error(listing: str, cloud: str = "s3") -> str:
 
 def test_default_is_list() -> None:
     assert pipeline().source.listing.mode == "list" and pipeline().source.listing.inventory is None
+    assert pipeline().source.listing.key_ordered
 
 
 def test_inventory_settings_and_defaults() -> None:
@@ -51,6 +52,7 @@ def test_inventory_settings_and_defaults() -> None:
     assert listing.inventory.uri == "s3://inv/inventories/source-bucket/daily/"
     assert listing.inventory.format is None and listing.inventory.max_age_hours == 48
     assert listing.inventory.on_stale == "error" and listing.inventory.verify_checksums
+    assert not listing.key_ordered  # manifest order: a manifest build must sort on disk
 
 
 @pytest.mark.parametrize(
@@ -138,3 +140,22 @@ def test_open_listing_reads_the_inventory_in_inventory_mode(tmp_path: Path) -> N
         open_listing(configured, source, now=SNAPSHOT + timedelta(hours=49))  # raised before any record
     warned = pipeline(listing.replace("daily/'", "daily/', on_stale: warn, max_age_hours: 1"))
     assert len(list(itertools.islice(open_listing(warned, source, now=SNAPSHOT + timedelta(days=9)), 5))) == 2
+
+
+def test_inventory_records_feed_the_manifest_builder_sorted_on_disk(tmp_path: Path) -> None:
+    """What the plan step does with them: manifest order needs `input_order=ANY`; SORTED refuses it."""
+    from encord_provider.manifests import InputOrder, LocalDirSink, ManifestConfig, build_manifests
+    from encord_provider.manifests.ordering import UnorderedInputError
+
+    inv, source = LocalStore(tmp_path / "inv"), LocalStore(tmp_path / "src")
+    write_s3_inventory(inv, [Row("data/b.jpg"), Row("data/a.jpg"), Row("data/c.mp4")])
+    uri = f"file://{inv.bucket}/inventories/source-bucket/daily/"
+    configured = pipeline(f"      listing: {{mode: inventory, inventory: {{uri: '{uri}'}}}}")
+    order = InputOrder.SORTED if configured.source.listing.key_ordered else InputOrder.ANY
+    records = open_listing(configured, source, now=SNAPSHOT)
+    summary = build_manifests(records, ManifestConfig(input_order=order), LocalDirSink(tmp_path / "out"))
+    assert summary.n_registered_objects == 3
+    with pytest.raises(UnorderedInputError, match="keys out of order"):
+        build_manifests(
+            open_listing(configured, source, now=SNAPSHOT), ManifestConfig(), LocalDirSink(tmp_path / "x")
+        )

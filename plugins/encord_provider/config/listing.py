@@ -77,6 +77,12 @@ class ListingConfig(BaseModel):
             raise ValueError("'inventory' is only used with mode 'inventory' (mode is 'list')")
         return self
 
+    @property
+    def key_ordered(self) -> bool:
+        """True when records arrive in key order (LIST); an inventory's come in manifest order, so a
+        manifest build over them needs `input_order=InputOrder.ANY` (sorted on disk)."""
+        return self.mode == "list"
+
     def check_cloud(self, cloud: InventoryFormat) -> None:
         """An inventory describes the source bucket, so its format is the source's cloud."""
         if self.inventory is None:
