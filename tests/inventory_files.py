@@ -242,6 +242,23 @@ def write_s3_inventory(
             write_s3_data_file(path, chunk, fields, source_bucket, file_format, encode_key)
             files.append(upload(store, f"{folder}data/{run}-{number:05d}{suffix}", path))
             path.unlink()
+    return _write_s3_manifest(
+        store, folder, run, source_bucket, created, file_format, fields, files, checksum, manifest_edit
+    )
+
+
+def _write_s3_manifest(
+    store: ObjectStore,
+    folder: str,
+    run: str,
+    source_bucket: str,
+    created: datetime,
+    file_format: S3Format,
+    fields: Sequence[str],
+    files: list[dict[str, Any]],
+    checksum: bool = True,
+    manifest_edit: Callable[[dict[str, Any]], Any] | None = None,
+) -> str:
     manifest: dict[str, Any] = {
         "sourceBucket": source_bucket,
         "destinationBucket": f"arn:aws:s3:::{store.bucket}",
@@ -593,20 +610,7 @@ def write_s3_parquet_synthetic(
                     )
             files.append(upload(store, f"{folder}data/{run}-{number:05d}.parquet", path))
             path.unlink()
-    manifest = {
-        "sourceBucket": source_bucket,
-        "destinationBucket": f"arn:aws:s3:::{store.bucket}",
-        "version": "2016-11-30",
-        "creationTimestamp": str(int(created.timestamp() * 1000)),
-        "fileFormat": "Parquet",
-        "fileSchema": _s3_schema_text(fields, "parquet"),
-        "files": files,
-    }
-    body = json.dumps(manifest).encode()
-    key = f"{folder}{run}/manifest.json"
-    store.write_bytes(key, body)
-    store.write_bytes(f"{folder}{run}/manifest.checksum", hashlib.md5(body).hexdigest().encode())
-    return key
+    return _write_s3_manifest(store, folder, run, source_bucket, created, "parquet", fields, files)
 
 
 def synthetic_rows(n_rows: int) -> Iterator[Row]:

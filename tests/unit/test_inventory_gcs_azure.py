@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,16 +26,6 @@ from tests.inventory_files import (
 )
 
 KEYS = ["data/a.jpg", "data/b/c d+e.png", "data/ünï 日本.jpg", 'data/new\nline,"q".jpg', "other/x.jpg"]
-
-
-@pytest.fixture
-def inv(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "inv")
-
-
-@pytest.fixture
-def source(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "src")
 
 
 def keys_of(

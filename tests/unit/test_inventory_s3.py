@@ -49,16 +49,6 @@ ODD_KEYS = [
 ]
 
 
-@pytest.fixture
-def inv(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "inv")
-
-
-@pytest.fixture
-def source(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "src")
-
-
 def folder_uri(store: LocalStore, config: str = "daily") -> str:
     return f"file://{store.bucket}/inventories/source-bucket/{config}/"
 

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.inventory.errors import InventoryError
 from encord_provider.storage.inventory.locate import (
+    as_folder,
+    byte_count,
     check_manifest_checksum,
     child_folders,
     data_root,
     field_of,
     folder_of,
     read_json_object,
+    run_finished,
 )
 from encord_provider.storage.inventory.model import (
     CsvLayout,
@@ -65,7 +69,7 @@ def find_manifest(store: ObjectStore, location: str, *, rule: str | None, verify
     finished run of `rule` (which may be left out when every run has a single rule)."""
     if location.endswith(MANIFEST_SUFFIX):
         return location
-    folder = location.rstrip("/") + "/" if location.strip("/") else ""
+    folder = as_folder(location)
     for run in _runs_newest_first(store, folder, 0):
         key = _manifest_of_run(store, run, rule, verify)
         if key:
@@ -77,7 +81,8 @@ def find_manifest(store: ObjectStore, location: str, *, rule: str | None, verify
     )
 
 
-def _runs_newest_first(store: ObjectStore, folder: str, level: int) -> Any:
+def _runs_newest_first(store: ObjectStore, folder: str, level: int) -> Iterator[str]:
+    """Run folders `YYYY/MM/DD/HH-MM-SS/` under `folder`, newest first, listed one level at a time."""
     if level == len(_LEVELS):
         yield folder
         return
@@ -92,7 +97,7 @@ def _manifest_of_run(store: ObjectStore, run: str, rule: str | None, verify: boo
         raise InventoryError(store.uri(run), f"this run holds several inventory rules {rules}: set 'rule'")
     for name in rules:
         key = f"{run}{name}/{name}{MANIFEST_SUFFIX}"
-        if store.exists(f"{run}{name}/{name}{CHECKSUM_SUFFIX}") or (not verify and store.exists(key)):
+        if run_finished(store, key, f"{run}{name}/{name}{CHECKSUM_SUFFIX}", verify):
             return key
         log.info("blob inventory run %s has no finished manifest for rule %r; trying an older one", run, name)
     return None
@@ -144,10 +149,7 @@ def load_manifest(store: ObjectStore, key: str, *, verify: bool) -> Manifest:
 def _data_file(entry: Any, position: int, uri: str) -> DataFile:
     if not isinstance(entry, dict) or not isinstance(entry.get("blob"), str) or not entry["blob"]:
         raise InventoryError(uri, f"files[{position}] must be an object with a non-empty 'blob'")
-    size = entry.get("size")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-        raise InventoryError(uri, f"files[{position}].size must be a byte count, got {size!r}")
-    return DataFile(entry["blob"], size)
+    return DataFile(entry["blob"], byte_count(entry.get("size"), f"files[{position}]", uri))
 
 
 def _time(value: str, uri: str) -> datetime:

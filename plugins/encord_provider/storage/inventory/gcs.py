@@ -22,7 +22,7 @@ from typing import Any
 
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.inventory.errors import InventoryError
-from encord_provider.storage.inventory.locate import data_root, field_of, read_json_object
+from encord_provider.storage.inventory.locate import as_folder, data_root, field_of, read_json_object
 from encord_provider.storage.inventory.model import (
     CsvLayout,
     DataFile,
@@ -49,7 +49,7 @@ def find_manifest(store: ObjectStore, location: str, *, rule: str | None, verify
     (by the time the object was written, then by name)."""
     if location.endswith(MANIFEST_SUFFIX):
         return location
-    folder = location.rstrip("/") + "/" if location.strip("/") else ""
+    folder = as_folder(location)
     manifests = [r for r in store.list_objects(folder) if r.key.endswith("_" + MANIFEST_SUFFIX)]
     if not manifests:
         raise InventoryError(

@@ -83,6 +83,23 @@ def child_folders(store: ObjectStore, prefix: str) -> list[str]:
     return sorted({rest.split("/", 1)[0] for rest in rests if "/" in rest})
 
 
+def as_folder(location: str) -> str:
+    """`a/b` or `a/b/` -> `a/b/`; the bucket root stays ``."""
+    return location.rstrip("/") + "/" if location.strip("/") else ""
+
+
+def run_finished(store: ObjectStore, manifest_key: str, checksum_key: str, verify: bool) -> bool:
+    """A run is finished once its checksum file is written; unverified, once its manifest is."""
+    return store.exists(checksum_key) or (not verify and store.exists(manifest_key))
+
+
+def byte_count(value: Any, where: str, uri: str) -> int | None:
+    """A manifest's declared file size: absent, or a non-negative integer."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise InventoryError(uri, f"{where}.size must be a byte count, got {value!r}")
+    return value
+
+
 def folder_of(key: str) -> str:
     """`a/b/manifest.json` -> `a/b/`; `manifest.json` -> ``."""
     parent = posixpath.dirname(key)

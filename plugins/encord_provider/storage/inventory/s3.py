@@ -18,12 +18,15 @@ from typing import Any
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.inventory.errors import InventoryError
 from encord_provider.storage.inventory.locate import (
+    as_folder,
+    byte_count,
     check_manifest_checksum,
     child_folders,
     data_root,
     field_of,
     folder_of,
     read_json_object,
+    run_finished,
 )
 from encord_provider.storage.inventory.model import (
     CsvLayout,
@@ -58,11 +61,11 @@ def find_manifest(store: ObjectStore, location: str, *, rule: str | None, verify
     """`location` is a manifest key, or the `<config-ID>` folder: then the newest finished run's manifest."""
     if location.endswith(MANIFEST):
         return location
-    folder = location.rstrip("/") + "/" if location.strip("/") else ""
+    folder = as_folder(location)
     runs = sorted((name for name in child_folders(store, folder) if RUN_FOLDER.match(name)), reverse=True)
     for run in runs:
         key = f"{folder}{run}/{MANIFEST}"
-        if store.exists(f"{folder}{run}/{CHECKSUM}") or (not verify and store.exists(key)):
+        if run_finished(store, key, f"{folder}{run}/{CHECKSUM}", verify):
             return key
         log.info("S3 inventory run %s has no %s yet (unfinished); trying an older one", run, CHECKSUM)
     raise InventoryError(
@@ -127,9 +130,7 @@ def _data_file(entry: Any, position: int, uri: str) -> DataFile:
     where = f"files[{position}]"
     if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or not entry["key"]:
         raise InventoryError(uri, f"{where} must be an object with a non-empty 'key'")
-    size, md5 = entry.get("size"), entry.get("MD5checksum")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-        raise InventoryError(uri, f"{where}.size must be a byte count, got {size!r}")
+    size, md5 = byte_count(entry.get("size"), where, uri), entry.get("MD5checksum")
     if md5 is not None and (not isinstance(md5, str) or not re.fullmatch(r"[0-9A-Fa-f]{32}", md5)):
         raise InventoryError(uri, f"{where}.MD5checksum must be 32 hex digits, got {md5!r}")
     return DataFile(entry["key"], size, md5.lower() if md5 else None)

@@ -139,17 +139,13 @@ def open_inventory(
     finished run). `store` replaces the store `uri` would open (the URI's key is still used)."""
     if kind not in KINDS:
         raise ValueError(f"unknown inventory format {kind!r}; expected one of {sorted(KINDS)}")
-    opened, location = (
-        inventory_location(uri, conn_id=conn_id, endpoint_url=endpoint_url)
-        if store is None
-        else (
-            store,
-            parse_uri(uri).key,
-        )
-    )
+    if store is None:
+        store, location = inventory_location(uri, conn_id=conn_id, endpoint_url=endpoint_url)
+    else:
+        location = parse_uri(uri).key
     module = KINDS[kind]
-    key = module.find_manifest(opened, location, rule=rule, verify=verify_checksums)
-    manifest = module.load_manifest(opened, key, verify=verify_checksums)
+    key = module.find_manifest(store, location, rule=rule, verify=verify_checksums)
+    manifest = module.load_manifest(store, key, verify=verify_checksums)
     log.info(
         "inventory %s: %s, %d data files, snapshot %s",
         manifest.uri,
@@ -157,7 +153,7 @@ def open_inventory(
         len(manifest.files),
         manifest.snapshot_time.isoformat(),
     )
-    return Inventory(opened, manifest, verify_checksums=verify_checksums, batch_rows=batch_rows)
+    return Inventory(store, manifest, verify_checksums=verify_checksums, batch_rows=batch_rows)
 
 
 def check_freshness(
