@@ -46,6 +46,11 @@ ODD_KEYS = [
     "odd/back\\slash\\x41.jpg",
     "odd/new\nline.jpg",
     'odd/comma,"quote".jpg',
+    "NA",  # CSV readers take these for missing values by default
+    "null",
+    "N/A",
+    "nan",
+    " leading and trailing spaces ",
 ]
 
 
@@ -384,6 +389,10 @@ def test_csv_that_is_not_utf8_names_the_line(inv: LocalStore, source: LocalStore
     inventory = rewrite_csv(inv, [GOOD, latin1, GOOD])
     with pytest.raises(InventoryError, match=r"\.csv\.gz, line 2: not UTF-8 text"):
         list(inventory.records(source, bucket="source-bucket"))
+
+
+def test_empty_csv_data_file_is_an_empty_shard(inv: LocalStore, source: LocalStore) -> None:
+    assert list(rewrite_csv(inv, []).records(source, bucket="source-bucket")) == []
 
 
 def test_data_file_that_is_not_gzip_or_parquet(inv: LocalStore, source: LocalStore) -> None:

@@ -113,6 +113,12 @@ def _first_row(path: Path, compressed: bool, delimiter: str, uri: str) -> list[s
         raise InventoryError(uri, f"cannot read the first CSV row: {err}", line=1) from err
 
 
+def _has_data_rows(path: Path, compressed: bool, header: bool) -> bool:
+    with _open_bytes(path, compressed) as raw:
+        first = raw.readline()
+        return bool(raw.readline().strip()) if header else bool(first)
+
+
 def _csv(path: Path, layout: CsvLayout, uri: str) -> Iterator[pa.RecordBatch]:
     compressed = _is_gzip(path)
     columns = list(layout.columns) if layout.columns else None
@@ -126,6 +132,8 @@ def _csv(path: Path, layout: CsvLayout, uri: str) -> Iterator[pa.RecordBatch]:
         )
     if not columns or not all(columns):
         raise InventoryError(uri, "the CSV header row is empty or has an empty column name", line=1)
+    if not _has_data_rows(path, compressed, header):
+        return  # an empty data file (or a header alone) is a legal, empty shard
     source: pa.NativeFile = pa.OSFile(str(path))
     if compressed:
         source = pa.CompressedInputStream(source, "gzip")
