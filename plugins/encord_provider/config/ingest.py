@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
+from encord_provider.config.listing import ListingConfig
 from encord_provider.config.schedule import Schedule
 
 if TYPE_CHECKING:
@@ -68,6 +69,9 @@ class SourceConfig(_Strict):
         None, description="Storage endpoint override (S3-compatible, emulators)."
     )
     filters: SourceFilters = Field(default_factory=lambda: SourceFilters.model_validate({}))
+    listing: ListingConfig = Field(
+        default_factory=lambda: ListingConfig.model_validate({}), description="LIST requests or an inventory."
+    )
 
     @field_validator("bucket")
     @classmethod
@@ -80,6 +84,11 @@ class SourceConfig(_Strict):
     @classmethod
     def _strip_prefix(cls, value: str) -> str:
         return value.lstrip("/")
+
+    @model_validator(mode="after")
+    def _check_listing(self) -> SourceConfig:
+        self.listing.check_cloud(self.cloud)
+        return self
 
     @property
     def scheme(self) -> str:
