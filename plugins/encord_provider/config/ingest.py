@@ -236,7 +236,8 @@ class LedgerConfig(_Strict):
     compaction_grace_seconds: float = Field(
         120.0,
         ge=0,
-        description="Segments younger than this are left out of a compaction (concurrent writers).",
+        description="Superseded ledger files are deleted only this long (by the store's clock) after the "
+        "snapshot that replaced them, so readers in flight rarely have to start again.",
     )
 
 
