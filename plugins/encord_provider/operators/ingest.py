@@ -136,7 +136,8 @@ def finalize_step(
         ledger.compact(pipeline.ledger.compaction_grace_seconds)
     report = run_report(
         pipeline, ledger, run_id, staging.uri(base),
-        {"dry_run": dry_run, "chunks": list(chunk_results or []), "link": link_result or {}},
+        {"dry_run": dry_run, "chunks": list(chunk_results or []), "link": link_result or {},
+         "ledger_problems": [p.to_json() for p in ledger.problems]},
     )  # fmt: skip
     report["report_uri"] = write_report(staging, f"{base}/report.json", report)
     log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
