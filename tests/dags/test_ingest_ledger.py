@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,16 +33,21 @@ DAG_ID = f"encord_ingest__{NAME}"
 LEDGER_PREFIX = f"encord/ledger/{NAME}"  # <staging base path>/ledger/<pipeline name>
 
 
-@pytest.fixture
-def pipeline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_client: Any, moto_endpoint: str, encord_emulator: Any
-) -> dict[str, Any]:
+def s3_pipeline(request: pytest.FixtureRequest, **overrides: Any) -> dict[str, Any]:
+    """Pipeline `led` from moto bucket `media` (prefix `in/`) with staging `s3://staging/encord`."""
+    s3_client: Any = request.getfixturevalue("s3_client")
     s3_client.create_bucket(Bucket="media")
     s3_client.create_bucket(Bucket="staging")
-    seed_integration(encord_emulator, INTEGRATION, "aws", endpoint_url=moto_endpoint)
-    config = pipeline_config(NAME, "s3", "media", "aws_test", "s3://staging/encord", INTEGRATION)
-    write_pipelines(tmp_path, monkeypatch, config)
+    endpoint = request.getfixturevalue("moto_endpoint")
+    seed_integration(request.getfixturevalue("encord_emulator"), INTEGRATION, "aws", endpoint_url=endpoint)
+    config = pipeline_config(NAME, "s3", "media", "aws_test", "s3://staging/encord", INTEGRATION, **overrides)
+    write_pipelines(request.getfixturevalue("tmp_path"), request.getfixturevalue("monkeypatch"), config)
     return config
+
+
+@pytest.fixture
+def pipeline(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return s3_pipeline(request)
 
 
 def _put(s3_client: Any) -> Any:

@@ -7,40 +7,19 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.dags.test_ingest_ledger import assert_exactly_once, new_images, staging_ledger
-from tests.dags.test_ingest_support import (
-    folder_items,
-    pipeline_config,
-    run_dag,
-    seed_integration,
-    task_states,
-    write_pipelines,
-)
+from tests.dags.test_ingest_ledger import DAG_ID, assert_exactly_once, new_images, s3_pipeline, staging_ledger
+from tests.dags.test_ingest_support import folder_items, run_dag, task_states
 
 pytestmark = pytest.mark.timeout(400)
-INTEGRATION = "test-aws"
-NAME = "led"  # the staging ledger helpers of test_ingest_ledger read encord/ledger/led
-DAG_ID = f"encord_ingest__{NAME}"
 
 
 @pytest.fixture
-def config(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_client: Any, moto_endpoint: str, encord_emulator: Any
-) -> dict[str, Any]:
-    s3_client.create_bucket(Bucket="media")
-    s3_client.create_bucket(Bucket="staging")
-    seed_integration(encord_emulator, INTEGRATION, "aws", endpoint_url=moto_endpoint)
-    config = pipeline_config(
-        NAME, "s3", "media", "aws_test", "s3://staging/encord", INTEGRATION,
-        trigger={"mode": "polling", "poll_interval_seconds": 0.1},
-    )  # fmt: skip
-    write_pipelines(tmp_path, monkeypatch, config)
-    return config
+def config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return s3_pipeline(request, trigger={"mode": "polling", "poll_interval_seconds": 0.1})
 
 
 def last_modified(s3_client: Any, key: str) -> datetime:
