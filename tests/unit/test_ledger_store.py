@@ -370,6 +370,31 @@ def test_a_torn_snapshot_falls_back_to_the_older_one_and_the_segments_kept_after
     assert _states(store) == {"a.jpg": "linked", "b.jpg": "linked", "c.jpg": "pending"}
 
 
+def test_a_torn_snapshot_is_never_the_fallback_that_deletion_keeps() -> None:
+    """Deletion keeps the newest old-enough snapshot of the new one's ancestry; a torn snapshot, even with
+    a readable header, was never a base, so it never takes that place."""
+    store = MemoryStore()
+    ledger = Ledger(store, PREFIX).load()
+
+    def run(name: str, after: float) -> list[str]:
+        store.tick(after)
+        ledger.write([_rec(name, ObjectState.LINKED, item_uuid=f"u-{name}")])
+        return ledger.compact(grace_seconds=120).deleted
+
+    run("a.jpg", 0)
+    first = store.keys("snapshots")[0]
+    run("b.jpg", 10)
+    torn = store.keys("snapshots")[-1]
+    store.truncate(torn, len(store.objects[torn][0]) - 3)  # its header still reads
+    assert run("c.jpg", 90) == []  # reads past the torn one; everything is younger than the grace
+    deleted = run("d.jpg", 100)
+    assert first in store.objects and torn in store.objects  # the ancestor kept, not the torn one
+    assert not [k for k in deleted if "/snapshots/" in k]
+    later = run("e.jpg", 300)  # now the previous run's snapshot is old enough: older ones all go
+    assert first in later and torn in later
+    assert _states(store) == {f"{n}.jpg": "linked" for n in "abcde"}
+
+
 def test_with_nothing_left_to_fall_back_to_the_objects_are_simply_retried() -> None:
     store = MemoryStore()
     ledger = Ledger(store, PREFIX).load()

@@ -9,7 +9,8 @@ Deleting. Readers restart when a listed file vanishes, so deleting is safe as lo
 reader ends up with contains what was deleted. This compaction deletes, measured on the store's own clock
 (LastModified of its files, never a worker's clock), with G = the grace period:
 
-- the keeper K = the newest other readable snapshot written at least G before the new one;
+- the keeper K = the newest of the new snapshot's ancestors (its base, the base's base, ...) written at
+  least G before it;
 - segments K folded that the new snapshot folded too (so both contain them), and
 - snapshots older than K, and unreadable snapshots written at least G before the new one.
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from encord_provider.ledger.files import LedgerCorruptError, encode_file
 from encord_provider.ledger.names import SnapshotFile, new_snapshot_key, quarantine_key
@@ -105,8 +106,8 @@ def collect_garbage(
 ) -> list[str]:
     """Delete the files superseded at least `grace_seconds` ago (store clock); returns their keys.
 
-    `view` is the read the new snapshot was built from: its base is known readable, and the snapshots it
-    found torn or corrupt are known unreadable.
+    `view` is the read the new snapshot was built from: its snapshot is the new one's base, and the
+    snapshots it found torn or corrupt are known unreadable.
     """
     snapshots = list_snapshots(store, prefix)
     if not snapshots or snapshots[0].key != new_key:
@@ -114,14 +115,13 @@ def collect_garbage(
         return []
     cutoff = snapshots[0].last_modified - timedelta(seconds=grace_seconds)
     old_enough = [s for s in snapshots[1:] if s.last_modified <= cutoff]
-    new_folded = view.folded_by_next_snapshot()
     unreadable = {p.key for p in view.problems}
     doomed = [s.key for s in old_enough if s.key in unreadable]
-    keeper = _keeper(store, view, [s for s in old_enough if s.key not in unreadable])
+    keeper = _keeper(store, view, cutoff)
     if keeper is not None:
         snapshot, folded = keeper
         segments = [s for s in list_segments(store, prefix) if s.name in folded]
-        if any(s.name not in new_folded for s in segments):
+        if any(s.name not in view.folded_by_next_snapshot() for s in segments):
             log.warning("%s folded segments that %s lacks; deleting nothing", snapshot.key, new_key)
             return []
         doomed += [s.key for s in old_enough if s.order() < snapshot.order()]
@@ -133,15 +133,20 @@ def collect_garbage(
 
 
 def _keeper(
-    store: ObjectStore, view: LedgerView, candidates: list[SnapshotFile]
+    store: ObjectStore, view: LedgerView, cutoff: datetime
 ) -> tuple[SnapshotFile, frozenset[str]] | None:
-    """The newest candidate snapshot whose header reads, with the names of the segments it folded."""
-    for snapshot in candidates:
-        if view.snapshot is not None and snapshot.key == view.snapshot.key:
-            return snapshot, view.folded
-        try:
-            header = read_header(store, snapshot.key)
-        except (LedgerCorruptError, ObjectNotFoundError):
-            continue
-        return snapshot, folded_by(header, snapshot, view.segments)
-    return None
+    """The keeper and the segments it folded: the newest snapshot written by `cutoff` among the new one's
+    ancestors (its base, the base's base, ...). Each of those was read whole when it served as a base, so
+    unlike a snapshot that was never read (it may be torn) it is a fallback readers can use."""
+    listed = {s.key: s for s in view.snapshots}
+    current, folded, header = view.snapshot, view.folded, view.snapshot_header
+    try:
+        while current is not None and current.last_modified > cutoff:
+            current = listed.get(str(header.get("base") or ""))
+            if current is None:
+                return None
+            header = read_header(store, current.key)
+            folded = folded_by(header, current, view.segments)
+    except (LedgerCorruptError, ObjectNotFoundError):
+        return None
+    return None if current is None else (current, folded)

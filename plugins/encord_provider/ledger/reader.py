@@ -64,6 +64,7 @@ class LedgerView:
     watermark: Watermark = field(default_factory=Watermark)
     lamport: int = 0  # the highest lamport number in any listed file name or header
     snapshot: SnapshotFile | None = None  # the snapshot the state starts from
+    snapshot_header: dict[str, Any] = field(default_factory=dict)
     folded: frozenset[str] = frozenset()  # names of the segments inside that snapshot
     segments: list[SegmentFile] = field(default_factory=list)  # every listed segment, in read order
     snapshots: list[SnapshotFile] = field(default_factory=list)  # every listed snapshot, newest first
@@ -143,7 +144,7 @@ def _read_once(store: ObjectStore, prefix: str) -> LedgerView:
         except LedgerCorruptError as err:
             _skip(view.problems, err, snapshot.key, "snapshot")
             continue
-        view.snapshot = snapshot
+        view.snapshot, view.snapshot_header = snapshot, start.header
         view.folded = folded_by(start.header, snapshot, view.segments)
         _apply(view, start)
         break
