@@ -513,3 +513,23 @@ def test_pipelines_do_not_see_each_other() -> None:
     Ledger(store, "staging/ledger/one").load().write([_rec("a.jpg")])
     assert Ledger(store, "staging/ledger/on").load().records == {}
     assert Ledger(store, "staging/ledger/one").load().counts() == {"pending": 1}
+
+
+def test_a_failed_delete_only_postpones_the_cleanup() -> None:
+    class NoDeleteStore(MemoryStore):
+        allowed = False
+
+        def delete(self, key: str) -> None:
+            if not self.allowed:
+                raise PermissionError(f"AccessDenied: {key}")
+            super().delete(key)
+
+    store = NoDeleteStore()
+    ledger = Ledger(store, PREFIX).load()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        ledger.write([_rec(name)])
+        assert ledger.compact(grace_seconds=0).deleted == []
+    store.allowed = True
+    ledger.write([_rec("d.jpg")])
+    assert len(ledger.compact(grace_seconds=0).deleted) == 5  # a, b, c's segments, two old snapshots
+    assert _states(store) == {n: "pending" for n in ("a.jpg", "b.jpg", "c.jpg", "d.jpg")}

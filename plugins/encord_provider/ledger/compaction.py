@@ -126,10 +126,24 @@ def collect_garbage(
             return []
         doomed += [s.key for s in old_enough if s.order() < snapshot.order()]
         doomed += [s.key for s in segments]
-    doomed = list(dict.fromkeys(doomed))
-    for key in doomed:
-        store.delete(key)
-    return doomed
+    return _delete(store, list(dict.fromkeys(doomed)))
+
+
+def _delete(store: ObjectStore, keys: list[str]) -> list[str]:
+    """Delete what can be deleted; a failure is only logged (the next compaction tries again)."""
+    deleted = []
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception as err:  # housekeeping must not fail the run: nothing is lost by keeping a file
+            log.warning(
+                "could not delete superseded ledger file %s (%s); the next compaction retries",
+                store.uri(key),
+                err,
+            )
+            continue
+        deleted.append(key)
+    return deleted
 
 
 def _keeper(
