@@ -159,6 +159,20 @@ def check_parallel_equals_sequential(store: BrowsableStore, markers: bool = True
     assert level == ["data/p0/", "data/p1/", "data/p2/", "data/top.jpg"]
 
 
+def check_delete(store: BrowsableStore, markers: bool = True) -> None:
+    seed(store, ["del/a.txt", "del/b.txt", "del/sub/c.txt", ODD_KEYS[2]])
+    store.delete("del/a.txt")
+    store.delete("del/a.txt")  # again: deleting is idempotent
+    store.delete("del/never-existed.txt")
+    store.delete(ODD_KEYS[2])
+    assert listed_keys(store, "del/") == ["del/b.txt", "del/sub/c.txt"]
+    assert not store.exists("del/a.txt") and not store.exists(ODD_KEYS[2])
+    with pytest.raises(ObjectNotFoundError, match="del/a.txt"):
+        store.read_bytes("del/a.txt")
+    store.delete("del/sub/c.txt")
+    assert listed_keys(store, "del/") == ["del/b.txt"]
+
+
 ALL_CHECKS: list[Callable[..., None]] = [
     check_listing_pages_prefix_and_start_after,
     check_records_and_urls,
@@ -166,4 +180,5 @@ ALL_CHECKS: list[Callable[..., None]] = [
     check_filters,
     check_watermark,
     check_parallel_equals_sequential,
+    check_delete,
 ]

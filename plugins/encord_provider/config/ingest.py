@@ -239,13 +239,20 @@ class TriggerConfig(_Strict):
 
 
 class LedgerConfig(_Strict):
-    """Retry policy and compaction of the per-pipeline ledger."""
+    """Retry policy, compaction and watermark lag of the per-pipeline ledger."""
 
     max_attempts: int = Field(3, ge=1, description="Encord unit errors before an object is marked rejected.")
     compaction_grace_seconds: float = Field(
         120.0,
         ge=0,
-        description="Segments younger than this are left out of a compaction (concurrent writers).",
+        description="Superseded ledger files are deleted only this long (by the store's clock) after the "
+        "snapshot that replaced them, so readers in flight rarely have to start again.",
+    )
+    watermark_lag_seconds: float = Field(
+        900.0,
+        ge=0,
+        description="Watermark-bounded listings (the polling trigger) also keep objects modified up to this "
+        "long before the watermark: same-second writes, replication, multipart completion.",
     )
 
 

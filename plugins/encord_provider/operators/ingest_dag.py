@@ -137,6 +137,7 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
         conn_id=pipeline.source.conn_id,
         endpoint_url=pipeline.source.endpoint_url,
         poll_interval=pipeline.trigger.poll_interval_seconds,
+        safety_lag_seconds=pipeline.ledger.watermark_lag_seconds,
         staging={
             "scheme": staging.scheme,
             "bucket": staging.bucket,

@@ -133,6 +133,14 @@ class AzureBlobStore:
     def exists(self, key: str) -> bool:
         return bool(self.container.get_blob_client(key).exists())
 
+    def delete(self, key: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self.container.delete_blob(key, delete_snapshots="include")
+        except ResourceNotFoundError:
+            pass
+
     def _download(self, key: str, offset: int | None = None, length: int | None = None) -> bytes:
         from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 

@@ -32,6 +32,10 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def delete(self, key: str) -> None:
+        """Remove `key`; a key that does not exist is not an error (deleting is idempotent)."""
+        ...
+
     def object_url(self, key: str) -> str:
         """The URL Encord expects for `key` in a registration manifest."""
         ...

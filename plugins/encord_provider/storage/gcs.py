@@ -133,6 +133,14 @@ class GCSStore:
     def exists(self, key: str) -> bool:
         return bool(self._bucket.blob(key).exists())
 
+    def delete(self, key: str) -> None:
+        from google.api_core import exceptions
+
+        try:
+            self._bucket.blob(key).delete()
+        except exceptions.NotFound:
+            pass
+
     def _download(self, key: str, **extra: Any) -> bytes:
         from google.api_core import exceptions
 

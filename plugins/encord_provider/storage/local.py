@@ -90,6 +90,9 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
     def read_bytes(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()

@@ -180,6 +180,9 @@ class S3Store:
             return False
         return True
 
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)  # S3 answers 204 for a missing key too
+
     def _get(self, key: str, **extra: Any) -> bytes:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
