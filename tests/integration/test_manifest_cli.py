@@ -144,3 +144,15 @@ def test_cli_reports_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "--sequence-overflow" in capsys.readouterr().out
+
+
+def test_cli_urls_name_the_bucket_region(s3_client: Any, moto_endpoint: str, tmp_path: Path) -> None:
+    s3_client.create_bucket(Bucket="west2", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    s3_client.put_object(Bucket="west2", Key="p/a.png", Body=b"x")
+    base = ["s3://west2/p/", "--endpoint-url", moto_endpoint]  # the environment says us-east-1
+    assert main([base[0], str(tmp_path / "looked-up"), *base[1:]]) == 0
+    manifest = json.loads((tmp_path / "looked-up" / "chunk-00000.json").read_text())
+    assert manifest["images"][0]["objectUrl"] == "https://west2.s3.eu-west-2.amazonaws.com/p/a.png"
+    assert main([base[0], str(tmp_path / "given"), *base[1:], "--bucket-region", "us-west-1"]) == 0
+    manifest = json.loads((tmp_path / "given" / "chunk-00000.json").read_text())
+    assert manifest["images"][0]["objectUrl"] == "https://west2.s3.us-west-1.amazonaws.com/p/a.png"

@@ -125,3 +125,14 @@ def test_cron_schedules_and_presets_are_accepted(schedule: str) -> None:
 def test_bad_cron_names_the_field_at_parse_time() -> None:
     message = _error(MINIMAL + '    schedule: "0 25 * * *"\n')
     assert "pipelines[0].schedule" in message and "'0 25 * * *' is neither a cron expression" in message
+
+
+def test_bucket_region_is_checked_and_s3_only() -> None:
+    text = MINIMAL.replace("prefix: /incoming/}", "prefix: /incoming/, bucket_region: eu-west-2}")
+    assert parse_pipelines(text).pipelines[0].source.bucket_region == "eu-west-2"
+    assert "source.bucket_region: String should match pattern" in _error(
+        MINIMAL.replace("prefix: /incoming/}", "prefix: /incoming/, bucket_region: EU West}")
+    )
+    assert "bucket_region applies to s3 sources only" in _error(
+        MINIMAL.replace("cloud: s3", "cloud: gcs").replace("prefix: /incoming/}", "bucket_region: eu-west-2}")
+    )

@@ -67,6 +67,12 @@ class SourceConfig(_Strict):
     endpoint_url: str | None = Field(
         None, description="Storage endpoint override (S3-compatible, emulators)."
     )
+    bucket_region: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2}(-[a-z0-9]+)+$",
+        description="s3 only: the region object URLs name (default: the bucket's own, from "
+        "GetBucketLocation; the connection's region_name is only the client's).",
+    )
     filters: SourceFilters = Field(default_factory=lambda: SourceFilters.model_validate({}))
 
     @field_validator("bucket")
@@ -80,6 +86,12 @@ class SourceConfig(_Strict):
     @classmethod
     def _strip_prefix(cls, value: str) -> str:
         return value.lstrip("/")
+
+    @model_validator(mode="after")
+    def _region_is_s3_only(self) -> SourceConfig:
+        if self.bucket_region and self.cloud != "s3":
+            raise ValueError(f"bucket_region applies to s3 sources only, not {self.cloud!r}")
+        return self
 
     @property
     def scheme(self) -> str:

@@ -68,6 +68,10 @@ def _storage_options(parser: argparse.ArgumentParser) -> None:
         "--conn-id", help="Airflow connection id for the source (else environment credentials)"
     )
     group.add_argument(
+        "--bucket-region", metavar="REGION",
+        help="s3:// sources: the region object URLs name (default: the bucket's own, looked up)",
+    )  # fmt: skip
+    group.add_argument(
         "--output-endpoint-url", help="endpoint of the output bucket (default: --endpoint-url)"
     )
     group.add_argument(
@@ -255,7 +259,12 @@ def open_sink(output: str, endpoint_url: str | None, conn_id: str | None) -> Chu
 def open_source(args: argparse.Namespace) -> tuple[ObjectStore, str]:
     from encord_provider.storage.factory import store_from_url
 
-    return store_from_url(args.source, endpoint_url=args.endpoint_url, conn_id=args.conn_id)
+    extra = {}
+    if args.bucket_region:
+        if not args.source.startswith("s3://"):
+            raise ValueError("--bucket-region applies to s3:// sources only")
+        extra["bucket_region"] = args.bucket_region
+    return store_from_url(args.source, endpoint_url=args.endpoint_url, conn_id=args.conn_id, **extra)
 
 
 def format_summary(summary: BuildSummary, skipped: Counter[str]) -> str:
