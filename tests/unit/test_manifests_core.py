@@ -251,3 +251,17 @@ def test_keys_with_spaces_unicode_and_plus(tmp_path: Path) -> None:
     raw.decode("ascii")  # JSON is written with ASCII escapes
     titles = {img["title"] for img in json.loads(raw)["images"]}
     assert titles == set(keys)
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"format": "csv"}, {"image_mode": "group"}], ids=["fast", "csv", "groups"]
+)
+def test_dot_segment_keys_are_rejected_never_registered(tmp_path: Path, options: dict[str, Any]) -> None:
+    keys = ["in/a/../b.jpg", "in/./c.jpg", "in/b.jpg", "in/d/..jpg", "in/e/.../f.jpg"]
+    summary = build(tmp_path, keys, **options)
+    rejected = {r["key"]: r for r in read_rejections(summary)}
+    assert set(rejected) == {"in/a/../b.jpg", "in/./c.jpg"}
+    assert {r["category"] for r in rejected.values()} == {"unsafe_url"}
+    assert "'.' or '..' path segment" in rejected["in/./c.jpg"]["reason"]
+    registered = {o["key"] for line in read_index(summary) for o in line["objects"]}
+    assert registered == {"in/b.jpg", "in/d/..jpg", "in/e/.../f.jpg"}

@@ -32,6 +32,7 @@ from encord_provider.manifests.rejections import RejectionReport
 from encord_provider.manifests.writer import CSV_TYPES, ChunkSink
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.records import ObjectRecord
+from encord_provider.storage.urls import url_key_problem
 
 log = logging.getLogger(__name__)
 _WHITESPACE = re.compile(r"\s")
@@ -143,6 +144,8 @@ class _Build:
         reason, category = None, ""
         if len(url.encode("utf-8")) > MAX_URL_BYTES:
             reason, category = f"URL is longer than {MAX_URL_BYTES} bytes", "url_too_long"
+        elif (problem := url_key_problem(record.key, url)) is not None:
+            reason, category = problem, "unsafe_url"
         kind = self.config.type_map.classify(record.key)
         if reason is None and not isinstance(kind, DataType):
             reason, category = kind, "unsupported_type"
@@ -235,6 +238,10 @@ class _Build:
             url = record.url
             if len(url) > url_limit and len(url.encode("utf-8")) > MAX_URL_BYTES:
                 self.report.reject_record(record, f"URL is longer than {MAX_URL_BYTES} bytes", "url_too_long")
+                continue
+            problem = url_key_problem(key, url)
+            if problem is not None:
+                self.report.reject_record(record, problem, "unsafe_url")
                 continue
             slash = key.rfind("/")
             dot = key.rfind(".")
