@@ -14,10 +14,10 @@ from encord_provider.storage.urls import (
     mrap_object_url,
     otc_object_url,
     parse_object_url,
+    quote_key,
     s3_object_url,
     url_key_problem,
 )
-from encord_provider.storage.urls import quote_key
 from hypothesis import given
 from hypothesis import strategies as st
 
