@@ -265,3 +265,22 @@ def test_dot_segment_keys_are_rejected_never_registered(tmp_path: Path, options:
     assert "'.' or '..' path segment" in rejected["in/./c.jpg"]["reason"]
     registered = {o["key"] for line in read_index(summary) for o in line["objects"]}
     assert registered == {"in/b.jpg", "in/d/..jpg", "in/e/.../f.jpg"}
+
+
+def test_sorted_input_is_checked_in_the_backends_own_order(tmp_path: Path) -> None:
+    from encord_provider.storage.key_order import code_point_order, utf16_order
+
+    azure_order = ["in/a.jpg", "in/😀.jpg", "in/（1）.jpg"]  # as Azure lists them (UTF-16 code units)
+    assert sorted(azure_order, key=utf16_order) == azure_order != sorted(azure_order, key=code_point_order)
+    records = [rec(key) for key in azure_order]
+    for options in ({}, {"format": "csv"}):  # the fast path and the general path
+        with pytest.raises(UnorderedInputError, match="keys out of order"):
+            build_manifests(records, ManifestConfig(**options), LocalDirSink(tmp_path))
+        summary = build_manifests(
+            records, ManifestConfig(**options), LocalDirSink(tmp_path), key_order=utf16_order
+        )
+        assert summary.n_registered_objects == 3
+        with pytest.raises(UnorderedInputError):
+            build_manifests(
+                records[::-1], ManifestConfig(**options), LocalDirSink(tmp_path), key_order=utf16_order
+            )

@@ -31,6 +31,7 @@ from encord_provider.manifests.ordering import checked_sorted, order_error, spil
 from encord_provider.manifests.rejections import RejectionReport
 from encord_provider.manifests.writer import CSV_TYPES, ChunkSink
 from encord_provider.storage.base import ObjectStore
+from encord_provider.storage.key_order import KeyOrder, code_point_order, key_order_of
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import url_key_problem
 
@@ -61,9 +62,12 @@ class BuildSummary:
 
 
 class _Build:
-    def __init__(self, config: ManifestConfig, sink: ChunkSink, store: ObjectStore | None) -> None:
+    def __init__(
+        self, config: ManifestConfig, sink: ChunkSink, store: ObjectStore | None, key_order: KeyOrder
+    ) -> None:
         self.config = config
         self.store = store
+        self.key_order = key_order
         self.report = RejectionReport(config.spill_dir)
         self.chunker = Chunker(config, sink, self.reject_entry)
         csv_rows = config.max_entries if config.format is ManifestFormat.CSV else None
@@ -89,7 +93,7 @@ class _Build:
     def ordered(self, records: Iterable[ObjectRecord]) -> Iterator[ObjectRecord]:
         if self.config.input_order is InputOrder.ANY:
             return spill_sorted(self._counted(records), self.config.spill_dir)
-        return checked_sorted(records, self._counter)
+        return checked_sorted(records, self._counter, self.key_order)
 
     def _counted(self, records: Iterable[ObjectRecord]) -> Iterator[ObjectRecord]:
         for record in records:
@@ -217,6 +221,8 @@ class _Build:
         queue = pending.append
         counter = self._counter
         previous = ""
+        previous_rank: object = ""
+        rank_of = None if self.key_order is code_point_order else self.key_order
         by_extension = self.config.type_map.by_extension
         classify = self.config.type_map.classify
         group_types = {kind: grouper.fixed_group_type(kind) for kind in DataType}
@@ -232,9 +238,10 @@ class _Build:
         for count, record in enumerate(records, 1):  # noqa: B007
             key = record.key
             if check_order:
-                if key <= previous and count > 1:
+                rank = key if rank_of is None else rank_of(key)
+                if count > 1 and rank <= previous_rank:  # type: ignore[operator]
                     raise order_error(key, previous)
-                previous = key
+                previous, previous_rank = key, rank
             url = record.url
             if len(url) > url_limit and len(url.encode("utf-8")) > MAX_URL_BYTES:
                 self.report.reject_record(record, f"URL is longer than {MAX_URL_BYTES} bytes", "url_too_long")
@@ -284,12 +291,14 @@ def build_manifests(
     config: ManifestConfig,
     sink: ChunkSink,
     store: ObjectStore | None = None,
+    key_order: KeyOrder | None = None,
 ) -> BuildSummary:
     """Write chunked manifests, their `<chunk>.objects.jsonl` indexes, `rejections.jsonl` and
-    `summary.json` through `sink`. `store` is needed only for sidecars and probing."""
+    `summary.json` through `sink`. `store` is needed only for sidecars and probing. Sorted input is
+    checked in `key_order`: the listing backend's (default: `store.key_order`, else code point order)."""
     if config.format is ManifestFormat.CSV and (config.sidecar_suffix or config.probing):
         raise ValueError("CSV manifests carry no metadata: sidecars and probing need format json")
-    build = _Build(config, sink, store)
+    build = _Build(config, sink, store, key_order or key_order_of(store))
     try:
         build.run(records)
         rejections_uri = sink.write_file(REJECTIONS_NAME, build.report.rewound(), "application/x-ndjson")

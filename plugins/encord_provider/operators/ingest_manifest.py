@@ -17,6 +17,7 @@ from encord_provider.manifests.datatypes import DataType
 from encord_provider.operators.ingest_chunks import ChunkPlan, PlannedObject
 from encord_provider.operators.ingest_stores import key_of_uri
 from encord_provider.storage.base import ObjectStore
+from encord_provider.storage.key_order import KeyOrder
 from encord_provider.storage.records import ObjectRecord
 
 _TYPE_MAP = TypeMap()
@@ -61,9 +62,12 @@ def build_chunk_plans(
     chunk_size: int,
     staging: ObjectStore,
     prefix: str,
+    key_order: KeyOrder | None = None,
 ) -> PlannedChunks:
-    """Write manifests under `prefix` in staging and return one ChunkPlan per chunk, plus rejections."""
-    summary = build_manifests(records, manifest_config(pipeline, chunk_size), StoreSink(staging, prefix))
+    """Write manifests under `prefix` in staging and return one ChunkPlan per chunk, plus rejections.
+    `key_order` is the source backend's listing order (storage.key_order)."""
+    config = manifest_config(pipeline, chunk_size)
+    summary = build_manifests(records, config, StoreSink(staging, prefix), key_order=key_order)
     result = PlannedChunks(rejections_uri=summary.rejections_uri)
     for chunk in summary.chunks:
         index = staging.read_bytes(key_of_uri(staging, chunk.objects_uri)).decode("utf-8")

@@ -21,6 +21,7 @@ from encord_provider.operators.ingest_manifest import build_chunk_plans, kind_of
 from encord_provider.operators.ingest_stores import key_of_uri, staging_key
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.filters import FilterStats, ListingFilter
+from encord_provider.storage.key_order import key_order_of
 from encord_provider.storage.records import ObjectRecord
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,9 @@ def plan_run(
     base = run_prefix(pipeline, run_id) + ("/dry-run" if options.dry_run else "")
     etags: dict[str, str] = {}
     candidates = (_remember_etag(r, etags) for r in _candidates(pipeline, options, source, ledger, stats))
-    built = build_chunk_plans(candidates, pipeline, options.chunk_size, staging, f"{base}/chunks")
+    built = build_chunk_plans(
+        candidates, pipeline, options.chunk_size, staging, f"{base}/chunks", key_order_of(source)
+    )
     result = PlanResult(
         listing={"seen": stats.seen, "kept": stats.kept, "skipped": dict(stats.skipped)},
         newest=stats.max_last_modified.isoformat() if stats.max_last_modified else None,

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.key_order import code_point_order
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import mrap_object_url, otc_object_url, quote_key, s3_object_url
 
@@ -85,6 +86,7 @@ class S3Store:
     """One S3 bucket. Listing streams `list_objects_v2` pages of `page_size` keys."""
 
     scheme = "s3"
+    key_order = staticmethod(code_point_order)  # S3 lists by UTF-8 bytes
 
     def __init__(
         self,
