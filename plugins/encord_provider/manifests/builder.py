@@ -1,7 +1,8 @@
 """`build_manifests`: records in, chunked manifest files + objects index + rejection report out.
 
 Every input record ends in exactly one place: an entry of a written chunk (as a media object, or as the
-sidecar of one), or a line of the rejection report. Records are streamed; see grouping.py and
+sidecar of one), or a line of the rejection report. Objects the listing filters dropped before the build
+are counted, and listed (bounded per reason) in `skipped.jsonl`, when the caller passes its SkipReport. Records are streamed; see grouping.py and
 metadata.py for the ordering assumption and ordering.py for the on-disk fallback.
 """
 
@@ -28,7 +29,7 @@ from encord_provider.manifests.metadata import (
 )
 from encord_provider.manifests.model import Candidate, Entry
 from encord_provider.manifests.ordering import checked_sorted, order_error, spill_sorted
-from encord_provider.manifests.rejections import RejectionReport
+from encord_provider.manifests.rejections import RejectionReport, SkipReport
 from encord_provider.manifests.writer import CSV_TYPES, ChunkSink
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.key_order import KeyOrder, code_point_order, key_order_of
@@ -38,6 +39,7 @@ from encord_provider.storage.urls import url_key_problem
 log = logging.getLogger(__name__)
 _WHITESPACE = re.compile(r"\s")
 REJECTIONS_NAME = "rejections.jsonl"
+SKIPPED_NAME = "skipped.jsonl"
 SUMMARY_NAME = "summary.json"
 
 
@@ -56,6 +58,10 @@ class BuildSummary:
     probe_failures: int = 0
     split_groups: int = 0
     oversized_entries: int = 0
+    skipped_uri: str = ""
+    n_skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_not_listed: dict[str, int] = field(default_factory=dict)  # per reason, beyond the line cap
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -292,10 +298,12 @@ def build_manifests(
     sink: ChunkSink,
     store: ObjectStore | None = None,
     key_order: KeyOrder | None = None,
+    skipped: SkipReport | None = None,
 ) -> BuildSummary:
-    """Write chunked manifests, their `<chunk>.objects.jsonl` indexes, `rejections.jsonl` and
-    `summary.json` through `sink`. `store` is needed only for sidecars and probing. Sorted input is
-    checked in `key_order`: the listing backend's (default: `store.key_order`, else code point order)."""
+    """Write chunked manifests, their `<chunk>.objects.jsonl` indexes, `rejections.jsonl`,
+    `skipped.jsonl` (with `skipped`: the SkipReport the listing filters fed) and `summary.json` through
+    `sink`. `store` is needed only for sidecars and probing. Sorted input is checked in `key_order`: the
+    listing backend's (default: `store.key_order`, else code point order)."""
     if config.format is ManifestFormat.CSV and (config.sidecar_suffix or config.probing):
         raise ValueError("CSV manifests carry no metadata: sidecars and probing need format json")
     build = _Build(config, sink, store, key_order or key_order_of(store))
@@ -305,6 +313,11 @@ def build_manifests(
     finally:
         build.report.close()
     summary = _summarise(build, rejections_uri)
+    if skipped is not None:
+        summary.skipped_uri = sink.write_file(SKIPPED_NAME, skipped.rewound(), "application/x-ndjson")
+        summary.n_skipped = skipped.count
+        summary.skipped_by_reason = dict(skipped.by_reason)
+        summary.skipped_not_listed = skipped.truncated
     summary.summary_uri = sink.write(
         SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2).encode(), "application/json"
     )
