@@ -183,3 +183,47 @@ def test_probe_pdf_pages(tmp_path: Path) -> None:
     with pytest.raises(MetadataError, match="not a PDF"):
         write(root, "fake.pdf", b"hello")
         probe_pdf(LocalStore(root), rec("fake.pdf", size=5))
+
+
+def test_group_sidecars_that_differ_are_kept_per_member(tmp_path: Path) -> None:
+    """Every member's values survive: shared ones at the top, all of them under member_metadata."""
+    root = tmp_path / "bucket"
+    for number, values in enumerate([b'{"site": "A", "frame": 1}', b'{"site": "A", "frame": 2}', None]):
+        write(root, f"seq/{number}.png", b"x")
+        if values is not None:
+            write(root, f"seq/{number}.png{SUFFIX}", values)
+    for number in range(2):  # identical sidecars: plain clientMetadata, as for one sidecar
+        write(root, f"same/{number}.png", b"x")
+        write(root, f"same/{number}.png{SUFFIX}", b'{"site": "B"}')
+    summary = run(root, tmp_path / "out", sidecar_suffix=SUFFIX, image_mode="sequence")
+    groups = {g["title"]: g for g in read_json_chunks(tmp_path, summary)[0]["image_groups"]}
+    assert groups["seq"]["clientMetadata"] == {
+        "site": "A",
+        "member_metadata": {"seq/0.png": {"site": "A", "frame": 1}, "seq/1.png": {"site": "A", "frame": 2}},
+    }
+    assert groups["same"]["clientMetadata"] == {"site": "B"}
+    assert summary.metadata_conflicts == 1 and summary.n_sidecars == 4
+    sidecars = {line["title"]: line["sidecars"] for line in read_index(summary)}
+    assert sidecars["seq"] == [f"seq/0.png{SUFFIX}", f"seq/1.png{SUFFIX}"]
+
+
+def test_split_group_parts_merge_their_own_members(tmp_path: Path) -> None:
+    root = tmp_path / "bucket"
+    for number in range(4):
+        write(root, f"g/{number}.png", b"x")
+        write(root, f"g/{number}.png{SUFFIX}", b'{"part": %d}' % (number // 2))
+    summary = run(root, tmp_path / "out", sidecar_suffix=SUFFIX, image_mode="group", max_group_objects=2)
+    groups = read_json_chunks(tmp_path, summary)[0]["image_groups"]
+    assert [g["clientMetadata"] for g in groups] == [{"part": 0}, {"part": 1}]
+
+
+def test_group_sidecar_using_the_reserved_key_rejects_the_group(tmp_path: Path) -> None:
+    root = tmp_path / "bucket"
+    write(root, "g/1.png", b"x")
+    write(root, f"g/1.png{SUFFIX}", b'{"member_metadata": 1}')
+    write(root, "g/2.png", b"x")
+    write(root, f"g/2.png{SUFFIX}", b'{"other": 2}')
+    summary = run(root, tmp_path / "out", sidecar_suffix=SUFFIX, image_mode="group")
+    rejected = {r["key"]: r for r in read_rejections(summary)}
+    assert set(rejected) == {"g/1.png", "g/2.png", f"g/1.png{SUFFIX}", f"g/2.png{SUFFIX}"}
+    assert "'member_metadata'" in rejected["g/1.png"]["reason"] and summary.n_registered_objects == 0

@@ -58,6 +58,7 @@ class BuildSummary:
     probe_failures: int = 0
     split_groups: int = 0
     oversized_entries: int = 0
+    metadata_conflicts: int = 0  # groups whose member sidecars differ (values kept under member_metadata)
     skipped_uri: str = ""
     n_skipped: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
@@ -341,5 +342,6 @@ def _summarise(build: _Build, rejections_uri: str) -> BuildSummary:
         rejections_by_category=dict(build.report.by_category),
         probe_failures=build.probe_failures,
         split_groups=build.grouper.split_groups,
+        metadata_conflicts=build.grouper.metadata_conflicts,
         oversized_entries=build.chunker.oversized_entries,
     )

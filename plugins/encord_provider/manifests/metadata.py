@@ -23,6 +23,7 @@ from encord_provider.storage.records import ObjectRecord
 log = logging.getLogger(__name__)
 
 MAX_SIDECAR_BYTES = 1_000_000
+MEMBER_METADATA_KEY = "member_metadata"  # per-member sidecar values of a group whose sidecars differ
 IMAGE_HEAD_BYTES = (64 * 1024, 1024 * 1024)
 MAX_PDF_PROBE_BYTES = 64 * 1024 * 1024
 
@@ -67,6 +68,45 @@ def pair_sidecars(records: Iterable[ObjectRecord], suffix: str) -> Iterator[Pair
         open_items.append(Paired(record))
     while open_items:
         yield open_items.pop()
+
+
+class GroupMetadata:
+    """The clientMetadata of a multi-object entry, merged from its members' sidecars (see
+    `merge_group_metadata`), with the keys the members disagreed on."""
+
+    __slots__ = ("value", "conflicts")
+
+    def __init__(self, value: dict[str, Any] | None, conflicts: list[str]) -> None:
+        self.value = value
+        self.conflicts = conflicts
+
+
+def merge_group_metadata(sidecars: list[tuple[str, dict[str, Any]]]) -> GroupMetadata:
+    """Merge the sidecars `(member key, values)` of an image group / sequence / DICOM series.
+
+    Nothing is dropped. When every sidecar holds the same values (or there is only one), they are the
+    entry's clientMetadata. Otherwise the top level keeps the keys every sidecar sets to the same value,
+    and `member_metadata` maps each member's object key to its whole sidecar; `conflicts` names the keys
+    that differ (or are missing from some sidecars). Members without a sidecar take no part.
+    """
+    if not sidecars:
+        return GroupMetadata(None, [])
+    first = sidecars[0][1]
+    if all(values == first for _, values in sidecars[1:]):
+        return GroupMetadata(dict(first), [])
+    every_key = sorted({key for _, values in sidecars for key in values})
+    shared = {
+        key: first[key]
+        for key in every_key
+        if key in first and all(key in values and values[key] == first[key] for _, values in sidecars)
+    }
+    conflicts = [key for key in every_key if key not in shared]
+    if MEMBER_METADATA_KEY in every_key:
+        raise MetadataError(
+            f"sidecars differ and use the key {MEMBER_METADATA_KEY!r}, which holds per-member values of "
+            "a group; rename it"
+        )
+    return GroupMetadata({**shared, MEMBER_METADATA_KEY: dict(sidecars)}, conflicts)
 
 
 def read_client_metadata(store: ObjectStore, sidecar: ObjectRecord) -> dict[str, Any]:
