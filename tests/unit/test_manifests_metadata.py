@@ -167,22 +167,75 @@ def test_probe_non_mp4_video_is_refused(tmp_path: Path) -> None:
     )
 
 
-def test_probe_pdf_pages(tmp_path: Path) -> None:
+def make_pdf(pages: int, encrypt: str | None = None) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(100, 100)
+    if encrypt is not None:
+        writer.encrypt(user_password=encrypt, owner_password="owner")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def update_incrementally(pdf: bytes, keep: int | None = None, add: int = 0) -> bytes:
+    """An incremental update (appended objects, xref and trailer): the old page tree stays in the file."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    for _ in range(add):
+        writer.add_blank_page(100, 100)
+    while keep is not None and len(writer.pages) > keep:
+        del writer.pages[-1]
+    out = io.BytesIO()
+    writer.write(out)
+    updated = out.getvalue()
+    assert updated.startswith(pdf) and updated.count(b"/Count") >= 2  # really incremental
+    return updated
+
+
+def probed_pages(tmp_path: Path, files: dict[str, bytes]) -> dict[str, int | None]:
     root = tmp_path / "bucket"
-    pdf = (
-        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-        b"2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 3 >> endobj\n"
-        b"3 0 obj << /Count 2 /Type /Pages /Kids [] /Parent 2 0 R >> endobj\n%%EOF\n"
-    )
-    write(root, "d.pdf", pdf)
-    write(root, "bad.pdf", b"%PDF-1.7\n<< /Type /ObjStm >>")
+    for name, data in files.items():
+        write(root, name, data)
     summary = run(root, tmp_path / "out", probe_pdfs=True)
-    pdfs = {p["title"]: p for p in read_json_chunks(tmp_path, summary)[0]["pdfs"]}
-    assert pdfs["d.pdf"]["pdfMetadata"] == {"fileSize": len(pdf), "numPages": 3}
-    assert "pdfMetadata" not in pdfs["bad.pdf"]
+    pdfs = read_json_chunks(tmp_path, summary)[0]["pdfs"]
+    return {p["title"]: p.get("pdfMetadata", {}).get("numPages") for p in pdfs}
+
+
+def test_probe_pdf_counts_the_current_page_tree_of_incremental_updates(tmp_path: Path) -> None:
+    three = make_pdf(3)
+    assert probed_pages(
+        tmp_path,
+        {
+            "plain.pdf": three,
+            "shrunk.pdf": update_incrementally(three, keep=1),  # superseded tree has 3 pages
+            "grown.pdf": update_incrementally(make_pdf(1), add=4),
+            "twice.pdf": update_incrementally(update_incrementally(three, add=2), keep=2),
+            "open-encrypted.pdf": make_pdf(2, encrypt=""),
+        },
+    ) == {"plain.pdf": 3, "shrunk.pdf": 1, "grown.pdf": 5, "twice.pdf": 2, "open-encrypted.pdf": 2}
+
+
+def test_probe_pdf_leaves_the_block_out_of_broken_pdfs(tmp_path: Path) -> None:
+    good = update_incrementally(make_pdf(3), add=1)
+    lying = good.replace(b"/Count 4", b"/Count 7")
+    assert lying != good and len(lying) == len(good)
+    broken = {
+        "truncated.pdf": good[: len(good) - 40],  # the update's xref and trailer are gone
+        "no-xref.pdf": good.replace(b"startxref", b"startxreg"),
+        "garbage.pdf": b"%PDF-1.7\n" + b"x" * 200 + b"\n%%EOF\n",
+        "lying-count.pdf": lying,
+        "locked.pdf": make_pdf(2, encrypt="secret"),
+        "hand-made.pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 3 >> endobj\n%%EOF\n",
+    }
+    assert probed_pages(tmp_path, broken) == dict.fromkeys(broken)
     with pytest.raises(MetadataError, match="not a PDF"):
-        write(root, "fake.pdf", b"hello")
-        probe_pdf(LocalStore(root), rec("fake.pdf", size=5))
+        write(tmp_path, "fake.pdf", b"hello")
+        probe_pdf(LocalStore(tmp_path), rec("fake.pdf", size=5))
 
 
 def test_group_sidecars_that_differ_are_kept_per_member(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -146,22 +145,65 @@ def probe_image(store: ObjectStore, record: ObjectRecord) -> dict[str, Any]:
     raise MetadataError(f"cannot read image dimensions of {record.key}: {last_error}")
 
 
-_PAGES_COUNT = re.compile(rb"/Type\s*/Pages\b(?:(?!>>).)*?/Count\s+(\d+)", re.DOTALL)
-_COUNT_PAGES = re.compile(rb"/Count\s+(\d+)(?:(?!>>).)*?/Type\s*/Pages\b", re.DOTALL)
+_EOF_TAIL_BYTES = 64  # a complete PDF ends with %%EOF, give or take trailing whitespace
 
 
 def probe_pdf(store: ObjectStore, record: ObjectRecord) -> dict[str, Any]:
-    """pdfMetadata; page count of the root /Pages node. PDFs with compressed object streams are refused."""
+    """pdfMetadata with the page count of the document's current page tree, parsed by pypdf: the
+    trailer of the last incremental update names the catalog, so superseded page trees never count.
+
+    Encord trusts `numPages` blindly, so any doubt raises MetadataError and the block is left out:
+    a file that does not end in `%%EOF` (truncated), anything pypdf's strict mode rejects (a broken xref
+    table it would otherwise "repair" by guessing), an encrypted file it cannot open, or a page tree whose
+    `/Count` disagrees with its leaves.
+    """
     if record.size > MAX_PDF_PROBE_BYTES:
         raise MetadataError(f"{record.key}: PDF larger than {MAX_PDF_PROBE_BYTES} bytes is not probed")
     data = store.read_bytes(record.key)
     if not data.startswith(b"%PDF-"):
         raise MetadataError(f"{record.key} is not a PDF (no %PDF- header)")
-    counts = [int(m.group(1)) for m in _PAGES_COUNT.finditer(data)]
-    counts += [int(m.group(1)) for m in _COUNT_PAGES.finditer(data)]
-    if not counts:
-        raise MetadataError(f"{record.key}: page tree not found (compressed object streams are not parsed)")
-    return {"fileSize": record.size, "numPages": max(counts)}
+    if b"%%EOF" not in data[-_EOF_TAIL_BYTES:]:
+        raise MetadataError(f"{record.key}: PDF does not end with %%EOF (truncated?); page count unknown")
+    try:
+        pages = _page_count(data)
+    except MetadataError as exc:
+        raise MetadataError(f"{record.key}: {exc}") from None
+    except Exception as exc:  # pypdf raises many types on malformed input
+        raise MetadataError(f"{record.key}: cannot parse PDF ({type(exc).__name__}: {exc})") from None
+    return {"fileSize": record.size, "numPages": pages}
+
+
+def _page_count(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair warnings are our MetadataErrors
+    reader = PdfReader(io.BytesIO(data), strict=True)
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise MetadataError("PDF is encrypted; page count unknown")
+    root = reader.trailer["/Root"].get_object()["/Pages"].get_object()
+    counted = _leaves(root, set())
+    declared = int(root.get("/Count", -1))
+    if counted != declared:
+        raise MetadataError(f"page tree /Count {declared} disagrees with its {counted} pages")
+    return counted
+
+
+def _leaves(node: Any, seen: set[tuple[int, int]]) -> int:
+    """Leaf /Page objects under a /Pages node; a node reached twice (a cycle, a shared kid) is an error."""
+    kind = node.get("/Type")
+    if kind == "/Page" or "/Kids" not in node:
+        if kind not in ("/Page", None):
+            raise MetadataError(f"page tree node of type {kind}")
+        return 1
+    total = 0
+    for kid in node["/Kids"]:
+        ref = (getattr(kid, "idnum", -1), getattr(kid, "generation", 0))
+        if ref in seen:
+            raise MetadataError("page tree reaches one node twice")
+        if ref[0] >= 0:
+            seen.add(ref)
+        total += _leaves(kid.get_object(), seen)
+    return total
 
 
 def probe_video(store: ObjectStore, record: ObjectRecord) -> dict[str, Any]:
