@@ -180,7 +180,8 @@ def _page_count(data: bytes) -> int:
     reader = PdfReader(io.BytesIO(data), strict=True)
     if reader.is_encrypted and not reader.decrypt(""):
         raise MetadataError("PDF is encrypted; page count unknown")
-    root = reader.trailer["/Root"].get_object()["/Pages"].get_object()
+    catalog: Any = reader.trailer["/Root"].get_object()
+    root: Any = catalog["/Pages"].get_object()
     counted = _leaves(root, set())
     declared = int(root.get("/Count", -1))
     if counted != declared:
