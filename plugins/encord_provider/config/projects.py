@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
+from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
 from encord_provider.config.schedule import Schedule
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
@@ -77,10 +78,10 @@ class ExportConfig(BaseModel):
     uri: str = Field(
         description="Warehouse bucket, optionally with a base path: s3://b/p, gs://b, az://container"
     )
-    conn_id: str | None = Field(
+    conn_id: OptionalConnId = Field(
         None, description="Airflow connection of the warehouse bucket (aws/gcp/wasb)."
     )
-    endpoint_url: str | None = Field(
+    endpoint_url: HttpUrl = Field(
         None, description="Override the storage endpoint (S3-compatible, emulators)."
     )
     prefix: str = Field(
@@ -153,7 +154,7 @@ class ProjectPipeline(BaseModel):
     name: str = Field(
         pattern=NAME_PATTERN, description="Used in DAG ids: encord_agents__<name>, encord_export__<name>."
     )
-    encord_conn_id: str = "encord_default"
+    encord_conn_id: ConnId = "encord_default"
     project_hash: str = Field(min_length=1)
     agents: list[AgentStageConfig] = Field(default_factory=list)
     agents_schedule: Schedule = Field(
