@@ -71,6 +71,10 @@ def test_sidecars_become_client_metadata_and_are_never_registered(tmp_path: Path
         (b'{\n  "a": 1,\n  "b": \n}', "line 4"),
         (b"[1, 2]", "must hold a JSON object"),
         (b"\xff\xfe", "not UTF-8"),
+        (b'{"score": NaN}', "NaN is not valid JSON"),
+        (b'{"a": {"score": -Infinity}}', "-Infinity is not valid JSON"),
+        (b'{"camera": 1, "camera": 2}', "['camera'] appear more than once"),
+        (b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, "nests too deeply"),
     ],
 )
 def test_bad_sidecar_rejects_object_and_names_sidecar(tmp_path: Path, content: bytes, message: str) -> None:
@@ -280,3 +284,29 @@ def test_group_sidecar_using_the_reserved_key_rejects_the_group(tmp_path: Path) 
     rejected = {r["key"]: r for r in read_rejections(summary)}
     assert set(rejected) == {"g/1.png", "g/2.png", f"g/1.png{SUFFIX}", f"g/2.png{SUFFIX}"}
     assert "'member_metadata'" in rejected["g/1.png"]["reason"] and summary.n_registered_objects == 0
+
+
+def test_sidecar_with_a_byte_order_mark_and_unicode_is_read(tmp_path: Path) -> None:
+    root = tmp_path / "bucket"
+    write(root, "a.txt", b"hello")
+    write(root, "a.txt" + SUFFIX, '\ufeff{"ort": "Zürich 😀", "n": 12345678901234567890}'.encode())
+    summary = run(root, tmp_path / "out", sidecar_suffix=SUFFIX)
+    (manifest,) = read_json_chunks(tmp_path, summary)
+    assert manifest["text"][0]["clientMetadata"] == {"ort": "Zürich 😀", "n": 12345678901234567890}
+
+
+def test_a_probe_that_breaks_on_hostile_media_leaves_the_block_out(tmp_path: Path) -> None:
+    root = tmp_path / "bucket"
+    import zlib
+
+    png = image_bytes("PNG", (4, 4))
+    header = b"IHDR" + struct.pack(">II", 200_000, 200_000) + png[24:29]  # claims 40 gigapixels
+    bomb = (
+        png[:12] + header + struct.pack(">I", zlib.crc32(header)) + png[33:]
+    )  # Pillow: DecompressionBombError
+    write(root, "bomb.png", bomb)
+    write(root, "fine.png", image_bytes("PNG", (3, 2)))
+    summary = run(root, tmp_path / "out", probe_images=True)
+    images = {i["title"]: i for i in read_json_chunks(tmp_path, summary)[0]["images"]}
+    assert "imageMetadata" not in images["bomb.png"] and images["fine.png"]["imageMetadata"]["width"] == 3
+    assert summary.probe_failures == 1

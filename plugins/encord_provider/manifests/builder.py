@@ -191,9 +191,10 @@ class _Build:
         wanted[DataType.PDF] = config.probe_pdfs
         if not wanted.get(kind) or self.grouper.group_type(kind, candidate.record.key) is not None:
             return
+        store = self._require_store()
         try:
-            candidate.media_metadata = PROBES[kind](self._require_store(), candidate.record)
-        except MetadataError as exc:
+            candidate.media_metadata = PROBES[kind](store, candidate.record)
+        except Exception as exc:  # hostile media can break any parser: no block is the safe answer
             self.probe_failures += 1
             log.warning("no %s metadata block for %s: %s", kind.value, candidate.record.key, exc)
 

@@ -17,6 +17,7 @@ from typing import Any
 from encord_provider.manifests.datatypes import DataType, mime_type_of
 from encord_provider.manifests.video_probe import VideoProbeError, probe_mp4
 from encord_provider.storage.base import ObjectStore
+from encord_provider.storage.errors import ObjectNotFoundError
 from encord_provider.storage.records import ObjectRecord
 
 log = logging.getLogger(__name__)
@@ -108,19 +109,48 @@ def merge_group_metadata(sidecars: list[tuple[str, dict[str, Any]]]) -> GroupMet
     return GroupMetadata({**shared, MEMBER_METADATA_KEY: dict(sidecars)}, conflicts)
 
 
+class _SidecarValueError(ValueError):
+    """A JSON construct that parses in Python but cannot be carried faithfully into a manifest."""
+
+
+def _no_constants(name: str) -> Any:
+    raise _SidecarValueError(f"{name} is not valid JSON (the manifest could not carry it)")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1}) if len(set(keys)) < len(keys) else []
+    if repeated:
+        raise _SidecarValueError(
+            f"the key(s) {repeated} appear more than once (only one value would survive)"
+        )
+    return dict(pairs)
+
+
 def read_client_metadata(store: ObjectStore, sidecar: ObjectRecord) -> dict[str, Any]:
-    """The JSON object in a sidecar; MetadataError naming the sidecar key (and line) when it is not one."""
+    """The JSON object in a sidecar; MetadataError naming the sidecar key (and line) when it is not one,
+    or when it holds what a manifest cannot carry faithfully (NaN / Infinity, repeated keys, absurd
+    nesting). A UTF-8 byte order mark is allowed."""
     if sidecar.size > MAX_SIDECAR_BYTES:
         raise MetadataError(f"sidecar {sidecar.key} is {sidecar.size} bytes (limit {MAX_SIDECAR_BYTES})")
-    raw = store.read_bytes(sidecar.key)
     try:
-        value = json.loads(raw.decode("utf-8"))
+        raw = store.read_bytes(sidecar.key)
+    except ObjectNotFoundError:
+        raise MetadataError(f"sidecar {sidecar.key} was listed but is gone") from None
+    try:
+        value = json.loads(
+            raw.decode("utf-8-sig"), parse_constant=_no_constants, object_pairs_hook=_unique_keys
+        )
     except UnicodeDecodeError as exc:
         raise MetadataError(f"sidecar {sidecar.key} is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
         raise MetadataError(
             f"invalid JSON in sidecar {sidecar.key} line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except _SidecarValueError as exc:
+        raise MetadataError(f"sidecar {sidecar.key}: {exc}") from None
+    except RecursionError:
+        raise MetadataError(f"sidecar {sidecar.key} nests too deeply to parse") from None
     if not isinstance(value, dict):
         raise MetadataError(f"sidecar {sidecar.key} must hold a JSON object, got {type(value).__name__}")
     return value

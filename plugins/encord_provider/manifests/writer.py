@@ -123,11 +123,9 @@ def json_entry(entry: Entry, title: str) -> str:
     else:
         text = f'"objectUrl":{quote(objects[0].url)},"title":{quote(title)}'
         if entry.media_metadata:
-            text += f',"{METADATA_KEYS[entry.data_type]}":{json.dumps(entry.media_metadata, sort_keys=True, separators=(",", ":"))}'
+            text += f',"{METADATA_KEYS[entry.data_type]}":{json.dumps(entry.media_metadata, sort_keys=True, separators=(",", ":"), allow_nan=False)}'
     if entry.client_metadata:
-        text += (
-            f',"clientMetadata":{json.dumps(entry.client_metadata, sort_keys=True, separators=(",", ":"))}'
-        )
+        text += f',"clientMetadata":{json.dumps(entry.client_metadata, sort_keys=True, separators=(",", ":"), allow_nan=False)}'
     return "{" + text + "}"
 
 
