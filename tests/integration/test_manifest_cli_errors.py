@@ -142,3 +142,17 @@ def test_failure_mid_build_removes_what_was_written(
     (source / "z.jpg").symlink_to(tmp_path / "gone.jpg")  # listing fails when it reaches it
     fails([f"{source}/", str(out), "--max-entries", "1"], capsys, "No such file or directory")
     assert "chunk-00000.json" in written  # chunks were written before the failure, then removed
+
+
+@pytest.mark.parametrize(
+    ("source", "output"),
+    [("s3://cli-src/raw/", "s3://cli-src/raw/manifests"), ("s3://cli-src/", "s3://cli-src/m"),
+     ("{tmp}/src/", "{tmp}/src/out"), ("file://{tmp}/src/", "{tmp}/src")],
+)  # fmt: skip
+def test_output_inside_the_listed_source_is_refused(
+    source: str, output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "src").mkdir()
+    argv = [source.format(tmp=tmp_path), output.format(tmp=tmp_path)]
+    fails(argv, capsys, "its files would be listed")
+    assert list((tmp_path / "src").iterdir()) == []

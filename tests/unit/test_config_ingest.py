@@ -197,3 +197,28 @@ def test_empty_file_logs_that_it_defines_no_dag(caplog: pytest.LogCaptureFixture
         "include/pipelines.yaml: defines no pipelines and no projects, so no Encord DAG is created",
         "other.yaml: defines no pipelines and no projects, so no Encord DAG is created",
     ]
+
+
+@pytest.mark.parametrize(
+    ("staging", "fails"),
+    [('"s3://media/incoming/encord"', True), ('"s3://media/encord"', False), ('"s3://media2/incoming"', False),
+     ('"gs://media/incoming"', False)],
+)  # fmt: skip
+def test_staging_inside_the_source_prefix_is_refused(staging: str, fails: bool) -> None:
+    text = MINIMAL.replace('"s3://staging/encord/"', staging)
+    if fails:
+        assert ":8: pipelines[0].staging.uri: staging of 'demo'" in _error(text)
+        assert "is inside the source prefix of pipeline 'demo'" in _error(text)
+    else:
+        parse_pipelines(text)
+
+
+def test_export_inside_an_ingest_source_is_refused() -> None:
+    text = (
+        MINIMAL
+        + "projects:\n  - {name: cats, project_hash: p, export: {uri: 's3://media/incoming', prefix: labels}}\n"
+    )
+    assert (
+        "projects[0].export.uri: export of 'cats' (s3://media/incoming/labels) is inside the source"
+        in _error(text)
+    )

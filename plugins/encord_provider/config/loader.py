@@ -52,9 +52,10 @@ class PipelinesFile(BaseModel):
         return self
 
     def reference_problems(self) -> list[tuple[PathKey, str]]:
-        """Names one entry uses to point at another that do not resolve in this file."""
+        """Names one entry uses to point at another that do not resolve in this file, and outputs
+        (staging, exports) that an ingest pipeline would list as new source objects."""
         known = [p.name for p in self.pipelines]
-        return [
+        problems: list[tuple[PathKey, str]] = [
             (
                 ("projects", position, "triggered_by_ingest"),
                 f"no ingest pipeline named {project.triggered_by_ingest!r} in this file; known: {known}",
@@ -62,6 +63,27 @@ class PipelinesFile(BaseModel):
             for position, project in enumerate(self.projects)
             if project.triggered_by_ingest and project.triggered_by_ingest not in known
         ]
+        outputs: list[tuple[PathKey, str, str]] = [
+            (("pipelines", i, "staging", "uri"), f"staging of {p.name!r}", p.staging.uri)
+            for i, p in enumerate(self.pipelines)
+        ]
+        outputs += [
+            (
+                ("projects", i, "export", "uri"),
+                f"export of {p.name!r}",
+                f"{p.export.bucket_url}/{p.export.base_prefix}",
+            )
+            for i, p in enumerate(self.projects)
+            if p.export is not None
+        ]
+        for where, what, uri in outputs:
+            for pipeline in self.pipelines:
+                if _inside(uri, pipeline.source.bucket_url, pipeline.source.prefix):
+                    problems.append(
+                        (where, f"{what} ({uri}) is inside the source prefix of pipeline {pipeline.name!r}: "
+                         "its files would be listed and registered")
+                    )  # fmt: skip
+        return problems
 
     def sharing_warnings(self) -> list[tuple[PathKey, str]]:
         """Entries that share what each should own: an Index folder, a staging prefix, a source prefix
@@ -97,6 +119,14 @@ class PipelinesFile(BaseModel):
             if pipeline.name == name:
                 return pipeline
         raise KeyError(f"no ingest pipeline named {name!r}; known: {[p.name for p in self.pipelines]}")
+
+
+def _inside(uri: str, bucket_url: str, prefix: str) -> bool:
+    """Whether keys under `uri` (scheme://bucket/path) are listed by `bucket_url` + key `prefix`."""
+    if not uri.startswith(bucket_url + "/") and uri != bucket_url:
+        return False
+    path = uri[len(bucket_url) :].strip("/")
+    return (path + "/").startswith(prefix)
 
 
 def default_pipelines_path(project_root: Path | None = None) -> Path:

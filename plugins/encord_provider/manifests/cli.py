@@ -283,6 +283,25 @@ def check_location(location: str, role: str) -> None:
         raise CliError(f"{role} {location}: {problem}")
 
 
+def _listed_span(location: str) -> tuple[str, str, str]:
+    """(scheme, bucket, key prefix) a location covers; local paths as ("file", "", absolute path)."""
+    from encord_provider.storage.factory import parse_uri
+
+    if "://" in location and not location.startswith("file://"):
+        parsed = parse_uri(location)
+        return parsed.scheme, parsed.bucket, parsed.key
+    path = location.removeprefix("file://")
+    absolute = os.path.abspath(path)
+    return "file", "", absolute + "/" if path.endswith("/") or os.path.isdir(path) else absolute
+
+
+def check_output_outside_source(source: str, output: str) -> None:
+    """Files written under the listed prefix would be listed (and registered) by this very run."""
+    src, out = _listed_span(source), _listed_span(output)
+    if src[:2] == out[:2] and (out[2].rstrip("/") + "/").startswith(src[2]):
+        raise CliError(f"output {output} is inside the source {source}: its files would be listed")
+
+
 def first_answer(records: Iterator[ObjectRecord], what: str, timeout: float) -> Iterator[ObjectRecord]:
     """`records` with the first page already fetched, so a missing bucket, bad credentials or an
     unreachable endpoint fail here, before anything is written, and within `timeout` seconds."""
@@ -372,6 +391,7 @@ def run(args: argparse.Namespace) -> BuildSummary:
         raise CliError(str(exc)) from exc
     check_location(args.source, "source")
     check_location(args.output, "output")
+    check_output_outside_source(args.source, args.output)
     store, prefix = open_source(args)
     records = first_answer(store.list_objects(prefix), f"source {args.source}", args.timeout)
     sink = open_sink(
