@@ -309,3 +309,9 @@ def test_projects_exporting_to_one_prefix_get_a_warning(caplog: pytest.LogCaptur
     assert [r.getMessage() for r in caplog.records] == [
         "p.yaml:3: projects[1].export: 'dogs' and 'cats' use the same export prefix 's3://my-warehouse/ml/labels'"
     ]
+
+
+@pytest.mark.parametrize("prefix", ["../up", "a//b", "a/./b"])
+def test_export_prefix_segments_are_checked(prefix: str) -> None:
+    with pytest.raises(ValidationError, match="must not have empty, '.' or '..' segments"):
+        ExportConfig.model_validate({"uri": "s3://bkt", "prefix": prefix})

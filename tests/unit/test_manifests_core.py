@@ -284,3 +284,9 @@ def test_sorted_input_is_checked_in_the_backends_own_order(tmp_path: Path) -> No
             build_manifests(
                 records[::-1], ManifestConfig(**options), LocalDirSink(tmp_path), key_order=utf16_order
             )
+
+
+@pytest.mark.parametrize("prefix", ["../escape-", "sub/chunk-", "a\\b", ""])
+def test_chunk_prefix_cannot_leave_the_output_folder(prefix: str) -> None:
+    with pytest.raises(ValueError, match="chunk_prefix"):
+        ManifestConfig(chunk_prefix=prefix)

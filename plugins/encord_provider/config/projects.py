@@ -107,6 +107,14 @@ class ExportConfig(BaseModel):
     def _check_uri(cls, value: str) -> str:
         return check_bucket_uri(value, "export", WAREHOUSE_SCHEMES)
 
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        segments = value.strip("/").split("/") if value.strip("/") else []
+        if any(segment in ("", ".", "..") for segment in segments):
+            raise ValueError(f"export prefix {value!r} must not have empty, '.' or '..' segments")
+        return value
+
     @field_validator("formats")
     @classmethod
     def _check_formats(cls, value: list[ExportFormat]) -> list[ExportFormat]:

@@ -114,6 +114,10 @@ class ManifestConfig:
                 raise ValueError(f"per_type[{kind}]={count} must be at least 1")
         if self.sidecar_suffix is not None and not self.sidecar_suffix.strip():
             raise ValueError("sidecar_suffix must not be blank")
+        if not self.chunk_prefix or any(c in self.chunk_prefix for c in "/\\") or ".." in self.chunk_prefix:
+            raise ValueError(
+                f"chunk_prefix {self.chunk_prefix!r} must be a plain file name prefix (no '/', '\\', '..')"
+            )
 
     def entry_limit(self, data_type: DataType) -> int:
         return min(self.per_type.get(data_type, self.max_entries), self.max_entries)
