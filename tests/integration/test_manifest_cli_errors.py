@@ -156,3 +156,17 @@ def test_output_inside_the_listed_source_is_refused(
     argv = [source.format(tmp=tmp_path), output.format(tmp=tmp_path)]
     fails(argv, capsys, "its files would be listed")
     assert list((tmp_path / "src").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [(["s3://some-bucket/", "--bucket-region", "EU West"], "is not a region name"),
+     (["gs://some-bucket/", "--bucket-region", "eu-west-2"], "applies to s3:// sources only"),
+     (["s3://some-bucket/", "--modified-since", "yesterday"], "Invalid isoformat string"),
+     (["s3://some-bucket/", "--min-size", "10", "--max-size", "5"], "larger than max_size"),
+     (["s3://some-bucket/", "--chunk-prefix", "../x"], "chunk_prefix")],
+)  # fmt: skip
+def test_bad_options_fail_before_any_request(
+    argv: list[str], expected: str, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fails([argv[0], str(out), *argv[1:]], capsys, expected)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId, Regex
 from encord_provider.config.schedule import Schedule
+from encord_provider.storage.s3 import REGION_PATTERN
 
 if TYPE_CHECKING:
     from encord_provider.manifests.image_modes import ImageModeRule
@@ -68,7 +69,7 @@ class SourceConfig(_Strict):
     endpoint_url: HttpUrl = Field(None, description="Storage endpoint override (S3-compatible, emulators).")
     bucket_region: str | None = Field(
         None,
-        pattern=r"^[a-z]{2}(-[a-z0-9]+)+$",
+        pattern=REGION_PATTERN,
         description="s3 only: the region object URLs name (default: the bucket's own, from "
         "GetBucketLocation; the connection's region_name is only the client's).",
     )

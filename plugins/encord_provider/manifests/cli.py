@@ -17,6 +17,7 @@ import dataclasses
 import itertools
 import json
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -345,8 +346,12 @@ def open_source(args: argparse.Namespace) -> tuple[ObjectStore, str]:
 
     extra = {}
     if args.bucket_region:
+        from encord_provider.storage.s3 import REGION_PATTERN
+
         if not args.source.startswith("s3://"):
             raise CliError("--bucket-region applies to s3:// sources only")
+        if not re.match(REGION_PATTERN, args.bucket_region):
+            raise CliError(f"--bucket-region {args.bucket_region!r} is not a region name like eu-west-2")
         extra["bucket_region"] = args.bucket_region
     if "://" not in args.source or args.source.startswith("file://"):
         path = args.source.removeprefix("file://")

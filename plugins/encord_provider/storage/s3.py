@@ -26,6 +26,7 @@ S3_MAX_PAGE = 1000
 S3_MIN_PART = 5 * 1024 * 1024  # S3 rejects smaller parts, except the last one
 DEFAULT_MULTIPART = 8 * 1024 * 1024
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+REGION_PATTERN = r"^[a-z]{2}(-[a-z0-9]+)+$"  # us-east-1, eu-de (OTC), us-gov-west-1
 # GetBucketLocation answers None (or "") for us-east-1 and the legacy "EU" for eu-west-1.
 _LEGACY_LOCATIONS = {"": "us-east-1", "US": "us-east-1", "EU": "eu-west-1"}
 
