@@ -254,8 +254,8 @@ class _Build:
             if len(url) > url_limit and len(url.encode("utf-8")) > MAX_URL_BYTES:
                 self.report.reject_record(record, f"URL is longer than {MAX_URL_BYTES} bytes", "url_too_long")
                 continue
-            problem = url_key_problem(key, url)
-            if problem is not None:
+            # A dot segment starts with '.', so only such keys (and verbatim gs:// URIs) need the full check.
+            if (url[0] == "g" or key[:1] == "." or "/." in key) and (problem := url_key_problem(key, url)):
                 self.report.reject_record(record, problem, "unsafe_url")
                 continue
             slash = key.rfind("/")
