@@ -286,7 +286,7 @@ def test_sorted_input_is_checked_in_the_backends_own_order(tmp_path: Path) -> No
             )
 
 
-@pytest.mark.parametrize("prefix", ["../escape-", "sub/chunk-", "a\\b", ""])
+@pytest.mark.parametrize("prefix", ["../escape-", "/abs-", "a/../../x-", "a//b-", "a\\b", ""])
 def test_chunk_prefix_cannot_leave_the_output_folder(prefix: str) -> None:
     with pytest.raises(ValueError, match="chunk_prefix"):
         ManifestConfig(chunk_prefix=prefix)
