@@ -173,7 +173,30 @@ def check_delete(store: BrowsableStore, markers: bool = True) -> None:
     assert listed_keys(store, "del/") == ["del/b.txt"]
 
 
+# Above U+FFFF (surrogate pairs in UTF-16) vs U+E000..U+FFFF: Azure's order differs from code points.
+ORDER_KEYS = ["order/😀.jpg", "order/（1）.jpg", "order/a.jpg", "order/\ue000.jpg", "order/😀/x.jpg",
+              "order/（1）/y.jpg", "order/ÿ.jpg"]  # fmt: skip
+
+
+def check_listing_order_is_the_backends_own(store: BrowsableStore, markers: bool = True) -> None:
+    """Listings come in `store.key_order`, and a sorted-input manifest build accepts them as they come."""
+    import tempfile
+
+    from encord_provider.manifests import LocalDirSink, ManifestConfig, build_manifests
+
+    seed(store, ORDER_KEYS)
+    listed = listed_keys(store, "order/")
+    assert listed == sorted(ORDER_KEYS, key=store.key_order)  # type: ignore[attr-defined]
+    assert [r.key for r in list_parallel(store, "order/", workers=2, queue_size=2)] == listed
+    with tempfile.TemporaryDirectory() as out:
+        summary = build_manifests(
+            store.list_objects("order/"), ManifestConfig(image_mode="group"), LocalDirSink(out), store=store
+        )
+    assert summary.n_registered_objects == len(ORDER_KEYS) and summary.n_rejected == 0
+
+
 ALL_CHECKS: list[Callable[..., None]] = [
+    check_listing_order_is_the_backends_own,
     check_listing_pages_prefix_and_start_after,
     check_records_and_urls,
     check_read_write,

@@ -12,7 +12,8 @@ from encord_provider.storage.records import ObjectRecord
 class ObjectStore(Protocol):
     """A bucket (or container) seen through one backend.
 
-    `list_objects` streams small records page by page and never collects a whole listing in memory.
+    `list_objects` streams small records page by page and never collects a whole listing in memory, in
+    the backend's own key order; real backends declare it as `key_order` (see `storage.key_order`).
     """
 
     scheme: str  # "s3", "gs" or "az"
