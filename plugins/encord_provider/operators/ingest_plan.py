@@ -134,10 +134,16 @@ def listing_filter(pipeline: IngestPipeline, options: RunOptions) -> ListingFilt
 
 
 def _candidates(
-    pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats
+    pipeline: IngestPipeline,
+    options: RunOptions,
+    source: ObjectStore,
+    ledger: Ledger,
+    stats: FilterStats,
+    known: FilterStats,
 ) -> Iterator[ObjectRecord]:
     """Listed objects that pass the filters, the run's type selection and the ledger; every other one is
-    counted in `stats` (and reported through its `on_skip`) with its reason."""
+    counted in `stats` (and reported through its `on_skip`) with its reason. Objects the ledger already
+    accounts for are also counted in `known`, so they still move the watermark of a full run."""
     listing = listing_filter(pipeline, options)
     taken = [0]
 
@@ -145,6 +151,7 @@ def _candidates(
         if options.data_types and kind_of(record.key) not in options.data_types:
             return "data_type"
         if not needs_submission(ledger.get(record.key), record.etag):
+            known.observe(record, None)
             return "already_in_ledger"
         if options.max_objects and taken[0] >= options.max_objects:
             return "max_objects"
@@ -167,7 +174,10 @@ def plan_run(
     stats = FilterStats(on_skip=skips.add)
     base = run_prefix(pipeline, run_id) + ("/dry-run" if options.dry_run else "")
     etags: dict[str, str] = {}
-    candidates = (_remember_etag(r, etags) for r in _candidates(pipeline, options, source, ledger, stats))
+    known = FilterStats()
+    candidates = (
+        _remember_etag(r, etags) for r in _candidates(pipeline, options, source, ledger, stats, known)
+    )
     try:
         built = build_chunk_plans(
             candidates, pipeline, options.chunk_size, staging, f"{base}/chunks", key_order_of(source), skips
@@ -181,7 +191,7 @@ def plan_run(
             "skipped": dict(stats.skipped),
             "skipped_uri": built.skipped_uri,
         },  # fmt: skip
-        newest=stats.max_last_modified.isoformat() if stats.max_last_modified else None,
+        newest=_newest(stats, known),
     )
     pending: list[LedgerRecord] = []
     for plan in built.plans:
@@ -217,6 +227,12 @@ def plan_run(
         return result
     ledger.write([*pending, *rejected], writer=f"plan:{run_id}")
     return result
+
+
+def _newest(*stats: FilterStats) -> str | None:
+    """The newest last_modified over planned and already-known objects (never skipped ones)."""
+    stamps = [s.max_last_modified for s in stats if s.max_last_modified is not None]
+    return max(stamps).isoformat() if stamps else None
 
 
 def _remember_etag(record: ObjectRecord, etags: dict[str, str]) -> ObjectRecord:
