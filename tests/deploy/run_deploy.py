@@ -8,7 +8,7 @@ with only what must differ on a host substituted: the hostnames postgres, redis 
 temporary folder). Everything runs in a private network namespace (`unshare -n`, loopback only), so the
 compose ports (5432, 6379, 8080, 8793, 8794, 8974) are used as they are and nothing is reachable from outside.
 moto and the Encord emulator (with the demo seed and media) stand in for S3 and Encord; the ingest DAG is
-unpaused and triggered through the REST API, and the run must succeed. Exit code 0 when it did.
+unpaused and triggered through the REST API, and the run must succeed with the 16 demo objects linked. Exit code 0 when it did.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ COMPONENTS = (
 HOSTS = ("postgres", "redis", "airflow-apiserver")
 DAG_ID = "encord_ingest__demo_s3"
 INNER = "ENCORD_DEPLOY_TEST_INSIDE_NETNS"
+CONTAINER_HOME = "/opt/airflow"
 started = time.monotonic()
 
 
@@ -77,36 +78,46 @@ def service_environment(compose: dict[str, Any], service: str, dotenv: dict[str,
     return env
 
 
-def volume_map(
-    compose: dict[str, Any], service: str, dotenv: dict[str, str], scratch: Path
-) -> dict[str, Path]:
-    """Container path -> host path from the service's bind mounts (logs and config go to `scratch`)."""
-    mapping = {}
+def container_home(compose: dict[str, Any], service: str, dotenv: dict[str, str], scratch: Path) -> Path:
+    """A host folder laid out like the image's /opt/airflow (its AIRFLOW_HOME): one symlink per bind mount
+    of the service (dags, include, plugins -> the repository; logs, config -> folders in `scratch`)."""
+    home = scratch / "opt-airflow"
+    home.mkdir(exist_ok=True)
     for volume in compose["services"][service].get("volumes") or []:
         source, target = interpolate(volume, dotenv).rsplit(":", 1)
-        host = (ROOT / source).resolve()
-        if Path(target).name in ("logs", "config"):
-            host = scratch / Path(target).name
-        mapping[target] = host
-    return mapping
+        relative = Path(target).relative_to(CONTAINER_HOME)
+        if relative.name in ("logs", "config"):
+            host = scratch / f"airflow-{relative.name}"
+        else:
+            host = (ROOT / source).resolve()
+        host.mkdir(parents=True, exist_ok=True)
+        link = home / relative
+        if not link.is_symlink():
+            link.symlink_to(host, target_is_directory=True)
+    return home
 
 
-def on_this_host(env: dict[str, str], volumes: dict[str, Path], home: Path) -> dict[str, str]:
-    """The substitutions a host needs: compose hostnames -> 127.0.0.1, container paths -> host paths."""
+def on_this_host(env: dict[str, str], home: Path) -> dict[str, str]:
+    """The substitutions a host needs: compose hostnames -> 127.0.0.1, /opt/airflow -> `home`."""
     host_env = {}
     for key, value in env.items():
         for name in HOSTS:
             value = re.sub(rf"(?<=[@/]){re.escape(name)}(?=[:/]|$)", "127.0.0.1", value)
-        for target, source in sorted(volumes.items(), key=lambda item: -len(item[0])):
-            value = value.replace(target, str(source))
-        host_env[key] = value
+        host_env[key] = value.replace(CONTAINER_HOME, str(home))
     return {
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(home),
         "LANG": "C.UTF-8",
         **host_env,
-        "AIRFLOW_HOME": str(home),  # the image's /opt/airflow
+        "AIRFLOW_HOME": str(home),  # the image sets AIRFLOW_HOME=/opt/airflow
     }
+
+
+def redact(key: str, value: str) -> str:
+    """For printing: secrets by name, and the password inside a URL."""
+    if any(word in key for word in ("SECRET", "FERNET", "PASSWORD", "AIRFLOW_CONN_")):
+        return "***"
+    return re.sub(r"(://[^:/@]*:)[^@]+@", r"\1***@", value)
 
 
 # -- services -------------------------------------------------------------------------------------------
@@ -225,6 +236,14 @@ def api(url: str, token: str | None, path: str, body: Any = None, method: str | 
         return json.loads(response.read())
 
 
+def read_report(moto_url: str, uri: str) -> dict[str, Any]:
+    import boto3
+
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    body = boto3.client("s3", endpoint_url=moto_url).get_object(Bucket=bucket, Key=key)["Body"].read()
+    return dict(json.loads(body))
+
+
 def wait_healthy(url: str, procs: Processes, timeout: float = 240.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -283,16 +302,12 @@ def run_once(scratch: Path) -> int:
         start_postgres(procs, scratch, dotenv["POSTGRES_PASSWORD"])
         start_redis(procs)
         compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
-        home = scratch / "airflow-home"
-        home.mkdir()
-        (scratch / "config").mkdir()
-        (scratch / "config" / "simple_auth_manager_passwords.json").write_text(
-            json.dumps({"admin": password})
-        )
         envs = {}
         for service in ("airflow-init", *COMPONENTS):
-            env = service_environment(compose, service, dotenv)
-            envs[service] = on_this_host(env, volume_map(compose, service, dotenv, scratch), home)
+            home = container_home(compose, service, dotenv, scratch)
+            envs[service] = on_this_host(service_environment(compose, service, dotenv), home)
+        passwords = scratch / "airflow-config" / "simple_auth_manager_passwords.json"
+        passwords.write_text(json.dumps({"admin": password}))
         shared = {
             k: envs[COMPONENTS[0]].get(k)
             for k in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY")
@@ -300,9 +315,9 @@ def run_once(scratch: Path) -> int:
         assert all(v and all(envs[s].get(k) == v for s in COMPONENTS) for k, v in shared.items()), (
             "secrets differ"
         )
-        say("environment from docker-compose.yaml; e.g. the worker's: " + ", ".join(
-            f"{k}={v if 'SECRET' not in k and 'KEY' not in k and 'CONN' not in k and 'PASSWORD' not in k else '***'}"
-            for k, v in sorted(envs["airflow-worker"].items()) if k.startswith(("AIRFLOW__", "PYTHONPATH", "ENCORD"))))  # fmt: skip
+        say("environment from docker-compose.yaml; the worker's: " + ", ".join(
+            f"{k}={redact(k, v)}" for k, v in sorted(envs["airflow-worker"].items())
+            if k.startswith(("AIRFLOW__", "PYTHONPATH", "ENCORD"))))  # fmt: skip
         init = compose["services"]["airflow-init"]["environment"]
         assert init.get("_AIRFLOW_DB_MIGRATE") == "true"  # what the image's entrypoint does for airflow-init
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=envs["airflow-init"], check=True,
@@ -317,17 +332,19 @@ def run_once(scratch: Path) -> int:
         say("api-server, scheduler, dag-processor and triggerer healthy")
         token = api(url, None, "/auth/token", {"username": "admin", "password": password})["access_token"]
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            dags = {d["dag_id"] for d in api(url, token, "/api/v2/dags")["dags"]}
-            if DAG_ID in dags:
-                break
+        while DAG_ID not in {d["dag_id"] for d in api(url, token, "/api/v2/dags")["dags"]}:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{DAG_ID} was not parsed within 180s; see {procs.logs}")
             time.sleep(2)
+        say(f"{DAG_ID} parsed by the dag-processor")
         errors = api(url, token, "/api/v2/importErrors")
         assert errors["total_entries"] == 0, errors
-        api(url, token, f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, method="PATCH")
+        # Compose creates DAGs paused. Trigger first, then unpause (which also queues the nightly run of
+        # today behind ours: max_active_runs=1), so that our run is the one that registers the objects.
         run = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": {}})
         run_id = run["dag_run_id"]
-        say(f"triggered {DAG_ID} through the REST API: {run_id}")
+        api(url, token, f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, method="PATCH")
+        say(f"triggered {DAG_ID} through the REST API: {run_id}; unpaused it")
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             run = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
@@ -346,8 +363,13 @@ def run_once(scratch: Path) -> int:
             f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/finalize/xcomEntries/return_value",
         )
         say(f"finalize returned: {summary.get('value')}")
+        report = read_report(moto.url, summary["value"]["report_uri"])
+        say(f"report.json: this run {report['states']}, ledger totals {report['ledger_totals']}")
+        runs = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns")["dag_runs"]
+        say("all runs: " + ", ".join(f"{r['dag_run_id']} {r['state']}" for r in runs))
         say(f"run {run_id}: {run['state']}")
-        return 0 if run["state"] == "success" else 1
+        registered = report["ledger_totals"].get("linked", 0)
+        return 0 if run["state"] == "success" and registered == 16 else 1
     finally:
         procs.stop_all()
         emulator.stop()
