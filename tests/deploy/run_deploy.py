@@ -7,8 +7,9 @@ with only what must differ on a host substituted: the hostnames postgres, redis 
 127.0.0.1 and the container paths /opt/airflow/... become the repository's folders (logs and config: a
 temporary folder). Everything runs in a private network namespace (`unshare -n`, loopback only), so the
 compose ports (5432, 6379, 8080, 8793, 8794, 8974) are used as they are and nothing is reachable from outside.
-moto and the Encord emulator (with the demo seed and media) stand in for S3 and Encord; the ingest DAG is
-unpaused and triggered through the REST API, and the run must succeed with the 16 demo objects linked. Exit code 0 when it did.
+moto and the Encord emulator (with the demo seed and media) stand in for S3 and Encord. The ingest DAG is
+unpaused (which starts today's nightly run over the demo media), three new objects arrive, and a run
+triggered through the REST API must succeed and link exactly those. Exit code 0 when it did.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ COMPONENTS = (
 )
 HOSTS = ("postgres", "redis", "airflow-apiserver")
 DAG_ID = "encord_ingest__demo_s3"
+DEMO_OBJECTS, NEW_OBJECTS = 16, 3
 INNER = "ENCORD_DEPLOY_TEST_INSIDE_NETNS"
 CONTAINER_HOME = "/opt/airflow"
 started = time.monotonic()
@@ -236,6 +238,39 @@ def api(url: str, token: str | None, path: str, body: Any = None, method: str | 
         return json.loads(response.read())
 
 
+def wait_runs(
+    url: str, token: str, deadline: float, done: Any, run_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Poll the DAG's runs (or one run) until `done(runs)`; [] when the deadline passes first."""
+    while time.monotonic() < deadline:
+        if run_id:
+            runs = [api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")]
+        else:
+            runs = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns")["dag_runs"]
+        if runs and done(runs):
+            return list(runs)
+        time.sleep(2)
+    if run_id:
+        raise SystemExit(f"run {run_id} did not finish in time")
+    return []
+
+
+def is_finished(runs: list[dict[str, Any]]) -> bool:
+    return runs[0]["state"] in ("success", "failed")
+
+
+def add_new_objects(moto_url: str, count: int) -> int:
+    import boto3
+
+    from demo.media import image_bytes
+
+    s3 = boto3.client("s3", endpoint_url=moto_url)
+    for index in range(count):
+        body = image_bytes(64, 48, (40 * index % 256, 90, 160))
+        s3.put_object(Bucket="demo-media", Key=f"incoming/new/after-nightly-{index}.jpg", Body=body)
+    return count
+
+
 def read_report(moto_url: str, uri: str) -> dict[str, Any]:
     import boto3
 
@@ -339,18 +374,20 @@ def run_once(scratch: Path) -> int:
         say(f"{DAG_ID} parsed by the dag-processor")
         errors = api(url, token, "/api/v2/importErrors")
         assert errors["total_entries"] == 0, errors
-        # Compose creates DAGs paused. Trigger first, then unpause (which also queues the nightly run of
-        # today behind ours: max_active_runs=1), so that our run is the one that registers the objects.
+        # Compose creates DAGs paused; unpausing also starts today's nightly run (catchup=False), which
+        # registers the demo media. Then new objects arrive, and our REST-triggered run must register them.
+        api(url, token, f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, method="PATCH")
+        say(f"unpaused {DAG_ID}")
+        started_by_unpause = wait_runs(url, token, time.monotonic() + 60, lambda runs: bool(runs))
+        for earlier in started_by_unpause:
+            (finished,) = wait_runs(url, token, time.monotonic() + 600, is_finished, earlier["dag_run_id"])
+            say(f"nightly run {finished['dag_run_id']}: {finished['state']}")
+        added = add_new_objects(moto.url, NEW_OBJECTS)
+        say(f"{added} new objects in s3://demo-media/incoming/new/")
         run = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": {}})
         run_id = run["dag_run_id"]
-        api(url, token, f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, method="PATCH")
-        say(f"triggered {DAG_ID} through the REST API: {run_id}; unpaused it")
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            run = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
-            if run["state"] in ("success", "failed"):
-                break
-            time.sleep(2)
+        say(f"triggered {DAG_ID} through the REST API: {run_id}")
+        (run,) = wait_runs(url, token, time.monotonic() + 600, is_finished, run_id)
         tis = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances?limit=100")[
             "task_instances"
         ]
@@ -368,8 +405,16 @@ def run_once(scratch: Path) -> int:
         runs = api(url, token, f"/api/v2/dags/{DAG_ID}/dagRuns")["dag_runs"]
         say("all runs: " + ", ".join(f"{r['dag_run_id']} {r['state']}" for r in runs))
         say(f"run {run_id}: {run['state']}")
-        registered = report["ledger_totals"].get("linked", 0)
-        return 0 if run["state"] == "success" and registered == 16 else 1
+        linked_now, linked_total = report["states"].get("linked", 0), report["ledger_totals"].get("linked", 0)
+        ok = (
+            run["state"] == "success"
+            and linked_now == NEW_OBJECTS
+            and linked_total == DEMO_OBJECTS + NEW_OBJECTS
+        )
+        say(
+            f"{'PASS' if ok else 'FAIL'}: our run linked {linked_now} of {NEW_OBJECTS} new objects; ledger {linked_total}"
+        )
+        return 0 if ok else 1
     finally:
         procs.stop_all()
         emulator.stop()
