@@ -305,7 +305,7 @@ def run_once(scratch: Path) -> int:
     procs = Processes(scratch / "logs")
     (scratch / "logs").mkdir()
     moto = MotoServer()
-    emulator = EmulatorProcess(data_dir=scratch / "emulator")
+    emulator: EmulatorProcess | None = None
     try:
         os.environ.update(
             {
@@ -315,9 +315,8 @@ def run_once(scratch: Path) -> int:
             }
         )
         moto.start()
-        emulator.seed_path.write_text(yaml.safe_dump({**yaml.safe_load(emulator.seed_path.read_text()),
-            "integrations": [{"title": "demo-aws", "provider": "aws", "endpoint_url": moto.url}]}))  # fmt: skip
-        emulator.start()
+        seed = {"integrations": [{"title": "demo-aws", "provider": "aws", "endpoint_url": moto.url}]}
+        emulator = EmulatorProcess(data_dir=scratch / "emulator", seed=seed).start()
         say(
             f"moto at {moto.url}, Encord emulator at {emulator.url}; {fill_bucket(moto.url)} demo objects uploaded"
         )
@@ -417,7 +416,8 @@ def run_once(scratch: Path) -> int:
         return 0 if ok else 1
     finally:
         procs.stop_all()
-        emulator.stop()
+        if emulator is not None:
+            emulator.stop()
         moto.stop()
         say(f"logs kept in {scratch / 'logs'}")
 
