@@ -35,6 +35,7 @@ from encord_provider.operators.ingest_plan import (
     run_prefix,
 )
 from encord_provider.operators.ingest_stores import key_of_uri, ledger_prefix, source_store, staging_store
+from encord_provider.reports import write_html_report
 from encord_provider.triggers.upload_job import UploadJobTrigger
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ def finalize_step(
          "ledger_problems": [p.to_json() for p in ledger.problems]},
     )  # fmt: skip
     report["report_uri"] = write_report(staging, f"{base}/report.json", report)
-    log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
+    html_uri = write_html_report(staging, f"{base}/report.json", report)
+    log.info("%s\nreport: %s (as a page: %s)", summary_text(report), report["report_uri"], html_uri)
     failed = report["states"].get("failed", 0)
     return {"report_uri": report["report_uri"], "states": report["states"], "failed": failed}
 
