@@ -28,7 +28,7 @@ def _worker(rows: int) -> dict[str, object]:
         out = Path(tmp)
         start = time.perf_counter()
         coco = CocoWriter(out / "coco.json", synthetic_ontology(), "bench")
-        table = ParquetTableWriter(out / "labels.parquet")
+        table = ParquetTableWriter(out / "labels.parquet", synthetic_ontology())
         jsonl = ChunkedJsonlWriter(out, rows_per_file=50_000)
         for index in range(rows):
             row = synthetic_label_row(index)

@@ -53,6 +53,7 @@ def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
             include_classification_feature_hashes=export.include_classification_feature_hashes,
             signed_urls=export.signed_urls,
             formats=export.formats,
+            coco_options=export.coco.model_dump(),
             version_name_template=export.version_name_template,
             full_snapshot_every=export.full_snapshot_every,
             rows_per_file=export.rows_per_file,

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from encord_emulator import seed as seed_module
 from encord_emulator.auth import verify_legacy
-from encord_emulator.errors import EmulatorError, invalid_arguments
+from encord_emulator.errors import EmulatorError, invalid_arguments, not_emulated
 from encord_emulator.faults import FaultInjector, LostResponseMiddleware
 from encord_emulator.registry import STARTUP_HOOKS, AppState, app_state, context_for, dispatch_rpc
 from encord_emulator.store import Store
@@ -77,7 +77,19 @@ def create_app(
         root_router = getattr(module, "root_router", None)
         if isinstance(root_router, APIRouter):
             app.include_router(root_router)
+    app.include_router(_not_emulated_router())  # last: only what no handler module answers reaches it
     return app
+
+
+def _not_emulated_router() -> APIRouter:
+    """Every v2 path or method no handler module serves: 501 naming the call, not FastAPI's bare 404/405."""
+    router = APIRouter()
+
+    @router.api_route(V2_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def not_emulated_v2(request: Request, path: str) -> JSONResponse:
+        raise not_emulated(f"{request.method} {request.url.path}")
+
+    return router
 
 
 def _install_error_handlers(app: FastAPI) -> None:

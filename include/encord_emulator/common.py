@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
+import re
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,28 +60,83 @@ def check_page_size(page_size: int) -> int:
 
 
 def keyset_page(
-    rows: list[dict[str, Any]], sort_key: str, page_size: int, page_token: str | None, desc: bool = False
+    rows: list[dict[str, Any]],
+    sort_key: str,
+    page_size: int,
+    page_token: str | None,
+    desc: bool = False,
+    id_key: str = "uuid",
 ) -> dict[str, Any]:
-    """One page of ``rows`` ordered by ``(row[sort_key], row['uuid'])`` after the token's cursor.
+    """One page of ``rows`` ordered by ``(row[sort_key], row[id_key])`` after the token's cursor.
 
     A keyset cursor (not an offset) keeps paging stable while rows are added or removed.
     """
-    ordered = sorted(rows, key=lambda row: (str(row.get(sort_key) or ""), str(row["uuid"])), reverse=desc)
+
+    def position(row: dict[str, Any]) -> tuple[str, str]:
+        return (str(row.get(sort_key) or ""), str(row[id_key]))
+
+    ordered = sorted(rows, key=position, reverse=desc)
     cursor = decode_page_token(page_token)
     if cursor:
         after = (str(cursor["k"]), str(cursor["u"]))
-        ordered = [
-            row
-            for row in ordered
-            if (
-                (str(row.get(sort_key) or ""), str(row["uuid"])) < after
-                if desc
-                else (str(row.get(sort_key) or ""), str(row["uuid"])) > after
-            )
-        ]
+        ordered = [row for row in ordered if (position(row) < after if desc else position(row) > after)]
     page = ordered[:page_size]
     token = None
     if len(ordered) > page_size:
-        last = page[-1]
-        token = encode_page_token({"k": str(last.get(sort_key) or ""), "u": str(last["uuid"])})
+        last_key, last_id = position(page[-1])
+        token = encode_page_token({"k": last_key, "u": last_id})
     return {"results": page, "nextPageToken": token}
+
+
+# ---------------------------------------------------------------- listing filters (datasets, ontologies, projects)
+
+# (equals param, SQL LIKE param, document field)
+TITLE_DESC_FILTERS = (("titleEq", "titleLike", "title"), ("descEq", "descLike", "description"))
+# (param, document field, True = strictly after the bound / False = strictly before)
+TIME_FILTERS = (
+    ("createdBefore", "created_at", False), ("createdAfter", "created_at", True),
+    ("editedBefore", "last_edited_at", False), ("editedAfter", "last_edited_at", True),
+)  # fmt: skip
+
+
+def aware_time(text: str) -> datetime:
+    """An ISO 8601 time; naive means UTC (as the SDK assumes)."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def sql_like(pattern: str, value: str) -> bool:
+    """SQL ``ILIKE``: ``%`` any run, ``_`` one character, case-insensitive."""
+    glob = fnmatch.translate(
+        pattern.replace("*", "[*]").replace("?", "[?]").replace("%", "*").replace("_", "?")
+    )
+    return re.match(glob, value, re.IGNORECASE) is not None
+
+
+def filter_listing(
+    docs: list[dict[str, Any]],
+    params: Mapping[str, str],
+    text_filters: Sequence[tuple[str, str, str]] = TITLE_DESC_FILTERS,
+) -> list[dict[str, Any]]:
+    """Apply the SDK's listing filters (``title_eq``, ``title_like``, ``created_before``, ...) to ``docs``."""
+    for eq_param, like_param, field in text_filters:
+        if params.get(eq_param) is not None:
+            docs = [d for d in docs if (d.get(field) or "") == params[eq_param]]
+        if params.get(like_param) is not None:
+            docs = [d for d in docs if sql_like(str(params[like_param]), d.get(field) or "")]
+    for param, field, after in TIME_FILTERS:
+        if params.get(param) is not None:
+            bound = _time_param(param, str(params[param]))
+            docs = [d for d in docs if _on_side(aware_time(d.get(field) or d["created_at"]), bound, after)]
+    return docs
+
+
+def _time_param(name: str, text: str) -> datetime:
+    try:
+        return aware_time(text)
+    except ValueError:
+        raise invalid_arguments(f"{name}: not an ISO 8601 time: {text!r}") from None
+
+
+def _on_side(value: datetime, bound: datetime, after: bool) -> bool:
+    return value > bound if after else value < bound

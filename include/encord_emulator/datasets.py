@@ -7,19 +7,30 @@ become rows on the next read.
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 
-from encord_emulator.common import legacy_time, new_uuid, now_iso
+from encord_emulator.common import aware_time, filter_listing, legacy_time, new_uuid, now_iso, sql_like
 from encord_emulator.errors import EmulatorError, invalid_arguments, not_found
 from encord_emulator.jobs import ITEM_KIND
+from encord_emulator.manifest import ManifestError, parse_upload_body
 from encord_emulator.registry import AppState, Ctx, RequestContext, register_seed_section, rpc
 from encord_emulator.seed import SeedError, entries, require
-from encord_emulator.storage import FOLDER_KIND, JsonBody, create_folder, signed_url
+from encord_emulator.storage import (
+    FOLDER_KIND,
+    INTEGRATION_KIND,
+    JsonBody,
+    create_folder,
+    delete_items,
+    get_folder_or_404,
+    job_runner,
+    on_items_left_folder,
+    signed_url,
+    update_item,
+)
 
 router = APIRouter()
 DATASET_KIND = "dataset"
@@ -189,39 +200,17 @@ def post_dataset(payload: JsonBody, ctx: Ctx) -> dict[str, Any]:
 
 
 # The emulator has no sharing model: every key sees every dataset, as the admin (like folders).
-LIST_TEXT_FILTERS = (("titleEq", "titleLike", "title"), ("descriptionEq", "descriptionLike", "description"))
-LIST_TIME_FILTERS = (
-    ("createdBefore", "created_at", False), ("createdAfter", "created_at", True),
-    ("editedBefore", "last_edited_at", False), ("editedAfter", "last_edited_at", True),
-)  # fmt: skip
+DATASET_TEXT_FILTERS = (
+    ("titleEq", "titleLike", "title"),
+    ("descriptionEq", "descriptionLike", "description"),
+)
 
 
 @router.get("/datasets/list")
 def list_datasets(request: Request, ctx: Ctx) -> dict[str, Any]:
     """``user_client.get_datasets(...)``: ``DatasetsWithUserRolesListParams`` in, ``{"result": [...]}`` out."""
-    params = request.query_params
-    datasets = ctx.store.query(DATASET_KIND)
-    for eq_param, like_param, field in LIST_TEXT_FILTERS:
-        if params.get(eq_param) is not None:
-            datasets = [d for d in datasets if (d.get(field) or "") == params[eq_param]]
-        if params.get(like_param) is not None:
-            datasets = [d for d in datasets if _sql_like(params[like_param], d.get(field) or "")]
-    for param, field, after in LIST_TIME_FILTERS:
-        if params.get(param) is not None:
-            bound = _parse_time_param(param, params[param])
-            datasets = [d for d in datasets if _on_side(_aware(d[field]), bound, after)]
+    datasets = filter_listing(ctx.store.query(DATASET_KIND), request.query_params, DATASET_TEXT_FILTERS)
     return {"result": [_listed_dataset_dto(d) for d in datasets]}
-
-
-def _parse_time_param(name: str, text: str) -> datetime:
-    try:
-        return _aware(text)
-    except ValueError:
-        raise invalid_arguments(f"{name}: not an ISO 8601 time: {text!r}") from None
-
-
-def _on_side(value: datetime, bound: datetime, after: bool) -> bool:
-    return value > bound if after else value < bound
 
 
 def _listed_dataset_dto(dataset: dict[str, Any]) -> dict[str, Any]:
@@ -268,26 +257,14 @@ def rpc_data_rows(ctx: RequestContext, uid: Any, payload: Any) -> list[dict[str,
 def _row_matches(dto: dict[str, Any], payload: dict[str, Any]) -> bool:
     if payload.get("title_eq") is not None and dto["data_title"] != payload["title_eq"]:
         return False
-    if payload.get("title_like") is not None and not _sql_like(payload["title_like"], dto["data_title"]):
+    if payload.get("title_like") is not None and not sql_like(payload["title_like"], dto["data_title"]):
         return False
     if payload.get("data_types") and dto["data_type"] not in {str(t).upper() for t in payload["data_types"]}:
         return False
     created = datetime.fromisoformat(dto["created_at"].replace(" ", "T") + "+00:00")
-    if payload.get("created_before") and created >= _aware(payload["created_before"]):
+    if payload.get("created_before") and created >= aware_time(payload["created_before"]):
         return False
-    return not (payload.get("created_after") and created <= _aware(payload["created_after"]))
-
-
-def _aware(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _sql_like(pattern: str, value: str) -> bool:
-    glob = fnmatch.translate(
-        pattern.replace("*", "[*]").replace("?", "[?]").replace("%", "*").replace("_", "?")
-    )
-    return re.match(glob, value, re.IGNORECASE) is not None
+    return not (payload.get("created_after") and created <= aware_time(payload["created_after"]))
 
 
 @rpc("dataset", "datasetlinkitems", "POST")
@@ -297,6 +274,198 @@ def rpc_link_items(ctx: RequestContext, uid: Any, payload: Any) -> list[dict[str
     rows = link_items(ctx.store, ctx.resource_id, item_uuids, str(payload.get("duplicates_behavior", "SKIP")))
     items = ctx.store.get_many(ITEM_KIND, [row["item_uuid"] for row in rows])
     return [data_row_dto(ctx.app, row, items[row["item_uuid"]]) for row in rows]
+
+
+# ---------------------------------------------------------------- removing data rows, updating them
+
+RowsHook = Callable[[Any, str, list[str]], None]
+_ROWS_REMOVED_HOOKS: list[RowsHook] = []
+
+
+def on_rows_removed(hook: RowsHook) -> RowsHook:
+    """Register ``hook(store, dataset_hash, data_hashes)``, called after data rows leave a dataset
+    (the labels module drops the tasks and label rows of that data in the dataset's projects)."""
+    _ROWS_REMOVED_HOOKS.append(hook)
+    return hook
+
+
+def remove_rows(store: Any, dataset_hash: str, data_hashes: list[str]) -> list[str]:
+    """Delete the dataset's rows with these data hashes (unknown ones are an error); returns them."""
+    get_dataset_or_404(store, dataset_hash)
+    ids = [row_id(dataset_hash, data_hash) for data_hash in dict.fromkeys(data_hashes)]
+    with store.transaction():
+        found = store.get_many(ROW_KIND, ids)
+        missing = [i.split(":", 1)[1] for i in ids if i not in found]
+        if missing:
+            raise not_found(f"data {missing[:10]} not in dataset {dataset_hash}")
+        for key in ids:
+            store.delete(ROW_KIND, key)
+        removed = [found[key]["data_hash"] for key in ids]
+        for hook in _ROWS_REMOVED_HOOKS:
+            hook(store, dataset_hash, removed)
+    return removed
+
+
+@on_items_left_folder
+def _unlink_items_that_left(
+    store: Any, items: list[dict[str, Any]], folder: dict[str, Any], deleted: bool
+) -> None:
+    """Deleted items leave every dataset; items moved out of a mirrored folder leave its dataset only."""
+    rows = [row for item in items for row in store.query(ROW_KIND, item_uuid=item["uuid"])]
+    if not deleted:
+        rows = [row for row in rows if row["dataset_hash"] == folder.get("synced_dataset_hash")]
+    by_dataset: dict[str, list[str]] = {}
+    for row in rows:
+        by_dataset.setdefault(row["dataset_hash"], []).append(row["data_hash"])
+    for dataset_hash, data_hashes in by_dataset.items():
+        remove_rows(store, dataset_hash, data_hashes)
+
+
+def _row_of(store: Any, dataset_hash: str, data_hash: str) -> dict[str, Any]:
+    rows = {row["data_hash"]: row for row in rows_of_dataset(store, dataset_hash)}
+    if data_hash not in rows:
+        raise not_found(f"data {data_hash} not in dataset {dataset_hash}")
+    return rows[data_hash]
+
+
+@rpc("dataset", "video", "DELETE")
+def rpc_delete_data(ctx: RequestContext, uid: Any, payload: Any) -> bool:
+    """``dataset.delete_data(data_hashes)``: the rows leave the dataset. In a mirror dataset the rows *are*
+    the backing folder's items, so those items are deleted too (else the mirror would bring them back)."""
+    data_hashes = [str(h) for h in (uid if isinstance(uid, list) else [uid] if uid else [])]
+    dataset = get_dataset_or_404(ctx.store, ctx.resource_id)
+    folder_uuid = dataset.get("backing_folder_uuid")
+    with ctx.store.transaction():
+        rows = [_row_of(ctx.store, ctx.resource_id, data_hash) for data_hash in data_hashes]
+        items = ctx.store.get_many(ITEM_KIND, [row["item_uuid"] for row in rows])
+        mirrored = [uuid for uuid, item in items.items() if folder_uuid and item["parent"] == folder_uuid]
+        if mirrored:
+            delete_items(ctx.store, str(folder_uuid), mirrored)
+        rest = [row["data_hash"] for row in rows if row["item_uuid"] not in set(mirrored)]
+        if rest:
+            remove_rows(ctx.store, ctx.resource_id, rest)
+    return True
+
+
+@rpc("dataset", "video", "POST")
+def rpc_update_data_item(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, bool]:
+    """``dataset.update_data_item(data_hash, new_title)``: renames the backing storage item."""
+    for change in payload if isinstance(payload, list) else []:
+        row = _row_of(ctx.store, ctx.resource_id, str(change.get("video_hash")))
+        update_item(ctx.store, row["item_uuid"], {"name": change.get("title")})
+    return {"success": True}
+
+
+DATA_ROW_FIELDS = {"data_title": "name", "client_metadata": "clientMetadata"}
+
+
+@rpc("dataset", "datarow", "POST")
+def rpc_save_data_row(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, Any]:
+    """``DataRow.save()``: title and client metadata live on the backing storage item."""
+    changes = payload if isinstance(payload, dict) else {}
+    unknown = sorted(set(changes) - set(DATA_ROW_FIELDS))
+    if unknown:
+        raise invalid_arguments(f"data row {uid}: fields {unknown} cannot be updated")
+    row = _row_of(ctx.store, ctx.resource_id, str(uid))
+    patch = {DATA_ROW_FIELDS[field]: value for field, value in changes.items()}
+    if "clientMetadata" in patch and not isinstance(patch["clientMetadata"], dict):
+        raise invalid_arguments(f"data row {uid}: client_metadata must be an object")
+    item = update_item(ctx.store, row["item_uuid"], patch)
+    return {"updated_fields": list(changes), "data_row": data_row_dto(ctx.app, row, item, True)}
+
+
+@rpc("dataset", "datarow", "GET")
+def rpc_get_data_row(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, Any]:
+    """``DataRow.refetch_data(signed_url=, images_data_fetch_options=, client_metadata=)``."""
+    extra = (payload or {}).get("additional_data") or {}
+    row = _row_of(ctx.store, ctx.resource_id, str(uid))
+    dto = data_row_dto(ctx.app, row, None, bool(extra.get("client_metadata")), bool(extra.get("signed_url")))
+    if not extra.get("images_data_fetch_options"):
+        dto.pop("images_data", None)
+    return dto
+
+
+# ---------------------------------------------------------------- dataset.add_private_data_to_dataset
+
+UPLOAD_KIND = "dataset_upload"
+LONG_POLL_CAP_SECONDS = 25.0
+
+
+def start_dataset_upload(state: AppState, dataset_hash: str, params: dict[str, Any], owner: str) -> str:
+    """Register the files as an upload job into the dataset's folder (the backing folder of a mirror
+    dataset, else ``folderUuid``); the items are linked into the dataset when the job is polled done."""
+    dataset = get_dataset_or_404(state.store, dataset_hash)
+    folder_uuid = str(params.get("folderUuid") or dataset.get("backing_folder_uuid") or "")
+    if not folder_uuid:
+        raise invalid_arguments(f"dataset {dataset_hash} has no backing folder: pass folder= to name one")
+    get_folder_or_404(state.store, folder_uuid)
+    integration = state.store.get(INTEGRATION_KIND, str(params.get("integrationId") or ""))
+    if integration is None:
+        raise invalid_arguments(f"unknown cloud integration {params.get('integrationId')}")
+    body = (
+        {"dataItems": params["dataItems"]}
+        if params.get("dataItems")
+        else {"externalFiles": params.get("files")}
+    )
+    try:
+        units, flags = parse_upload_body(body)
+    except ManifestError as exc:
+        raise invalid_arguments(f"{params.get('fileName') or 'upload JSON'}: {exc}") from exc
+    if not units:
+        raise invalid_arguments("the upload JSON lists no files")
+    job_uuid = job_runner(state).start(folder_uuid, integration, units, flags, bool(params.get("ignoreErrors")),
+                                       params.get("fileName"), owner)  # fmt: skip
+    state.store.put(
+        UPLOAD_KIND, job_uuid, {"uuid": job_uuid, "dataset_hash": dataset_hash, "folder": folder_uuid}
+    )
+    return job_uuid
+
+
+def poll_dataset_upload(
+    state: AppState, dataset_hash: str, process_hash: str, timeout: float
+) -> dict[str, Any]:
+    """``DatasetDataLongPolling`` of the job; once it finished, its items are (idempotently) linked."""
+    upload = state.store.get(UPLOAD_KIND, process_hash)
+    if upload is None or upload["dataset_hash"] != dataset_hash:
+        raise not_found(f"upload job {process_hash} of dataset {dataset_hash}")
+    job = job_runner(state).wait(upload["folder"], process_hash, timeout)
+    linked: list[dict[str, Any]] = []
+    if job["status"] != "PENDING":
+        uuids = [i["itemUuid"] for i in [*job["itemsWithNames"], *job.get("itemsSkippedAsDuplicates", [])]]
+        link_items(state.store, dataset_hash, uuids, "SKIP")
+        wanted = set(uuids)
+        linked = [row for row in rows_of_dataset(state.store, dataset_hash) if row["item_uuid"] in wanted]
+    items = state.store.get_many(ITEM_KIND, [row["item_uuid"] for row in linked])
+    return {
+        "status": job["status"],
+        "dataHashesWithTitles": [
+            {
+                "dataHash": row["data_hash"],
+                "title": items[row["item_uuid"]]["name"],
+                "backingItemUuid": row["item_uuid"],
+            }
+            for row in linked
+        ],
+        "errors": job["errors"],
+        "dataUnitErrors": job["unitErrors"],
+        **{
+            key: job[key]
+            for key in ("unitsPendingCount", "unitsDoneCount", "unitsErrorCount", "unitsCancelledCount")
+        },
+    }
+
+
+@rpc("dataset", "datasetdatalongpolling", "POST")
+def rpc_start_dataset_upload(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, str]:
+    return {"process_hash": start_dataset_upload(ctx.app, ctx.resource_id, payload or {}, ctx.user_email)}
+
+
+@rpc("dataset", "datasetdatalongpolling", "GET")
+def rpc_poll_dataset_upload(ctx: RequestContext, uid: Any, payload: Any) -> dict[str, Any]:
+    payload = payload or {}
+    cap = float(ctx.app.setting("long_poll_cap_seconds", LONG_POLL_CAP_SECONDS))
+    timeout = max(0.0, min(float(payload.get("timeout_seconds") or 0), cap))
+    return poll_dataset_upload(ctx.app, ctx.resource_id, str(payload.get("process_hash")), timeout)
 
 
 # ---------------------------------------------------------------- seed

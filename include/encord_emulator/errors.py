@@ -77,3 +77,15 @@ def unauthenticated(message: str) -> EmulatorError:
 
 def already_exists(message: str) -> EmulatorError:
     return EmulatorError(409, "RESOURCE_EXISTS_ERROR", message)
+
+
+NOT_EMULATED_CODE = "NOT_EMULATED_ERROR"
+
+
+def not_emulated(call: str) -> EmulatorError:
+    """A call the emulator does not implement. v2: HTTP 501, which the SDK raises as ``UnknownException`` with
+    this message (a 404 would read as "resource not found"); legacy: an envelope code the SDK does not know,
+    raised as ``GenericServerError`` showing the message."""
+    return EmulatorError(
+        501, NOT_EMULATED_CODE, f"not emulated: {call} (see docs/emulator.md for the supported calls)"
+    )

@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from encord_emulator import projects, storage, workflow
+from encord_emulator import datasets, projects, storage, workflow
 from encord_emulator.common import legacy_time, new_uuid, now_iso
 from encord_emulator.errors import EmulatorError, invalid_arguments, not_found
 from encord_emulator.ontology import ONTOLOGY_KIND
@@ -564,3 +564,22 @@ def label_workflow_action(ctx: RequestContext, uid: Any, payload: Any) -> bool:
             )
             ctx.store.put(workflow.TASK_KIND, task["uuid"], task)
     return True
+
+
+# ---------------------------------------------------------------- data leaving a project
+
+
+@datasets.on_rows_removed
+def drop_removed_data(store: Store, dataset_hash: str, data_hashes: list[str]) -> None:
+    """Data removed from a dataset leaves the projects the dataset is attached to: its task and its
+    label rows go (as in Encord, where deleting data deletes its labels), unless another attached
+    dataset still holds the same data hash."""
+    for project in store.query(projects.PROJECT_KIND):
+        if dataset_hash not in project["dataset_hashes"]:
+            continue
+        still_there = {view["data_hash"] for view in projects.project_data(store, project, set(data_hashes))}
+        for data_hash in set(data_hashes) - still_there:
+            store.delete(workflow.TASK_KIND, workflow.task_id(project["project_hash"], data_hash))
+            for label in store.query(LABEL_KIND, project_hash=project["project_hash"], data_hash=data_hash):
+                store.delete(LABEL_KIND, label["label_hash"])
+        store.delete(projects.SYNC_KIND, project["project_hash"])

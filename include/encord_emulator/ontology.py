@@ -13,10 +13,10 @@ import hashlib
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from encord_emulator.common import now_iso
+from encord_emulator.common import check_page_size, filter_listing, keyset_page, now_iso
 from encord_emulator.errors import invalid_arguments, not_found
 from encord_emulator.registry import AppState, RequestContext, current_context, register_seed_section
 from encord_emulator.seed import SeedError, entries
@@ -276,9 +276,33 @@ def _build_option(spec: Any, option_id: str, ontology_uuid: str, where: str) -> 
 # ---------------------------------------------------------------- v2 routes
 
 
+@router.get("/ontologies")
+def list_ontologies(request: Request, ctx: Ctx) -> dict[str, Any]:
+    """``user_client.get_ontologies(title_eq=, title_like=, desc_eq=, ..., edited_after=)``.
+
+    A ``Page``: the SDK (0.1.211) reads only the first page and sends no ``pageSize``, so without one
+    every match is on that page; with ``pageSize`` it is keyset-paged by title like the other listings.
+    """
+    params = request.query_params
+    matches = filter_listing(ctx.store.query(ONTOLOGY_KIND), params)
+    page_size = check_page_size(int(params["pageSize"])) if params.get("pageSize") else max(len(matches), 1)
+    page = keyset_page(matches, "title", page_size, params.get("pageToken"))
+    return {"results": [ontology_dto(doc) for doc in page["results"]], "nextPageToken": page["nextPageToken"]}
+
+
 @router.get("/ontologies/{ontology_hash}")
 def get_ontology(ontology_hash: str, ctx: Ctx) -> dict[str, Any]:
     return ontology_dto(get_ontology_doc(ctx.store, ontology_hash))
+
+
+@router.put("/ontologies/{ontology_hash}")
+def save_ontology(ontology_hash: str, body: CreateOntologyBody, ctx: Ctx) -> None:
+    """``ontology.save()``: title, description and structure replaced; projects see the new structure."""
+    get_ontology_doc(ctx.store, ontology_hash)
+    try:
+        put_ontology(ctx.store, ontology_hash, body.title, body.description, body.editor)
+    except ValueError as exc:
+        raise invalid_arguments(str(exc)) from exc
 
 
 @router.post("/ontologies")

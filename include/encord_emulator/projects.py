@@ -12,11 +12,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from encord_emulator import datasets, workflow
 from encord_emulator import ontology as ontology_module
-from encord_emulator.common import new_uuid, now_iso
+from encord_emulator.common import filter_listing, keyset_page, new_uuid, now_iso
 from encord_emulator.errors import invalid_arguments, not_found
 from encord_emulator.registry import AppState, RequestContext, current_context, register_seed_section, rpc
 from encord_emulator.seed import SeedError, entries
@@ -24,6 +24,9 @@ from encord_emulator.store import Store
 
 PROJECT_KIND = workflow.PROJECT_KIND
 SYNC_KIND = "project_sync"
+TEMPLATE_KIND = "workflow_template"
+PROJECT_STATUSES = ("notStarted", "inProgress", "inReview", "paused", "completed", "cancelled", "archived")
+DEFAULT_PROJECT_PAGE_SIZE = 100
 DATASET_KIND = "dataset"
 DATA_ROW_KIND = "data_row"
 ITEM_KIND = "item"
@@ -182,6 +185,45 @@ def sync_project_tasks(state: AppState, project_hash: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- v2 routes
 
 
+@router.get("/projects")
+def list_projects(request: Request, ctx: Ctx) -> dict[str, Any]:
+    """``user_client.list_projects(title_eq=, title_like=, desc_eq=, ..., tags_anyof=)``, keyset-paged by title
+    (page size setting ``project_page_size``). The emulator has no tags: a tag filter matches nothing."""
+    params = request.query_params
+    found = filter_listing(ctx.store.query(PROJECT_KIND), params)
+    if params.getlist("tagsAnyof"):
+        found = []
+    page_size = int(ctx.app.setting("project_page_size", DEFAULT_PROJECT_PAGE_SIZE))
+    page = keyset_page(found, "title", page_size, params.get("pageToken"), id_key="project_hash")
+    return {
+        "results": [project_dto(ctx.store, p) for p in page["results"]],
+        "nextPageToken": page["nextPageToken"],
+    }
+
+
+def set_status(store: Store, project_hash: str, status: str) -> dict[str, Any]:
+    if status not in PROJECT_STATUSES:
+        raise invalid_arguments(f"project status must be one of {PROJECT_STATUSES}, got {status!r}")
+    project = workflow.get_project_doc(store, project_hash)
+    project.update(status=status, last_edited_at=now_iso())
+    store.put(PROJECT_KIND, project_hash, project)
+    return project
+
+
+@router.put("/projects/{project_hash}/status")
+def put_project_status(project_hash: str, body: dict[str, Any], ctx: Ctx) -> None:
+    """``project.set_status(ProjectStatus.X)``."""
+    set_status(ctx.store, project_hash, str(body.get("status")))
+
+
+@router.get("/projects/{project_hash}/branches")
+def list_branches(project_hash: str, ctx: Ctx) -> dict[str, Any]:
+    """``project.list_branches()``: ``main`` and every branch a label row was created on."""
+    workflow.get_project_doc(ctx.store, project_hash)
+    names = {str(label["branch_name"]) for label in ctx.store.query("label_row", project_hash=project_hash)}
+    return {"results": [{"name": name} for name in sorted(names | {"main"})], "nextPageToken": None}
+
+
 @router.get("/projects/{project_hash}")
 def get_project(project_hash: str, ctx: Ctx) -> dict[str, Any]:
     return project_dto(ctx.store, workflow.get_project_doc(ctx.store, project_hash))
@@ -272,13 +314,16 @@ def create_project(ctx: RequestContext, uid: Any, payload: Any) -> str:
 
 
 def _template_spec(store: Store, template_id: Any) -> list[dict[str, Any]]:
-    """A workflow template is any project's workflow: pass that project's hash as the template id."""
+    """The stages of a seeded workflow template (``workflow_templates`` seed section), or of a project
+    whose hash is given as the template id (a copy of that project's workflow)."""
     if not template_id:
         return workflow.default_workflow_spec()
-    source = store.get(PROJECT_KIND, str(template_id))
-    if source is None:
-        raise not_found(f"workflow template {template_id} does not exist (use a project hash as template id)")
-    return list(source["workflow_spec"])
+    template = store.get(TEMPLATE_KIND, str(template_id)) or store.get(PROJECT_KIND, str(template_id))
+    if template is None:
+        raise not_found(
+            f"workflow template {template_id} does not exist (a seeded template uuid or a project hash)"
+        )
+    return list(template["workflow_spec"])
 
 
 # ---------------------------------------------------------------- seed
@@ -316,4 +361,25 @@ def _seed_projects(state: AppState, value: Any) -> None:
             raise SeedError(f"{where}: {exc}") from exc
 
 
+def template_uuid_for(title: str) -> str:
+    """The uuid a seeded workflow template gets when the seed names none (stable across re-seeding)."""
+    return str(uuid.uuid5(_NAMESPACE, f"workflow-template:{title}"))
+
+
+def _seed_workflow_templates(state: AppState, value: Any) -> None:
+    for index, entry in enumerate(entries("workflow_templates", value)):
+        title = entry.get("title")
+        where = f"seed section 'workflow_templates' entry #{index} ({title})"
+        if not title or not entry.get("workflow"):
+            raise SeedError(f"{where}: needs 'title' and 'workflow' (a list of stages)")
+        template_uuid = str(entry.get("uuid") or template_uuid_for(str(title)))
+        try:
+            workflow.build_graph(template_uuid, entry["workflow"])  # validates the stages
+        except ValueError as exc:
+            raise SeedError(f"{where}: {exc}") from exc
+        doc = {"uuid": template_uuid, "title": str(title), "workflow_spec": list(entry["workflow"])}
+        state.store.put(TEMPLATE_KIND, template_uuid, doc)
+
+
+register_seed_section("workflow_templates", _seed_workflow_templates)
 register_seed_section("projects", _seed_projects)

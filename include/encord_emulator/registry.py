@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from encord_emulator.auth import verify_v2
-from encord_emulator.errors import EmulatorError
+from encord_emulator.errors import not_emulated
 from encord_emulator.faults import FaultInjector
 from encord_emulator.store import Store
 
@@ -131,11 +131,7 @@ def context_for(
 def dispatch_rpc(ctx: RequestContext, query_type: str, query_method: str, uid: Any, payload: Any) -> Any:
     handler = RPC_HANDLERS.get((ctx.resource_type, query_type.lower(), query_method.upper()))
     if handler is None:
-        raise EmulatorError(
-            405,
-            "METHOD_NOT_ALLOWED_ERROR",
-            f"no emulated RPC for {ctx.resource_type}:{query_type}:{query_method}",
-        )
+        raise not_emulated(f"RPC {ctx.resource_type}:{query_type}:{query_method}")
     return handler(ctx, uid, payload)
 
 

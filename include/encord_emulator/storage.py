@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -219,11 +220,10 @@ def search_folders(request: Request, ctx: Ctx) -> dict[str, Any]:
 def list_subfolders(folder_uuid: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     get_folder_or_404(ctx.store, folder_uuid)
     params = request.query_params
-    folders = ctx.store.query(FOLDER_KIND) if parse_bool(params.get("isRecursive")) else []
-    if not folders:
-        folders = ctx.store.query(FOLDER_KIND, parent=folder_uuid)
+    if parse_bool(params.get("isRecursive")):
+        folders = _descendants(ctx.store, folder_uuid)
     else:
-        folders = [f for f in folders if folder_uuid in {p["uuid"] for p in _path_to_root(ctx.store, f)[1:]}]
+        folders = ctx.store.query(FOLDER_KIND, parent=folder_uuid)
     return _folder_page(ctx, request, folders)
 
 
@@ -248,8 +248,21 @@ def _folder_page(ctx: RequestContext, request: Request, folders: list[dict[str, 
 @router.get("/storage/folders/{folder_uuid}/items")
 def list_items(folder_uuid: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     get_folder_or_404(ctx.store, folder_uuid)
+    folders = [folder_uuid]
+    if parse_bool(request.query_params.get("isRecursive")):  # folder.find_items
+        folders += [f["uuid"] for f in _descendants(ctx.store, folder_uuid)]
+    items = [item for uuid in folders for item in ctx.store.query(ITEM_KIND, parent=uuid)]
+    return _item_page(ctx, request, items)
+
+
+def _descendants(store: Any, folder_uuid: str) -> list[dict[str, Any]]:
+    return [
+        f for f in store.query(FOLDER_KIND) if folder_uuid in {p["uuid"] for p in _path_to_root(store, f)[1:]}
+    ]
+
+
+def _item_page(ctx: RequestContext, request: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
     params = request.query_params
-    items = ctx.store.query(ITEM_KIND, parent=folder_uuid)
     search = (params.get("search") or "").lower()
     if search:
         items = [i for i in items if search in i["name"].lower()]
@@ -317,15 +330,7 @@ def patch_item(folder_uuid: str, item_uuid: str, payload: JsonBody,
     item = get_item_or_404(ctx.store, item_uuid)
     if item["parent"] != folder_uuid:
         raise not_found(f"storage item {item_uuid} in folder {folder_uuid}")
-    if "name" in payload and payload["name"] is not None:
-        item["name"] = payload["name"]
-    if "description" in payload and payload["description"] is not None:
-        item["description"] = payload["description"]
-    if payload.get("clientMetadata") is not None:
-        item["client_metadata"] = _json_object(payload["clientMetadata"], "clientMetadata")
-    item["last_edited_at"] = now_iso()
-    ctx.store.put(ITEM_KIND, item_uuid, item)
-    return item_dto(item)
+    return item_dto(update_item(ctx.store, item_uuid, payload))
 
 
 # ---------------------------------------------------------------- upload jobs
@@ -446,3 +451,222 @@ def public_integration(doc: dict[str, Any]) -> dict[str, Any]:
 
 register_seed_section("integrations", _seed_integrations)
 register_seed_section("folders", _seed_folders)
+
+
+# ---------------------------------------------------------------- folder and item management
+# State changes are plain functions of the store (``update_folder``, ``move_items``, ...); the routes
+# below only parse the wire format and render the result.
+
+ItemsHook = Callable[[Any, list[dict[str, Any]], dict[str, Any], bool], None]
+_ITEMS_LEFT_HOOKS: list[ItemsHook] = []
+SUMMARY_COUNTERS = {
+    "video": "videos", "image": "images", "imageGroup": "imageGroups", "imageSequence": "imageSequences",
+    "dicomFile": "dicomFiles", "dicomSeries": "dicomSeries", "nifti": "niftis", "audio": "audios",
+    "pdf": "pdfs", "plainText": "plainTexts",
+}  # fmt: skip
+
+
+def on_items_left_folder(hook: ItemsHook) -> ItemsHook:
+    """Register ``hook(store, items, folder, deleted)``: ``items`` were just deleted (``deleted``) or moved
+    out of ``folder``, in the same transaction (the datasets module drops their data rows, which in turn drops tasks and labels)."""
+    _ITEMS_LEFT_HOOKS.append(hook)
+    return hook
+
+
+def _items_of_folder(store: Any, folder_uuid: str, item_uuids: list[str]) -> list[dict[str, Any]]:
+    """The items, all of which must be immediate children of ``folder_uuid`` (as the SDK documents)."""
+    get_folder_or_404(store, folder_uuid)
+    found = store.get_many(ITEM_KIND, item_uuids)
+    missing = [u for u in item_uuids if u not in found]
+    if missing:
+        raise not_found(f"storage items not found: {missing[:10]}")
+    elsewhere = [u for u in item_uuids if found[u]["parent"] != folder_uuid]
+    if elsewhere:
+        raise invalid_arguments(f"items {elsewhere[:10]} are not immediate children of folder {folder_uuid}")
+    return [found[u] for u in dict.fromkeys(item_uuids)]
+
+
+def folder_summary(store: Any, folder_uuid: str) -> dict[str, Any]:
+    """``StorageFolderSummary`` of the folder's immediate children."""
+    get_folder_or_404(store, folder_uuid)
+    items = store.query(ITEM_KIND, parent=folder_uuid)
+    summary: dict[str, Any] = dict.fromkeys(SUMMARY_COUNTERS.values(), 0)
+    for item in items:
+        counter = SUMMARY_COUNTERS.get(item["item_type"])
+        if counter:
+            summary[counter] += 1
+    summary.update(
+        files=len(items),
+        folders=store.count(FOLDER_KIND, parent=folder_uuid),
+        tombstones=0,
+        uploadJobs=store.count("upload_job", folder=folder_uuid),
+        totalSize=float(sum(_item_size(item) for item in items)),
+    )
+    return summary
+
+
+def _item_size(item: dict[str, Any]) -> int:
+    children = item.get("children") or []
+    if children:
+        return sum(int(child.get("file_size") or 0) for child in children)
+    return int(item.get("file_size") or 0)
+
+
+def _apply_patch(doc: dict[str, Any], patch: dict[str, Any], where: str) -> None:
+    """A ``PatchFolderPayload`` / ``PatchItemPayload``: absent or null fields stay as they are."""
+    if patch.get("name") is not None:
+        if not str(patch["name"]).strip():
+            raise invalid_arguments(f"{where}: name must not be empty")
+        doc["name"] = str(patch["name"])
+    if patch.get("description") is not None:
+        doc["description"] = str(patch["description"])
+    if patch.get("clientMetadata") is not None:
+        doc["client_metadata"] = _json_object(patch["clientMetadata"], "clientMetadata")
+    doc["last_edited_at"] = now_iso()
+
+
+def update_folder(store: Any, folder_uuid: str, patch: dict[str, Any]) -> dict[str, Any]:
+    folder = get_folder_or_404(store, folder_uuid)
+    _apply_patch(folder, patch, f"folder {folder_uuid}")
+    store.put(FOLDER_KIND, folder_uuid, folder)
+    return folder
+
+
+def update_item(store: Any, item_uuid: str, patch: dict[str, Any]) -> dict[str, Any]:
+    item = get_item_or_404(store, item_uuid)
+    _apply_patch(item, patch, f"storage item {item_uuid}")
+    store.put(ITEM_KIND, item_uuid, item)
+    return item
+
+
+def move_folders(store: Any, folder_uuids: list[str], new_parent: str | None) -> None:
+    """Re-parent folders; a folder cannot move into itself or one of its own subfolders."""
+    target = get_folder_or_404(store, new_parent) if new_parent else None
+    ancestors = {p["uuid"] for p in _path_to_root(store, target)} if target else set()
+    with store.transaction():
+        for folder_uuid in folder_uuids:
+            folder = get_folder_or_404(store, folder_uuid)
+            if folder_uuid in ancestors:
+                raise invalid_arguments(f"folder {folder_uuid} cannot move into itself or its own subfolder")
+            folder["parent"] = new_parent
+            folder["last_edited_at"] = now_iso()
+            store.put(FOLDER_KIND, folder_uuid, folder)
+
+
+def _check_mirror_change(folder: dict[str, Any], allowed: bool, what: str) -> None:
+    if folder.get("synced_dataset_hash") and not allowed:
+        raise invalid_arguments(
+            f"folder {folder['uuid']} mirrors dataset {folder['synced_dataset_hash']}: {what} would remove "
+            "data units from it; pass allow_mirror_dataset_changes=True"
+        )
+
+
+def move_items(
+    store: Any, folder_uuid: str, item_uuids: list[str], new_parent: str, allow_mirror: bool
+) -> None:
+    """Move immediate children of ``folder_uuid`` to ``new_parent``."""
+    get_folder_or_404(store, new_parent)
+    with store.transaction():
+        items = _items_of_folder(store, folder_uuid, item_uuids)
+        source = get_folder_or_404(store, folder_uuid)
+        if new_parent == folder_uuid:
+            return
+        _check_mirror_change(source, allow_mirror, "moving these items")
+        stamp = now_iso()
+        for item in items:
+            item.update(parent=new_parent, last_edited_at=stamp)
+        store.put_many(ITEM_KIND, {item["uuid"]: item for item in items})
+        for hook in _ITEMS_LEFT_HOOKS:
+            hook(store, items, source, False)
+
+
+def delete_items(store: Any, folder_uuid: str, item_uuids: list[str]) -> int:
+    """Delete immediate children of ``folder_uuid``; they leave every dataset that linked them."""
+    with store.transaction():
+        items = _items_of_folder(store, folder_uuid, item_uuids)
+        folder = get_folder_or_404(store, folder_uuid)
+        for item in items:
+            store.delete(ITEM_KIND, item["uuid"])
+        for hook in _ITEMS_LEFT_HOOKS:
+            hook(store, items, folder, True)
+    return len(items)
+
+
+def item_summary(store: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """``_StorageItemPrivateSummary``: the datasets that link the item (group frames are not items here)."""
+    rows = store.query("data_row", item_uuid=item["uuid"])
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_dataset.setdefault(row["dataset_hash"], []).append(row)
+    datasets = store.get_many("dataset", list(by_dataset))
+    accessible = [
+        {"datasetHash": dataset_hash, "backingFolderUuid": datasets[dataset_hash].get("backing_folder_uuid"),
+         "title": datasets[dataset_hash]["title"], "dataHashes": [r["data_hash"] for r in dataset_rows],
+         "dataUnitsCreatedAt": min(r["created_at"] for r in dataset_rows)}
+        for dataset_hash, dataset_rows in by_dataset.items()
+        if dataset_hash in datasets
+    ]  # fmt: skip
+    return {"frameInGroups": 0, "accessibleGroupItems": [], "usedInDatasets": len(by_dataset),
+            "accessibleDatasets": accessible, "groupLayout": None}  # fmt: skip
+
+
+@router.get("/storage/folders/{folder_uuid}/summary")
+def get_folder_summary(folder_uuid: str, ctx: Ctx) -> dict[str, Any]:
+    return folder_summary(ctx.store, folder_uuid)
+
+
+@router.patch("/storage/folders/patch-bulk")
+def patch_folders_bulk(payload: JsonBody, ctx: Ctx) -> dict[str, Any]:
+    patches = payload.get("folderPatches") or {}
+    with ctx.store.transaction():
+        folders = [update_folder(ctx.store, str(uuid), patch or {}) for uuid, patch in patches.items()]
+    return {"results": [folder_dto(ctx.store, f) for f in folders], "nextPageToken": None}
+
+
+@router.patch("/storage/folders/{folder_uuid}")
+def patch_folder(folder_uuid: str, payload: JsonBody, ctx: Ctx) -> dict[str, Any]:
+    return folder_dto(ctx.store, update_folder(ctx.store, folder_uuid, payload))
+
+
+@router.post("/storage/folders/move")
+def post_move_folders(payload: JsonBody, ctx: Ctx) -> None:
+    uuids = [str(u) for u in payload.get("folderUuids") or []]
+    parent = payload.get("newParentUuid")
+    move_folders(ctx.store, uuids, str(parent) if parent else None)
+
+
+@router.post("/storage/folders/{folder_uuid}/items/move")
+def post_move_items(folder_uuid: str, payload: JsonBody, ctx: Ctx) -> None:
+    new_parent = payload.get("newParentUuid")
+    if not new_parent:
+        raise invalid_arguments("newParentUuid is required")
+    uuids = [str(u) for u in payload.get("itemUuids") or []]
+    move_items(ctx.store, folder_uuid, uuids, str(new_parent), bool(payload.get("allowSyncedDatasetMove")))
+
+
+@router.post("/storage/folders/{folder_uuid}/items/delete")
+def post_delete_items(folder_uuid: str, payload: JsonBody, ctx: Ctx) -> dict[str, int]:
+    removed = delete_items(ctx.store, folder_uuid, [str(u) for u in payload.get("childUuids") or []])
+    return {"removedItemsCount": removed, "removedFoldersCount": 0}
+
+
+@router.get("/storage/folders/{folder_uuid}/items/{item_uuid}/summary")
+def get_item_summary(folder_uuid: str, item_uuid: str, ctx: Ctx) -> dict[str, Any]:
+    item = get_item_or_404(ctx.store, item_uuid)
+    if item["parent"] != folder_uuid:
+        raise not_found(f"storage item {item_uuid} in folder {folder_uuid}")
+    return item_summary(ctx.store, item)
+
+
+@router.patch("/storage/items/patch-bulk")
+def patch_items_bulk(payload: JsonBody, ctx: Ctx) -> dict[str, Any]:
+    patches = payload.get("itemPatches") or {}
+    with ctx.store.transaction():
+        items = [update_item(ctx.store, str(uuid), patch or {}) for uuid, patch in patches.items()]
+    return {"results": [item_dto(i) for i in items], "nextPageToken": None}
+
+
+@router.get("/storage/search/items")
+def search_items(request: Request, ctx: Ctx) -> dict[str, Any]:
+    """``find_storage_items`` (deprecated in the SDK): every folder, filtered like ``list_items``."""
+    return _item_page(ctx, request, ctx.store.query(ITEM_KIND))

@@ -67,7 +67,7 @@ def _modules() -> tuple[Any, Any]:
 
 
 def test_dags_built_from_projects_section(pipelines_file: Any) -> None:
-    pipelines_file(_pipelines("p1"))
+    pipelines_file(_pipelines("p1", {"coco": {"mask_iscrowd": True}}))
     agents_mod, export_mod = _modules()
     agents_dag = agents_mod.encord_agents__demo_cats
     assert agents_dag.task_ids == ["agent_0_Pre_classify", "agent_1_Pre_label"]
@@ -77,6 +77,8 @@ def test_dags_built_from_projects_section(pipelines_file: Any) -> None:
     export_dag = export_mod.encord_export__demo_cats
     assert export_dag.timetable.expression == "0 4 * * *"
     assert set(export_dag.params) == {"stage", "version_name", "full_snapshot"}
+    coco_options = export_dag.get_task("export_labels").coco_options
+    assert coco_options == {"point_segmentation": "polygon", "mask_iscrowd": True}
     assert not hasattr(export_mod, "encord_export__ingest_fed")
 
 

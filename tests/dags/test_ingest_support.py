@@ -35,7 +35,6 @@ def pipeline_config(name: str, cloud: str, source_bucket: str, source_conn: str,
         "chunking": {"max_entries": 3},
         "staging": {"uri": staging_uri, "conn_id": source_conn},
         "upload_poll_seconds": 0.2,
-        "ledger": {"compaction_grace_seconds": 0},
         "task_retries": 0,
         # A job start that answered 5xx is given 3 s (of no new items) before its entries are sent again.
         "registration": {"unknown_job_settle_minutes": 0.05},

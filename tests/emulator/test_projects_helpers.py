@@ -108,6 +108,52 @@ def register_images(
     return [by_name[title] for title in titles], titles, sizes
 
 
+def register_image_and_video(
+    client: EncordUserClient, emulator: EmulatorProcess, moto_url: str, width: int, height: int
+) -> dict[str, str]:
+    """`street.png` and a 2 s, 10 fps `clip.mp4` (its videoMetadata given) in a new folder: {name: item uuid}."""
+    bucket = f"media-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="street.png", Body=png_bytes(width, height, 30))
+    s3.put_object(Bucket=bucket, Key="clip.mp4", Body=b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    title = f"s3-{bucket}"
+    emulator.admin_post(
+        "/admin/seed", {"integrations": [{"title": title, "provider": "aws", "endpoint_url": moto_url}]}
+    )
+    integration = next(i for i in client.get_cloud_integrations() if i.title == title)
+    folder = client.create_storage_folder(f"folder-{bucket}")
+    video_metadata = {"fps": 10.0, "duration": 2.0, "width": width, "height": height, "file_size": 80,
+                      "mime_type": "video/mp4"}  # fmt: skip
+    manifest = {
+        "images": [{"objectUrl": f"s3://{bucket}/street.png", "title": "street.png"}],
+        "videos": [
+            {"objectUrl": f"s3://{bucket}/clip.mp4", "title": "clip.mp4", "videoMetadata": video_metadata}
+        ],
+    }
+    job = folder.add_private_data_to_folder_start(integration.id, manifest, ignore_errors=False)
+    assert folder.add_private_data_to_folder_get_result(job, timeout_seconds=60).status.value == "DONE"
+    return {item.name: str(item.uuid) for item in folder.list_items()}
+
+
+def project_over_items(
+    client: EncordUserClient, emulator: EmulatorProcess, item_uuids: list[str], ontology: dict[str, Any]
+) -> Project:
+    """A dataset linking the items and a seeded default-workflow project over it with `ontology` (a seed spec)."""
+    suffix = uuid.uuid4().hex[:8]
+    dataset = client.create_dataset(f"ds-{suffix}", StorageLocation.AWS, create_backing_folder=False)
+    client.get_dataset(dataset.dataset_hash, include_data_rows=False).link_items(
+        [uuid.UUID(u) for u in item_uuids]
+    )
+    project_hash = str(uuid.uuid4())
+    emulator.admin_post("/admin/seed", {
+        "ontologies": [{"title": f"onto-{suffix}", **ontology}],
+        "projects": [{"title": f"project-{suffix}", "project_hash": project_hash, "ontology": f"onto-{suffix}",
+                      "datasets": [dataset.dataset_hash]}],
+    })  # fmt: skip
+    return client.get_project(project_hash)
+
+
 def build_world(
     client: EncordUserClient,
     emulator: EmulatorProcess,

@@ -73,7 +73,7 @@ def test_box_polygon_polyline_point_in_pixels(tmp_path: Path) -> None:
 def test_bitmask_is_transposed_into_coco_rle(tmp_path: Path) -> None:
     coco, _ = _write(tmp_path, [synthetic_label_row(0)])
     ann = coco.loadAnns(coco.getAnnIds(catIds=[5]))[0]
-    assert ann["iscrowd"] == 1 and isinstance(ann["segmentation"]["counts"], str)
+    assert ann["iscrowd"] == 0 and isinstance(ann["segmentation"]["counts"], str)
     mask = coco.annToMask(ann)
     assert mask.shape == (HEIGHT, WIDTH)
     assert mask[: HEIGHT // 2, : WIDTH // 2].all() and mask.sum() == (HEIGHT // 2) * (WIDTH // 2)
@@ -99,7 +99,7 @@ def test_polygon_with_hole_becomes_rle() -> None:
     outer = [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0]
     hole = [0.25, 0.25, 0.75, 0.25, 0.75, 0.75, 0.25, 0.75]
     geometry = polygon({"polygons": [[outer, hole]]}, 40, 40)
-    assert geometry.iscrowd == 1 and isinstance(geometry.segmentation, dict)
+    assert geometry.iscrowd == 0 and isinstance(geometry.segmentation, dict)
     assert 40 * 40 - 22 * 22 <= geometry.area <= 40 * 40 - 18 * 18
     simple = polygon({"polygons": [[outer]]}, 40, 40)
     assert simple.iscrowd == 0 and simple.area == pytest.approx(1600)

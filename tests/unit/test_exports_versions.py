@@ -51,7 +51,14 @@ def test_first_version_is_full_with_manifest_success_and_latest() -> None:
     assert store.writes[-1] == "exports/cats/latest"
     manifest = _manifest(store, result.version)
     names = {f.path for f in manifest.files}
-    assert names == {"labels-00000.jsonl", "coco.json", "labels.parquet", "labels.csv", "source_rows.csv"}
+    assert names == {
+        "labels-00000.jsonl",
+        "coco.json",
+        "labels.parquet",
+        "labels.csv",
+        "source_rows.csv",
+        "membership.csv.gz",
+    }
     for entry in manifest.files:
         data = store.objects[prefix + entry.path]
         assert entry.bytes == len(data) and entry.sha256 == hashlib.sha256(data).hexdigest()

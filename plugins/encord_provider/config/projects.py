@@ -13,7 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
+from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
 from encord_provider.config.schedule import Schedule
+from encord_provider.exports.model import CocoOptions
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 _AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
@@ -77,10 +79,10 @@ class ExportConfig(BaseModel):
     uri: str = Field(
         description="Warehouse bucket, optionally with a base path: s3://b/p, gs://b, az://container"
     )
-    conn_id: str | None = Field(
+    conn_id: OptionalConnId = Field(
         None, description="Airflow connection of the warehouse bucket (aws/gcp/wasb)."
     )
-    endpoint_url: str | None = Field(
+    endpoint_url: HttpUrl = Field(
         None, description="Override the storage endpoint (S3-compatible, emulators)."
     )
     prefix: str = Field(
@@ -98,6 +100,9 @@ class ExportConfig(BaseModel):
     )
     full_snapshot_every: int = Field(10, ge=1, description="Every Nth version is a full snapshot.")
     formats: list[ExportFormat] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
+    coco: CocoOptions = Field(
+        default_factory=lambda: CocoOptions(), description="How coco.json writes points, skeletons and masks."
+    )
     bundle_size: int = Field(500, ge=1, le=1000, description="Label rows initialised per request.")
     rows_per_file: int = Field(50_000, ge=1, description="Encord JSON rows per labels-NNNNN.jsonl chunk.")
 
@@ -105,6 +110,14 @@ class ExportConfig(BaseModel):
     @classmethod
     def _check_uri(cls, value: str) -> str:
         return check_bucket_uri(value, "export", WAREHOUSE_SCHEMES)
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        segments = value.strip("/").split("/") if value.strip("/") else []
+        if any(segment in ("", ".", "..") for segment in segments):
+            raise ValueError(f"export prefix {value!r} must not have empty, '.' or '..' segments")
+        return value
 
     @field_validator("formats")
     @classmethod
@@ -153,7 +166,7 @@ class ProjectPipeline(BaseModel):
     name: str = Field(
         pattern=NAME_PATTERN, description="Used in DAG ids: encord_agents__<name>, encord_export__<name>."
     )
-    encord_conn_id: str = "encord_default"
+    encord_conn_id: ConnId = "encord_default"
     project_hash: str = Field(min_length=1)
     agents: list[AgentStageConfig] = Field(default_factory=list)
     agents_schedule: Schedule = Field(

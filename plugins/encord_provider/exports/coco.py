@@ -1,7 +1,10 @@
 """Streaming COCO writer: label rows in, `coco.json` out, memory bounded by one row at a time.
 
 Images and annotations go to two spool files as they arrive; `close()` stitches them into one JSON document.
-Categories come from the project ontology (ids from 1, in ontology order, as Encord's own exporter).
+Categories come from the project ontology (ids from 1, in ontology order, as Encord's own exporter). A skeleton
+category lists its template's keypoint names and its edges as 1-based keypoint pairs (the COCO keypoint spec);
+a point category has the one keypoint "keypoint". Video and DICOM frames that only a classification covers
+are images too, with no annotation.
 """
 
 from __future__ import annotations
@@ -11,11 +14,40 @@ import shutil
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from encord_provider.exports.frames import Frame, flat_attributes, is_coco_visual, iter_frames
+from encord_provider.exports.attributes import AttributeIndex
+from encord_provider.exports.frames import Frame, is_coco_visual, iter_frames
 from encord_provider.exports.geometry import to_coco
-from encord_provider.exports.model import ExportError
+from encord_provider.exports.model import CocoOptions, ExportError
 
 NON_VISUAL_SHAPES = {"audio", "text"}
+Keypoint = tuple[str, str | None]
+
+
+def _skeleton_template(ontology: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+    """The template of a skeleton object: same feature node hash (how the editor links them), else same name."""
+    templates = [
+        entry.get("template", entry)
+        for entry in ontology.get("skeleton_templates") or []
+        if isinstance(entry, dict)
+    ]
+    for template in templates:
+        if obj.get("featureNodeHash") and template.get("feature_node_hash") == obj.get("featureNodeHash"):
+            return dict(template)
+    return next((dict(t) for t in templates if t.get("name") == obj.get("name")), {})
+
+
+def skeleton_keypoints(template: dict[str, Any]) -> tuple[list[Keypoint], list[list[int]]]:
+    """(keypoint names with feature hashes, 1-based edges) of a skeleton template."""
+    nodes = template.get("skeleton") or {}
+    order = sorted(nodes, key=lambda k: int(k) if str(k).isdigit() else len(nodes))
+    position = {str(key): index for index, key in enumerate(order)}
+    keypoints = [(str(nodes[k].get("name") or k), nodes[k].get("featureHash")) for k in order]
+    edges: list[list[int]] = []
+    for start, ends in (template.get("skeletonEdges") or template.get("skeleton_edges") or {}).items():
+        for end in ends or {}:
+            if str(start) in position and str(end) in position:
+                edges.append([position[str(start)] + 1, position[str(end)] + 1])
+    return keypoints, edges
 
 
 def coco_categories(ontology: dict[str, Any]) -> list[dict[str, Any]]:
@@ -31,9 +63,15 @@ def coco_categories(ontology: dict[str, Any]) -> list[dict[str, Any]]:
             "supercategory": shape,
             "feature_hash": obj.get("featureNodeHash"),
         }
-        if shape in ("point", "skeleton"):
-            category["keypoints"] = ["keypoint"] if shape == "point" else []
-            category["skeleton"] = []
+        if shape == "point":
+            category.update(keypoints=["keypoint"], skeleton=[])
+        elif shape == "skeleton":
+            keypoints, edges = skeleton_keypoints(_skeleton_template(ontology, obj))
+            category.update(
+                keypoints=[name for name, _ in keypoints],
+                skeleton=edges,
+                keypoint_feature_hashes=[feature_hash for _, feature_hash in keypoints],
+            )
         categories.append(category)
     return categories
 
@@ -59,11 +97,24 @@ class _JsonArraySpool:
 class CocoWriter:
     """Accumulate label rows into a COCO file at `path` (write with `add_row`, finish with `close`)."""
 
-    def __init__(self, path: Path, ontology: dict[str, Any], description: str = "") -> None:
+    def __init__(
+        self,
+        path: Path,
+        ontology: dict[str, Any],
+        description: str = "",
+        options: CocoOptions | None = None,
+    ) -> None:
         self.path = path
         self.description = description
+        self.options = options or CocoOptions()
         self.categories = coco_categories(ontology)
         self._category_by_feature = {c["feature_hash"]: c["id"] for c in self.categories}
+        self._keypoints_by_category: dict[int, list[Keypoint]] = {
+            c["id"]: list(zip(c["keypoints"], c["keypoint_feature_hashes"], strict=True))
+            for c in self.categories
+            if "keypoint_feature_hashes" in c
+        }
+        self._attributes = AttributeIndex(ontology)
         self._images = _JsonArraySpool(path.with_name(path.name + ".images.part"))
         self._annotations = _JsonArraySpool(path.with_name(path.name + ".annotations.part"))
         self._next_track_id = 0
@@ -80,7 +131,7 @@ class CocoWriter:
 
     def add_row(self, row: dict[str, Any]) -> None:
         track_ids: dict[str, int] = {}
-        for frame in iter_frames(row):
+        for frame in iter_frames(row, classification_only_frames=True):
             if not is_coco_visual(frame.unit):
                 continue
             width, height = frame.unit.get("width"), frame.unit.get("height")
@@ -125,19 +176,18 @@ class CocoWriter:
         track_ids: dict[str, int],
     ) -> None:
         category_id = self._category_id(frame, obj)
-        geometry = to_coco(obj, width, height)
+        geometry = to_coco(obj, width, height, self.options, self._keypoints_by_category.get(category_id, ()))
         if geometry is None:
             return
         object_hash = str(obj.get("objectHash"))
         if object_hash not in track_ids:
             track_ids[object_hash] = self._next_track_id
             self._next_track_id += 1
-        answers = (frame.row.get("object_answers") or {}).get(object_hash) or {}
         attributes: dict[str, Any] = {
             "track_id": track_ids[object_hash],
             "encord_track_uuid": object_hash,
             "manual_annotation": obj.get("manualAnnotation"),
-            "classifications": flat_attributes(answers.get("classifications") or []),
+            "classifications": self._attributes.object_attributes(frame.row, obj, frame.frame),
         }
         if geometry.rotation is not None:
             attributes["rotation"] = geometry.rotation

@@ -49,6 +49,24 @@ class ExportFilters(BaseModel):
     signed_urls: bool = False
 
 
+class CocoOptions(BaseModel):
+    """How `coco.json` writes shapes COCO has no exact form for. The defaults load in pycocotools
+    (`COCO()`, `annToMask`, COCOeval), FiftyOne and detectron2; "encord" values reproduce Encord's own exporter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    point_segmentation: Literal["polygon", "encord"] = Field(
+        default="polygon",
+        description="Points and skeletons: 'polygon' = a zero-area triangle at the point (empty mask); "
+        "'encord' = [[x, y]] for points and [] for skeletons, which annToMask cannot decode.",
+    )
+    mask_iscrowd: bool = Field(
+        default=False,
+        description="Bitmasks and polygons with holes are RLE masks; true marks them iscrowd=1, which "
+        "COCOeval ignores and detectron2 drops when training.",
+    )
+
+
 class FileEntry(BaseModel):
     path: str
     bytes: int
@@ -74,6 +92,7 @@ class Manifest(BaseModel):
     )
     run_key: str | None = None
     filters: ExportFilters
+    coco_options: CocoOptions = Field(default_factory=lambda: CocoOptions())
     edited_after: datetime | None
     high_water_mark: datetime | None
     boundary_rows: list[str] = Field(
@@ -86,6 +105,10 @@ class Manifest(BaseModel):
 
     def to_json_bytes(self) -> bytes:
         return self.model_dump_json(by_alias=True, indent=2).encode()
+
+    def file(self, name: str) -> FileEntry | None:
+        """The entry of the file called `name` in this version, if it has one."""
+        return next((entry for entry in self.files if entry.path == name), None)
 
 
 class ExportResult(BaseModel):

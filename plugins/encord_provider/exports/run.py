@@ -1,7 +1,8 @@
 """Write one label version: pick full/incremental, stream rows into the writers, upload, mark `_SUCCESS`.
 
 Idempotence: a rerun with the same `run_key` returns the version already written; otherwise a run that
-finds no label row edited since the previous version's high-water mark writes nothing.
+finds no label row edited since the previous version's high-water mark, and no row entering or leaving the
+filtered set (`exports.membership`), writes nothing.
 """
 
 from __future__ import annotations
@@ -10,14 +11,23 @@ import csv
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from encord_provider.exports.coco import CocoWriter
 from encord_provider.exports.digest import file_sha256, source_digest
 from encord_provider.exports.jsonl import ChunkedJsonlWriter
+from encord_provider.exports.membership import (
+    LEFT_ROWS,
+    MEMBERSHIP,
+    MembershipChange,
+    compare_with_store,
+    sorted_refs,
+    write_membership,
+)
 from encord_provider.exports.model import (
+    CocoOptions,
     ExportError,
     ExportFilters,
     ExportResult,
@@ -33,14 +43,12 @@ from encord_provider.exports.versions import MANIFEST, SUCCESS, VersionLayout, V
 from encord_provider.storage.base import ObjectStore
 
 CONTENT_TYPES = {
+    ".gz": "application/gzip",
     ".jsonl": "application/x-ndjson",
     ".json": "application/json",
     ".parquet": "application/vnd.apache.parquet",
     ".csv": "text/csv",
 }
-# Listing asks for a little more than the high-water mark so the server's inclusive/exclusive semantics and
-# second-precision timestamps cannot hide an edit; rows already exported are then dropped client-side.
-LISTING_OVERLAP = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class ExportSpec:
     project_hash: str
     base_prefix: str
     filters: ExportFilters = field(default_factory=ExportFilters)
+    coco: CocoOptions = field(default_factory=lambda: CocoOptions())
     formats: Sequence[str] = ("json", "coco", "parquet")
     version_name_template: str = "v{number:05d}_{created_at:%Y%m%dT%H%M%SZ}"
     full_snapshot_every: int = 10
@@ -66,12 +75,17 @@ class _Plan:
     edited_after: datetime | None
 
 
+def _needs_full(spec: ExportSpec, previous: Manifest | None, number: int) -> bool:
+    if previous is None or spec.force_full or (number - 1) % spec.full_snapshot_every == 0:
+        return True
+    # A version written before membership tracking cannot tell which rows entered or left the filters.
+    changed_format = previous.coco_options != spec.coco or previous.file(MEMBERSHIP) is None
+    return previous.filters != spec.filters or changed_format
+
+
 def _plan(spec: ExportSpec, previous: Manifest | None) -> _Plan:
     number = previous.number + 1 if previous else 1
-    due_full = (number - 1) % spec.full_snapshot_every == 0
-    kind: VersionKind = "incremental"
-    if previous is None or spec.force_full or due_full or previous.filters != spec.filters:
-        kind = "full"
+    kind: VersionKind = "full" if _needs_full(spec, previous, number) else "incremental"
     edited_after = previous.high_water_mark if (previous and kind == "incremental") else None
     return _Plan(number, kind, previous, edited_after)
 
@@ -104,13 +118,15 @@ class _Writers:
     def __init__(self, workdir: Path, spec: ExportSpec, ontology: dict[str, Any]) -> None:
         self.jsonl = ChunkedJsonlWriter(workdir, spec.rows_per_file) if "json" in spec.formats else None
         self.coco = (
-            CocoWriter(workdir / "coco.json", ontology, spec.project) if "coco" in spec.formats else None
+            CocoWriter(workdir / "coco.json", ontology, spec.project, spec.coco)
+            if "coco" in spec.formats
+            else None
         )
         self.tables: list[TableWriter] = []
         if "parquet" in spec.formats:
-            self.tables.append(ParquetTableWriter(workdir / "labels.parquet"))
+            self.tables.append(ParquetTableWriter(workdir / "labels.parquet", ontology))
         if "csv" in spec.formats:
-            self.tables.append(CsvTableWriter(workdir / "labels.csv"))
+            self.tables.append(CsvTableWriter(workdir / "labels.csv", ontology))
         self.rows = 0
 
     def add(self, row: dict[str, Any]) -> None:
@@ -172,21 +188,48 @@ def _upload_all(layout: VersionLayout, version: str, files: list[tuple[Path, int
     return entries
 
 
-def _unchanged(spec: ExportSpec, plan: _Plan, new_refs: Sequence[RowRef], digest: str) -> str | None:
+def _unchanged(
+    spec: ExportSpec, plan: _Plan, refs: Sequence[RowRef], change: MembershipChange | None, digest: str
+) -> str | None:
     """Why nothing needs writing, or None when a version is due."""
     previous = plan.previous
-    if previous is None:
+    if previous is None or (change is not None and change.left):
         return None
     if spec.force_full:
         same = (
-            previous.kind == "full" and previous.filters == spec.filters and previous.source_digest == digest
+            previous.kind == "full"
+            and previous.filters == spec.filters
+            and previous.coco_options == spec.coco
+            and previous.source_digest == digest
         )
         return f"full snapshot identical to {previous.version}" if same else None
-    if previous.filters != spec.filters:
+    if plan.kind == "full":
         return None
-    if not new_refs:
-        return f"no label row edited since {previous.version} (high-water mark {previous.high_water_mark})"
+    if not refs:
+        return (
+            f"no label row edited, entering or leaving the filters since {previous.version} "
+            f"(high-water mark {previous.high_water_mark})"
+        )
     return None
+
+
+def _membership_change(
+    layout: VersionLayout, previous: Manifest | None, listed: Sequence[RowRef], workdir: Path
+) -> MembershipChange | None:
+    """Compare `listed` with the previous version's membership; None when there is none to compare with."""
+    entry = previous.file(MEMBERSHIP) if previous else None
+    if previous is None or entry is None:
+        return None
+    key = layout.key(previous.version, MEMBERSHIP)
+    return compare_with_store(layout.store, key, entry.bytes, listed, workdir / LEFT_ROWS)
+
+
+def _selected(plan: _Plan, listed: Sequence[RowRef], change: MembershipChange | None) -> list[RowRef]:
+    """The rows this version exports: all of them (full), or the edited and entering ones (incremental)."""
+    if plan.kind == "full":
+        return list(listed)
+    entered = {ref.label_hash for ref in change.entered} if change else set()
+    return [ref for ref in listed if ref.label_hash in entered or _is_new(ref, plan.previous)]
 
 
 def export_labels(
@@ -202,46 +245,67 @@ def export_labels(
     if spec.version_name and any(m.version == spec.version_name for m in markers):
         raise ExportError(f"version {spec.version_name!r} of {spec.project} already exists")
     plan = _plan(spec, previous)
-    listing_after = plan.edited_after - LISTING_OVERLAP if plan.edited_after else None
-    listed = source.list_rows(spec.filters, listing_after)
-    new_refs = [r for r in listed if _is_new(r, previous)]
-    refs = listed if plan.kind == "full" else new_refs
-    digest = source_digest(r.fingerprint() for r in refs)
-    if reason := _unchanged(spec, plan, new_refs, digest):
-        return ExportResult(
-            status="unchanged",
-            project=spec.project,
-            version=None,
-            uri=None,
-            kind=None,
-            previous_version=previous.version if previous else None,
-            reason=reason,
-        )
-    created_at = now or datetime.now(UTC)
-    version = _version_name(spec, plan, created_at)
+    # The whole filtered set is listed every time: entering and leaving rows are found by comparison.
+    listed = sorted_refs(source.list_rows(spec.filters, None))
     with tempfile.TemporaryDirectory(prefix="encord-export-") as tmp:
-        manifest = _write_version(layout, source, spec, plan, refs, digest, version, created_at, Path(tmp))
+        workdir = Path(tmp)
+        change = _membership_change(layout, previous, listed, workdir)
+        refs = _selected(plan, listed, change)
+        digest = source_digest(r.fingerprint() for r in refs)
+        if reason := _unchanged(spec, plan, refs, change, digest):
+            return ExportResult(
+                status="unchanged",
+                project=spec.project,
+                version=None,
+                uri=None,
+                kind=None,
+                previous_version=previous.version if previous else None,
+                reason=reason,
+            )
+        created_at = now or datetime.now(UTC)
+        version = _version_name(spec, plan, created_at)
+        work = _Work(plan, listed, refs, change, digest, version, created_at, workdir)
+        manifest = _write_version(layout, source, spec, work)
     return _result("written", layout, manifest)
 
 
-def _write_version(
-    layout: VersionLayout,
-    source: LabelSource,
-    spec: ExportSpec,
-    plan: _Plan,
-    refs: Sequence[RowRef],
-    digest: str,
-    version: str,
-    created_at: datetime,
-    workdir: Path,
-) -> Manifest:
-    writers = _Writers(workdir, spec, source.ontology())
-    for row in source.fetch(refs, spec.filters):
+@dataclass
+class _Work:
+    """Everything one version is written from."""
+
+    plan: _Plan
+    listed: Sequence[RowRef]
+    refs: Sequence[RowRef]
+    change: MembershipChange | None
+    digest: str
+    version: str
+    created_at: datetime
+    workdir: Path
+
+
+def _membership_files(work: _Work) -> tuple[list[tuple[Path, int | None]], dict[str, int]]:
+    files: list[tuple[Path, int | None]] = [
+        (_write_source_rows(work.workdir / "source_rows.csv", work.refs), len(work.refs)),
+        (write_membership(work.workdir / MEMBERSHIP, work.listed), len(work.listed)),
+    ]
+    counts = {"member_rows": len(work.listed)}
+    if work.change is not None:
+        files.append((work.workdir / LEFT_ROWS, work.change.left))
+        counts.update(rows_entered=len(work.change.entered), rows_left=work.change.left)
+    return files, counts
+
+
+def _write_version(layout: VersionLayout, source: LabelSource, spec: ExportSpec, work: _Work) -> Manifest:
+    plan, version = work.plan, work.version
+    writers = _Writers(work.workdir, spec, source.ontology())
+    for row in source.fetch(work.refs, spec.filters):
         writers.add(row)
     files, counts = writers.close()
-    files.append((_write_source_rows(workdir / "source_rows.csv", refs), len(refs)))
+    extra_files, extra_counts = _membership_files(work)
+    files += extra_files
+    counts.update(extra_counts)
     entries = _upload_all(layout, version, files)
-    mark, boundary = _high_water(refs, plan.previous)
+    mark, boundary = _high_water(work.refs, plan.previous)
     previous = plan.previous
     manifest = Manifest(
         project=spec.project,
@@ -249,16 +313,17 @@ def _write_version(
         version=version,
         number=plan.number,
         kind=plan.kind,
-        created_at=created_at,
+        created_at=work.created_at,
         previous_version=previous.version if previous else None,
         base_version=version if plan.kind == "full" else (previous.base_version if previous else None),
         run_key=spec.run_key,
         filters=spec.filters,
+        coco_options=spec.coco,
         edited_after=plan.edited_after,
         high_water_mark=mark,
         boundary_rows=boundary,
-        source_rows=len(refs),
-        source_digest=digest,
+        source_rows=len(work.refs),
+        source_digest=work.digest,
         counts=counts,
         files=entries,
     )

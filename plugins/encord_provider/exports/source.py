@@ -19,7 +19,11 @@ class LabelSource(Protocol):
         ...
 
     def list_rows(self, filters: ExportFilters, edited_after: datetime | None) -> list[RowRef]:
-        """Labelled rows matching the filters (rows without a label row are never listed)."""
+        """Labelled rows matching the filters (rows without a label row are never listed).
+
+        `export_labels` passes `edited_after=None`: it needs the whole filtered set to see rows that
+        entered or left it (e.g. the stage) without a label edit.
+        """
         ...
 
     def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> Iterator[dict[str, Any]]:
@@ -62,6 +66,7 @@ class SdkLabelSource:
             for row in batch:
                 yield row.to_encord_dict()
             del batch  # let the initialised rows go before the next bundle
+        self._pending.clear()  # listed rows that were not exported (incremental versions)
 
     def _initialise(self, rows: list[LabelRowV2], filters: ExportFilters) -> None:
         objects = set(filters.include_object_feature_hashes or ()) or None

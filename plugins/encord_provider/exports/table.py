@@ -1,6 +1,11 @@
-"""Flat label table for warehouse queries: one row per object instance per frame, one per classification.
+"""Flat label table for warehouse queries: one row per object instance per frame, one per classification
+and frame range (`frame` .. `frame_end`, inclusive). Audio and text objects have no frames: they get one
+row per range, `frame` .. `frame_end` holding the range as Encord records it (milliseconds for audio,
+character offsets for text).
 
-Parquet is written in row groups through pyarrow (memory bounded by one group); CSV is streamed.
+`attributes` is a JSON object of the answers, typed by the ontology (see `exports.attributes`): a checklist
+is always a list. Parquet is written in row groups through pyarrow (memory bounded by one group); CSV is
+streamed.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from encord_provider.exports.frames import flat_attributes, iter_frames
+from encord_provider.exports.attributes import AttributeIndex
+from encord_provider.exports.frames import iter_frames
 from encord_provider.exports.geometry import normalised_box, shape_key
 
 SCHEMA = pa.schema(
@@ -25,6 +31,7 @@ SCHEMA = pa.schema(
         ("data_type", pa.string()),
         ("dataset_hash", pa.string()),
         ("frame", pa.int64()),
+        ("frame_end", pa.int64()),
         ("kind", pa.string()),
         ("instance_hash", pa.string()),
         ("feature_hash", pa.string()),
@@ -46,7 +53,7 @@ SCHEMA = pa.schema(
 COLUMNS = SCHEMA.names
 
 
-def _base(row: dict[str, Any], data_hash: str, frame: int) -> dict[str, Any]:
+def _base(row: dict[str, Any], data_hash: str, frame: int, frame_end: int | None = None) -> dict[str, Any]:
     return {
         "label_hash": row.get("label_hash"),
         "data_hash": data_hash,
@@ -54,6 +61,7 @@ def _base(row: dict[str, Any], data_hash: str, frame: int) -> dict[str, Any]:
         "data_type": row.get("data_type"),
         "dataset_hash": row.get("dataset_hash"),
         "frame": frame,
+        "frame_end": frame if frame_end is None else frame_end,
         "label_last_edited_at": _text(row.get("last_edited_at")),
     }
 
@@ -77,12 +85,22 @@ def _provenance(instance: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _object_record(row: dict[str, Any], data_hash: str, frame: int, obj: dict[str, Any]) -> dict[str, Any]:
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _object_record(
+    row: dict[str, Any],
+    data_hash: str,
+    frame: int,
+    obj: dict[str, Any],
+    attributes: AttributeIndex,
+    frame_end: int | None = None,
+) -> dict[str, Any]:
     object_hash = obj.get("objectHash")
-    answers = (row.get("object_answers") or {}).get(object_hash) or {}
     box = normalised_box(obj)
     return {
-        **_base(row, data_hash, frame),
+        **_base(row, data_hash, frame, frame_end),
         "kind": "object",
         "instance_hash": object_hash,
         "feature_hash": obj.get("featureHash"),
@@ -92,38 +110,66 @@ def _object_record(row: dict[str, Any], data_hash: str, frame: int, obj: dict[st
         "bbox_y": box[1] if box else None,
         "bbox_w": box[2] if box else None,
         "bbox_h": box[3] if box else None,
-        "attributes": json.dumps(flat_attributes(answers.get("classifications") or []), sort_keys=True),
+        "attributes": _json(attributes.object_attributes(row, obj, frame)),
         **_provenance(obj),
     }
 
 
-def _classification_record(row: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
-    ranges = answer.get("range") or [[0, 0]]
-    first_frame = int(ranges[0][0]) if ranges and ranges[0] else 0
+def _ranges(answer: dict[str, Any]) -> list[tuple[int, int]]:
+    pairs = [p for p in answer.get("range") or [] if isinstance(p, list | tuple) and len(p) == 2]
+    return [(int(start), int(end)) for start, end in pairs] or [(0, 0)]
+
+
+def _classification_records(
+    row: dict[str, Any], answer: dict[str, Any], attributes: AttributeIndex
+) -> Iterator[dict[str, Any]]:
+    for start, end in _ranges(answer):
+        yield _classification_record(row, answer, start, end, attributes)
+
+
+def _classification_record(
+    row: dict[str, Any], answer: dict[str, Any], start: int, end: int, attributes: AttributeIndex
+) -> dict[str, Any]:
+    answers = answer.get("classifications") or []
     return {
-        **_base(row, str(row.get("data_hash")), first_frame),
+        **_base(row, str(row.get("data_hash")), start, end),
         "kind": "classification",
         "instance_hash": answer.get("classificationHash"),
         "feature_hash": answer.get("featureHash"),
-        "name": next((c.get("name") for c in answer.get("classifications") or []), None),
+        "name": attributes.element_name(answer.get("featureHash"))
+        or next((c.get("name") for c in answers if isinstance(c, dict)), None),
         "shape": None,
         "bbox_x": None,
         "bbox_y": None,
         "bbox_w": None,
         "bbox_h": None,
-        "attributes": json.dumps(flat_attributes(answer.get("classifications") or []), sort_keys=True),
+        "attributes": _json(attributes.static_answers(answer.get("featureHash"), answers)),
         **_provenance(answer),
     }
 
 
-def flat_records(row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _range_object_records(
+    row: dict[str, Any], answer: dict[str, Any], attributes: AttributeIndex
+) -> Iterator[dict[str, Any]]:
+    """An audio or text object: it lives only in `object_answers`, with ranges (ms or characters)."""
+    data_hash = str(row.get("data_hash"))
+    for start, end in _ranges(answer):
+        yield _object_record(row, data_hash, start, answer, attributes, frame_end=end)
+
+
+def flat_records(row: dict[str, Any], attributes: AttributeIndex) -> Iterator[dict[str, Any]]:
     """The table rows of one Encord label row."""
+    on_frames: set[str] = set()
     for frame in iter_frames(row):
         for obj in frame.objects:
-            yield _object_record(row, str(frame.unit.get("data_hash")), frame.frame, obj)
+            on_frames.add(str(obj.get("objectHash")))
+            yield _object_record(row, str(frame.unit.get("data_hash")), frame.frame, obj, attributes)
+    for object_hash, answer in (row.get("object_answers") or {}).items():
+        if isinstance(answer, dict) and "range" in answer and str(object_hash) not in on_frames:
+            yield from _range_object_records(row, answer, attributes)
     for answer in (row.get("classification_answers") or {}).values():
         if isinstance(answer, dict):
-            yield _classification_record(row, answer)
+            yield from _classification_records(row, answer, attributes)
 
 
 class TableWriter(Protocol):
@@ -138,15 +184,16 @@ class TableWriter(Protocol):
 class ParquetTableWriter:
     """Parquet file written one row group at a time."""
 
-    def __init__(self, path: Path, row_group_size: int = 50_000) -> None:
+    def __init__(self, path: Path, ontology: dict[str, Any], row_group_size: int = 50_000) -> None:
         self.path = path
+        self._attributes = AttributeIndex(ontology)
         self.rows = 0
         self._row_group_size = row_group_size
         self._buffer: list[dict[str, Any]] = []
         self._writer = pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
 
     def add_row(self, row: dict[str, Any]) -> None:
-        for record in flat_records(row):
+        for record in flat_records(row, self._attributes):
             self._buffer.append(record)
             if len(self._buffer) >= self._row_group_size:
                 self._flush()
@@ -166,15 +213,16 @@ class ParquetTableWriter:
 class CsvTableWriter:
     """The same table as CSV (header row, RFC 4180 quoting)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, ontology: dict[str, Any]) -> None:
         self.path = path
+        self._attributes = AttributeIndex(ontology)
         self.rows = 0
         self._fh = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
         self._writer.writeheader()
 
     def add_row(self, row: dict[str, Any]) -> None:
-        for record in flat_records(row):
+        for record in flat_records(row, self._attributes):
             self._writer.writerow(record)
             self.rows += 1
 

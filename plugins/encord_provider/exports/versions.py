@@ -1,7 +1,7 @@
 """Layout of versions in the warehouse bucket and how a reader finds the complete ones.
 
     <prefix>/<project>/<version>/labels-00000.jsonl, coco.json, labels.parquet, source_rows.csv,
-                                 manifest.json, _SUCCESS (written last)
+                                 membership.csv.gz, left_rows.csv, manifest.json, _SUCCESS (written last)
     <prefix>/<project>/latest    {"version": ..., "number": ..., "manifest": <key>}
 
 A version counts only once its `_SUCCESS` marker exists; folders without it (a crashed export) are ignored.

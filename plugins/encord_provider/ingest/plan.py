@@ -8,18 +8,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from encord_provider.config.ingest import IngestPipeline
+from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.ingest.changes import BucketChanges, is_overwritten, note_deleted, note_overwritten
 from encord_provider.ingest.chunks import PlannedObject
 from encord_provider.ingest.manifest import PlannedChunks, build_chunk_plans, kind_of
 from encord_provider.ingest.stores import key_of_uri, staging_key
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
+from encord_provider.ledger.watermark import partial_run_reason
+from encord_provider.manifests.rejections import SkipReport
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.filters import FilterStats, ListingFilter
+from encord_provider.storage.key_order import key_order_of
 from encord_provider.storage.records import ObjectRecord
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,7 @@ def listing_filter(pipeline: IngestPipeline, options: RunOptions) -> ListingFilt
         prefix=options.prefix if options.prefix is not None else pipeline.source.prefix,
         include=tuple(filters.include),
         exclude=tuple(filters.exclude),
+        extensions=tuple(filters.extensions),
         min_size=filters.min_size or None,
         max_size=filters.max_size,
         modified_since=options.since,
@@ -104,39 +108,41 @@ def _remember_listed(records: Iterator[ObjectRecord], listed: set[str]) -> Itera
 
 def _candidates(
     pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats,
-    changes: BucketChanges, listed: set[str],
+    known: FilterStats, changes: BucketChanges, listed: set[str],
 ) -> Iterator[ObjectRecord]:  # fmt: skip
-    """Listed objects that pass the filters, the run's type selection and the ledger. Registered objects
-    whose ETag changed are noted in `changes` (not registered again: Encord keys items by URL)."""
+    """Listed objects that pass the filters, the run's type selection and the ledger; every other one is
+    counted in `stats` (and reported through its `on_skip`) with its reason. Objects the ledger already
+    accounts for are also counted in `known`, so they still move the watermark of a full run. Registered
+    objects whose ETag changed are noted in `changes` (not registered again: Encord keys items by URL).
+    `listed` collects every key listed, for finding deleted objects."""
     listing = listing_filter(pipeline, options)
-    extensions = tuple(pipeline.source.filters.extensions)
-    taken = 0
-    for record in listing.apply(_remember_listed(source.list_objects(prefix=listing.prefix), listed), stats):
-        if extensions and not record.key.lower().endswith(extensions):
-            stats.skipped["extension"] += 1
-            continue
+    taken = [0]
+
+    def run_checks(record: ObjectRecord) -> str | None:
         if options.data_types and kind_of(record.key) not in options.data_types:
-            stats.skipped["data_type"] += 1
-            continue
+            return "data_type"
         previous = ledger.get(record.key)
         if previous is not None and is_overwritten(previous, record.etag):
             note_overwritten(pipeline, changes, previous, record)
-            stats.skipped["overwritten"] += 1
-            continue
+            known.observe(record, None)
+            return "overwritten"
         if not needs_submission(previous, record.etag):
-            stats.skipped["already_in_ledger"] += 1
-            continue
-        if options.max_objects and taken >= options.max_objects:
-            stats.skipped["max_objects"] += 1
-            continue
-        taken += 1
-        yield record
+            known.observe(record, None)
+            return "already_in_ledger"
+        if options.max_objects and taken[0] >= options.max_objects:
+            return "max_objects"
+        taken[0] += 1
+        return None
+
+    return listing.apply(
+        _remember_listed(source.list_objects(prefix=listing.prefix), listed), stats, run_checks
+    )
 
 
 def _lists_whole_prefix(pipeline: IngestPipeline, options: RunOptions) -> bool:
-    """Whether this run sees every object under the configured prefix (needed to call one deleted)."""
-    narrowed = options.since or options.max_objects or options.data_types
-    return not narrowed and options.prefix in (None, pipeline.source.prefix)
+    """Whether this run sees every object under the configured prefix (needed to call one deleted);
+    a dry run does, though it writes nothing."""
+    return partial_run_reason(replace(options, dry_run=False), pipeline.source.prefix, DATA_TYPES) is None
 
 
 def plan_run(
@@ -149,21 +155,32 @@ def plan_run(
 ) -> PlanResult:
     """Write this run's manifests and chunk plans to staging; record pending/rejected objects and bucket
     changes. A dry run writes the manifests under `dry-run/` and nothing to the ledger."""
-    stats = FilterStats()
+    skips = SkipReport()
+    stats = FilterStats(on_skip=skips.add)
     run_base = run_prefix(pipeline, run_id)
     # Each plan attempt writes under its own directory, so a cleared and re-run plan never overwrites
     # chunks (and their job markers) that an earlier attempt may already have sent to Encord.
     base = f"{run_base}/dry-run" if options.dry_run else f"{run_base}/plan-{uuid.uuid4().hex[:8]}"
     etags: dict[str, str] = {}
-    changes, listed = BucketChanges(), set[str]()
+    known, changes, listed = FilterStats(), BucketChanges(), set[str]()
     candidates = (
         _remember_etag(r, etags)
-        for r in _candidates(pipeline, options, source, ledger, stats, changes, listed)
+        for r in _candidates(pipeline, options, source, ledger, stats, known, changes, listed)
     )
-    built = build_chunk_plans(candidates, pipeline, options.chunk_size, staging, f"{base}/chunks")
+    try:
+        built = build_chunk_plans(
+            candidates, pipeline, options.chunk_size, staging, f"{base}/chunks", key_order_of(source), skips
+        )
+    finally:
+        skips.close()
     result = PlanResult(
-        listing={"seen": stats.seen, "kept": stats.kept, "skipped": dict(stats.skipped)},
-        newest=stats.max_last_modified.isoformat() if stats.max_last_modified else None,
+        listing={
+            "seen": stats.seen,
+            "kept": stats.kept,
+            "skipped": dict(stats.skipped),
+            "skipped_uri": built.skipped_uri,
+        },  # fmt: skip
+        newest=_newest(stats, known),
     )
     if _lists_whole_prefix(pipeline, options):
         note_deleted(ledger, listed, pipeline.source.prefix, changes)
@@ -206,6 +223,12 @@ def _write_plans(
             for obj in objects
         ]  # fmt: skip
     return pending
+
+
+def _newest(*stats: FilterStats) -> str | None:
+    """The newest last_modified over planned and already-known objects (never skipped ones)."""
+    stamps = [s.max_last_modified for s in stats if s.max_last_modified is not None]
+    return max(stamps).isoformat() if stamps else None
 
 
 def _remember_etag(record: ObjectRecord, etags: dict[str, str]) -> ObjectRecord:

@@ -19,6 +19,7 @@ class EncordExportLabelsOperator(BaseOperator):
     :param warehouse_conn_id: Airflow connection of the bucket (aws / google_cloud_platform / wasb).
     :param prefix: key prefix appended to the URI's path.
     :param stage: only label rows currently in this workflow stage (title).
+    :param coco_options: `CocoOptions` fields (`point_segmentation`, `mask_iscrowd`) for coco.json.
     :param force_full: write a full snapshot whatever the schedule of full versions says.
     :param version_name: explicit version folder name (manual runs); default from `version_name_template`.
     :param run_key: identifies the interval; a rerun with the same key returns the version already written.
@@ -42,6 +43,7 @@ class EncordExportLabelsOperator(BaseOperator):
         include_classification_feature_hashes: Sequence[str] | None = None,
         signed_urls: bool = False,
         formats: Sequence[str] = ("json", "coco", "parquet"),
+        coco_options: dict[str, Any] | None = None,
         version_name_template: str = "v{number:05d}_{created_at:%Y%m%dT%H%M%SZ}",
         full_snapshot_every: int = 10,
         rows_per_file: int = 50_000,
@@ -64,6 +66,7 @@ class EncordExportLabelsOperator(BaseOperator):
         self.include_classification_feature_hashes = include_classification_feature_hashes
         self.signed_urls = signed_urls
         self.formats = list(formats)
+        self.coco_options = dict(coco_options or {})
         self.version_name_template = version_name_template
         self.full_snapshot_every = full_snapshot_every
         self.rows_per_file = rows_per_file
@@ -85,6 +88,7 @@ class EncordExportLabelsOperator(BaseOperator):
         )
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from encord_provider.exports.model import CocoOptions
         from encord_provider.exports.run import ExportSpec, export_labels
         from encord_provider.exports.source import SdkLabelSource
         from encord_provider.exports.versions import join_key
@@ -100,6 +104,7 @@ class EncordExportLabelsOperator(BaseOperator):
             base_prefix=join_key(uri_path, self.prefix),
             filters=self._filters(),
             formats=tuple(self.formats),
+            coco=CocoOptions.model_validate(self.coco_options),
             version_name_template=self.version_name_template,
             full_snapshot_every=self.full_snapshot_every,
             rows_per_file=self.rows_per_file,

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
 
-from encord_provider.config.ingest import IngestPipeline
+from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.chunks import read_plan
 from encord_provider.ingest.encord_api import EncordApi, JobState
@@ -48,6 +48,8 @@ from encord_provider.ingest.stores import (
 )
 from encord_provider.ingest.targets import mark_datasets_complete, resolve_targets
 from encord_provider.ledger import Ledger, ObjectState
+from encord_provider.ledger.watermark import partial_run_reason
+from encord_provider.reports import write_html_report
 from encord_provider.storage.base import ConditionalStore
 from encord_provider.triggers.upload_job import UploadJobTrigger
 
@@ -150,7 +152,10 @@ def plan_step(
         )  # fmt: skip
         if options.dry_run:
             return []
-        if result.newest:  # read by finalize to move the watermark
+        partial = partial_run_reason(options, pipeline.source.prefix, DATA_TYPES)
+        if partial:
+            log.info("the watermark stays where it is: this run is limited by %s", partial)
+        elif result.newest:  # read by finalize to move the watermark
             staging.write_bytes(
                 f"{run_prefix(pipeline, run_id)}/newest.txt", result.newest.encode(), "text/plain"
             )
@@ -184,24 +189,28 @@ def finalize_step(
         base = run_prefix(pipeline, run_id)
         options = RunOptions.from_params(params)
         plan = _read_json(staging, plan_summary_key(pipeline, run_id, options.dry_run))
-        if options.dry_run:
+        if options.dry_run:  # the run's folder holds nothing else: its report.json, as for other runs
             report = dry_run_report(pipeline, run_id, plan)
-            report["report_uri"] = write_report(staging, f"{base}/dry-run/report.json", report)
-            log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
+            report["report_uri"] = write_report(staging, f"{base}/report.json", report)
+            html_uri = write_html_report(staging, f"{base}/report.json", report)
+            log.info("%s\nreport: %s (as a page: %s)", summary_text(report), report["report_uri"], html_uri)
             return {"report_uri": report["report_uri"], "dry_run": True, "would_register": report["would_register"],
                     "states": {}, "failed": 0, "asset": None}  # fmt: skip
         renew(pipeline, staging, targets or {})
         ledger = _ledger(pipeline, staging).load()
-        newest = _read_text(staging, f"{base}/newest.txt")
-        advance_watermark(ledger, newest, run_id)
+        newest = _read_text(staging, f"{base}/newest.txt")  # only complete runs leave it (plan_step)
+        if newest:
+            advance_watermark(ledger, newest, run_id)
         ledger.compact(pipeline.ledger.compaction_grace_seconds)
         chunks, link = list(chunk_results or []), link_result or {}
         counts = asset_counts(chunks, link, plan.get("settled_earlier") or {})
         extra = {"dry_run": False, "chunks": chunks, "link": link, "plan": plan, "newly": counts,
-                 "bucket_changes": plan.get("bucket_changes", {}), "reconciled": (targets or {}).get("reconciled", {})}  # fmt: skip
+                 "bucket_changes": plan.get("bucket_changes", {}), "reconciled": (targets or {}).get("reconciled", {}),
+                 "ledger_problems": [p.to_json() for p in ledger.problems]}  # fmt: skip
         report = run_report(pipeline, ledger, run_id, staging.uri(base), extra)
         report["report_uri"] = write_report(staging, f"{base}/report.json", report)
-        log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
+        html_uri = write_html_report(staging, f"{base}/report.json", report)
+        log.info("%s\nreport: %s (as a page: %s)", summary_text(report), report["report_uri"], html_uri)
         failed = report["states"].get("failed", 0)
         return {
             "report_uri": report["report_uri"],

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
+from encord_provider.storage.key_order import code_point_order
 from encord_provider.storage.records import ObjectRecord
 
 
@@ -22,6 +23,7 @@ class LocalStore:
     """Keys are `/`-separated paths relative to `root`; listing is in the same key order as S3."""
 
     scheme = "file"
+    key_order = staticmethod(code_point_order)
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
@@ -91,6 +93,9 @@ class LocalStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def read_bytes(self, key: str) -> bytes:
         try:
