@@ -265,9 +265,10 @@ def folder_deleted(bench: Bench) -> dict[str, Any]:
     config = bench.pipeline("folder")
     with bench.faults():
         bench.run()
-        staging = config["staging"]["uri"].split("/")[2]
-        folder = _staging_json(bench.s3, staging, "/resources.json")["folders"][config["folder"]["name"]]
-        delete_folder_in_encord(bench.emulator, folder)
+    staging = config["staging"]["uri"].split("/")[2]  # a user deletes the folder (no faults on their calls)
+    folder = _staging_json(bench.s3, staging, "/resources.json")["folders"][config["folder"]["name"]]
+    delete_folder_in_encord(bench.client, folder)
+    with bench.faults():
         bench.run()
     return config
 
@@ -278,11 +279,12 @@ def dataset_deleted_and_added(bench: Bench) -> dict[str, Any]:
     config = bench.pipeline("dataset")
     with bench.faults():
         bench.run()
-        staging = config["staging"]["uri"].split("/")[2]
-        (dataset,) = _staging_json(bench.s3, staging, "/resources.json")["datasets"].values()
-        delete_dataset_in_encord(bench.emulator, dataset)
-        config["datasets"] = [*config["datasets"], {"title": f"{config['datasets'][0]['title']}-added"}]
-        bench.write(config)
+    staging = config["staging"]["uri"].split("/")[2]
+    (dataset,) = _staging_json(bench.s3, staging, "/resources.json")["datasets"].values()
+    delete_dataset_in_encord(bench.emulator, dataset)
+    config["datasets"] = [*config["datasets"], {"title": f"{config['datasets'][0]['title']}-added"}]
+    bench.write(config)
+    with bench.faults():
         bench.run()
     return config
 
@@ -296,11 +298,12 @@ def bucket_changed(bench: Bench) -> dict[str, Any]:
     media = config["source"]["bucket"]
     with bench.faults():
         bench.run()
-        images = [k.key for k in _list(bench.s3, media) if k.key.endswith(".jpg")]
-        for key in images[:20]:
-            bench.s3.put_object(Bucket=media, Key=key, Body=image_bytes(9, 9, (1, 2, 3)))
-        for key in images[20:40]:
-            bench.s3.delete_object(Bucket=media, Key=key)
+    images = [k.key for k in _list(bench.s3, media) if k.key.endswith(".jpg")]
+    for key in images[:20]:
+        bench.s3.put_object(Bucket=media, Key=key, Body=image_bytes(9, 9, (1, 2, 3)))
+    for key in images[20:40]:
+        bench.s3.delete_object(Bucket=media, Key=key)
+    with bench.faults():
         bench.run()
     return config
 

@@ -169,7 +169,7 @@ def test_folder_deleted_between_runs_is_registered_again(
     config = scenario()
     _ok(run_dag(DAG_ID))
     old_folder = _folder_uuid(s3_client, config)
-    assert delete_folder_in_encord(encord_emulator, old_folder) == ENTRIES
+    assert delete_folder_in_encord(encord_client, old_folder) == ENTRIES
     second = _ok(run_dag(DAG_ID))
     new_folder = _folder_uuid(s3_client, config)
     assert new_folder != old_folder

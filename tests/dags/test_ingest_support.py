@@ -164,27 +164,19 @@ def upload_jobs_of(emulator: Any, folder_uuid: str) -> list[dict[str, Any]]:
         store.close()
 
 
-def delete_folder_in_encord(emulator: Any, folder_uuid: str) -> int:
-    """Delete a folder with its items and their data rows, as deleting it in the Encord UI does.
+def delete_folder_in_encord(client: Any, folder_uuid: str) -> int:
+    """Delete a folder with its items (which leave every dataset), through the SDK as a user would."""
+    from uuid import UUID
 
-    Done in the emulator's store: its SDK route refuses non-empty folders and it has no item deletion."""
-    store = emulator_store(emulator)
-    try:
-        items = [i["uuid"] for i in store.query("item", parent=folder_uuid)]
-        with store.transaction():
-            for row in store.query("data_row"):
-                if row["item_uuid"] in items:
-                    store.delete("data_row", f"{row['dataset_hash']}:{row['data_hash']}")
-            for item in items:
-                store.delete("item", item)
-            store.delete("folder", folder_uuid)
-        return len(items)
-    finally:
-        store.close()
+    folder = client.get_storage_folder(UUID(folder_uuid))
+    items = [item.uuid for item in folder.list_items()]
+    folder.delete_storage_items(items)
+    folder.delete()
+    return len(items)
 
 
 def delete_dataset_in_encord(emulator: Any, dataset_hash: str) -> None:
-    """Delete a dataset and its data rows (the emulator has no SDK route for it)."""
+    """Delete a dataset and its data rows (in the emulator's store: it serves no dataset deletion)."""
     store = emulator_store(emulator)
     try:
         with store.transaction():
