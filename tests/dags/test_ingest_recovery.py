@@ -129,12 +129,13 @@ def test_dry_run_registers_nothing_and_reports_what_it_would(
     assert not any("/ledger/rec/segments/" in key for key in keys)
     assert not [f for f in encord_client.find_storage_folders(search=pipeline["folder"]["name"])]
     summary = xcom(dag_run, "finalize")
-    assert summary["report_uri"].endswith("/dry-run/report.json")
+    assert summary["report_uri"].endswith("/report.json")  # where the UI plugin finds every run's report
     report = json.loads(
         s3_client.get_object(Bucket="staging", Key=summary["report_uri"].removeprefix("s3://staging/"))[
             "Body"
         ].read()
     )
+    assert report["dry_run"] is True
     would = report["would_register"]
     assert (would["objects"], would["entries"], report["would_reject"]) == (10, 8, 1)
     assert would["by_type"]["image"] == {"entries": 4, "objects": 4}
