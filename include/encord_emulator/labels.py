@@ -367,10 +367,16 @@ def _filter_answers(answers: dict[str, Any], feature_hashes: set[str] | None) ->
 
 
 def _view_for(store: Store, project: dict[str, Any], data_hash: str) -> dict[str, Any]:
-    views = projects.project_data(store, project, {data_hash})
-    if not views:
-        raise not_found(f"data {data_hash} is not in project {project['project_hash']}")
-    return views[0]
+    return _views_for(store, project, [data_hash])[data_hash]
+
+
+def _views_for(store: Store, project: dict[str, Any], data_hashes: list[str]) -> dict[str, dict[str, Any]]:
+    """The data views of `data_hashes`, read in one pass over the project's rows (not one per label row)."""
+    views = {view["data_hash"]: view for view in projects.project_data(store, project, set(data_hashes))}
+    for data_hash in data_hashes:
+        if data_hash not in views:
+            raise not_found(f"data {data_hash} is not in project {project['project_hash']}")
+    return views
 
 
 # ---------------------------------------------------------------- labelrow PUT (create)
@@ -431,15 +437,15 @@ def get_label_rows(ctx: RequestContext, uid: Any, payload: Any) -> Any:
     label_hashes = uid if isinstance(uid, list) else [uid]
     object_hashes = payload.get("include_object_feature_hashes")
     classification_hashes = payload.get("include_classification_feature_hashes")
+    labels = [_label_doc(ctx.store, ctx.resource_id, str(label_hash)) for label_hash in label_hashes]
+    views = _views_for(ctx.store, project, [label["data_hash"] for label in labels])
     results = []
-    for label_hash in label_hashes:
-        label = _label_doc(ctx.store, ctx.resource_id, str(label_hash))
-        view = _view_for(ctx.store, project, label["data_hash"])
+    for label in labels:
         results.append(
             label_dict(
                 ctx.app,
                 project,
-                view,
+                views[label["data_hash"]],
                 label,
                 signed=bool(payload.get("get_signed_url")),
                 object_hashes=set(object_hashes) if object_hashes is not None else None,
