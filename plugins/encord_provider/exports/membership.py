@@ -40,7 +40,9 @@ class MembershipWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows = 0
-        self._fh = gzip.open(path, "wt", encoding="utf-8", newline="")
+        # mtime=0: the same members give the same bytes (and checksum) on every run.
+        self._gzip = gzip.GzipFile(path, "wb", mtime=0)
+        self._fh = io.TextIOWrapper(self._gzip, encoding="utf-8", newline="")
         self._csv = csv.writer(self._fh)
 
     def add(self, ref: RowRef) -> None:
@@ -49,6 +51,7 @@ class MembershipWriter:
 
     def close(self) -> Path:
         self._fh.close()
+        self._gzip.close()
         return self.path
 
 
