@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from encord.project import Project
 
 DEFAULT_PAGE_SIZE = 500
-DEFAULT_WORKERS = 4
+DEFAULT_WORKERS = 2
 
 
 class LabelSource(Protocol):
