@@ -223,9 +223,11 @@ def list_label_row_metadata(ctx: RequestContext, uid: Any, payload: Any) -> list
         raise invalid_arguments("branch_name cannot be combined with include_all_label_branches")
     project = projects.sync_project_tasks(ctx.app, ctx.resource_id)
     graph = project["workflow"]
-    wanted = _wanted_data_hashes(ctx.store, project["project_hash"], payload)
+    wanted, labels = _filtered_labels(ctx.store, project["project_hash"], payload)
     views = projects.project_data(ctx.store, project, wanted)
-    tasks, labels = _tasks_and_labels(ctx.store, project["project_hash"], wanted)
+    tasks = _tasks_of(ctx.store, project["project_hash"], wanted)
+    if labels is None:
+        labels = labels_by_data_hash(ctx.store, project["project_hash"])
     keep = _row_filter(payload)
     rows = []
     for view in views:
@@ -238,31 +240,38 @@ def list_label_row_metadata(ctx: RequestContext, uid: Any, payload: Any) -> list
     return rows
 
 
-def _wanted_data_hashes(store: Store, project_hash: str, payload: dict[str, Any]) -> set[str] | None:
-    """The data hashes a ``data_hashes`` / ``label_hashes`` filter can match (None: no such filter)."""
-    wanted = set(payload["data_hashes"]) if payload.get("data_hashes") else None
+def _filtered_labels(
+    store: Store, project_hash: str, payload: dict[str, Any]
+) -> tuple[set[str] | None, dict[tuple[str, str], dict[str, Any]] | None]:
+    """(data hashes, label rows by (data hash, branch)) a ``label_hashes`` / ``data_hashes`` filter can match,
+    read by id or index so a filtered listing costs O(filter); (None, None) without such a filter."""
     if payload.get("label_hashes") is not None:
         docs = store.get_many(LABEL_KIND, [str(h) for h in payload["label_hashes"]]).values()
-        of_labels = {doc["data_hash"] for doc in docs if doc["project_hash"] == project_hash}
-        wanted = of_labels if wanted is None else wanted & of_labels
-    return wanted
+        labels = {(d["data_hash"], d["branch_name"]): d for d in docs if d["project_hash"] == project_hash}
+        wanted = {data_hash for data_hash, _ in labels}
+        if payload.get("data_hashes"):
+            wanted &= set(payload["data_hashes"])
+        return wanted, labels
+    if payload.get("data_hashes"):
+        wanted = set(payload["data_hashes"])
+        labels = {
+            (doc["data_hash"], doc["branch_name"]): doc
+            for data_hash in wanted
+            for doc in store.query(LABEL_KIND, project_hash=project_hash, data_hash=data_hash)
+        }
+        return wanted, labels
+    return None, None
 
 
-def _tasks_and_labels(
-    store: Store, project_hash: str, wanted: set[str] | None
-) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
-    """Tasks by data hash and label rows by (data hash, branch): of ``wanted`` only, when it is given, so a
-    filtered listing reads O(filter) documents rather than the whole project."""
+def _tasks_of(store: Store, project_hash: str, wanted: set[str] | None) -> dict[str, dict[str, Any]]:
+    """Tasks by data hash: of ``wanted`` only (by id) when it is given."""
     if wanted is None:
-        tasks = {task["data_hash"]: task for task in workflow.tasks_of_project(store, project_hash)}
-        return tasks, labels_by_data_hash(store, project_hash)
-    task_docs = store.get_many(workflow.TASK_KIND, [workflow.task_id(project_hash, h) for h in wanted])
-    labels = {
-        (doc["data_hash"], doc["branch_name"]): doc
-        for data_hash in wanted
-        for doc in store.query(LABEL_KIND, project_hash=project_hash, data_hash=data_hash)
-    }
-    return {task["data_hash"]: task for task in task_docs.values()}, labels
+        tasks = workflow.tasks_of_project(store, project_hash)
+    else:
+        tasks = list(
+            store.get_many(workflow.TASK_KIND, [workflow.task_id(project_hash, h) for h in wanted]).values()
+        )
+    return {task["data_hash"]: task for task in tasks}
 
 
 def _branches(
