@@ -30,7 +30,8 @@ from typing import Any
 ROWS = 100_000
 RSS_LIMIT_MB = 500
 SDK_ROWS = int(os.environ.get("BENCH_EXPORT_ROWS", "2000"))
-SDK_ROWS_LARGE = int(os.environ.get("BENCH_EXPORT_ROWS_LARGE", "10000"))
+# Peak RSS at two row counts, both past the bounded buffers (a Parquet row group fills at ~1,100 rows).
+RSS_ROWS = tuple(int(n) for n in os.environ.get("BENCH_EXPORT_RSS_ROWS", "4000,16000").split(","))
 SDK_REPETITIONS = int(os.environ.get("BENCH_EXPORT_REPETITIONS", "3"))
 SDK_WORKERS = int(os.environ.get("BENCH_EXPORT_WORKERS", "2"))
 TARGET_RATIO = 2.0
@@ -129,7 +130,7 @@ def bench_sdk() -> dict[str, Any]:
     emulator.start()
     try:
         started = time.perf_counter()
-        worlds = {rows: build_world(emulator, moto.url, rows) for rows in (SDK_ROWS, SDK_ROWS_LARGE)}
+        worlds = {rows: build_world(emulator, moto.url, rows) for rows in {SDK_ROWS, *RSS_ROWS}}
         seed_s = time.perf_counter() - started
         assert emulator.pid is not None
 
@@ -145,7 +146,7 @@ def bench_sdk() -> dict[str, Any]:
         counts = {r["rows"] for mode_runs in runs.values() for r in mode_runs}
         if counts != {worlds[SDK_ROWS].rows}:
             raise RuntimeError(f"the exports disagree on the row count: {counts}")
-        large = {mode: _child(config(SDK_ROWS_LARGE, mode)) for mode in ("naive", "ours")}
+        memory = {mode: {rows: _child(config(rows, mode)) for rows in RSS_ROWS} for mode in ("naive", "ours")}
     finally:
         emulator.close()
         moto.stop()
@@ -160,15 +161,21 @@ def bench_sdk() -> dict[str, Any]:
         "client_cpu_ms_per_row": {mode: _per_row_ms(r, "client_cpu_s") for mode, r in runs.items()},
         "emulator_cpu_ms_per_row": {mode: _per_row_ms(r, "server_cpu_s") for mode, r in runs.items()},
         "wall_seconds": {mode: [r["wall_s"] for r in mode_runs] for mode, mode_runs in runs.items()},
-        "peak_rss_mb": {
-            mode: {
-                str(SDK_ROWS): max(r["peak_rss_mb"] for r in runs[mode]),
-                str(SDK_ROWS_LARGE): large[mode]["peak_rss_mb"],
-                "after_imports": large[mode]["rss_after_imports_mb"],
-            }
-            for mode in large
+        "memory": {mode: _memory(by_rows) for mode, by_rows in memory.items()},
+    }
+
+
+def _memory(by_rows: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Peak RSS at each row count, and its growth per 1,000 rows between the two."""
+    (small, first), (large, second) = sorted(by_rows.items())
+    growth = (second["peak_rss_mb"] - first["peak_rss_mb"]) / (large - small) * 1000
+    return {
+        "peak_rss_mb": {str(rows): run["peak_rss_mb"] for rows, run in sorted(by_rows.items())},
+        "rss_after_imports_mb": {
+            str(rows): run["rss_after_imports_mb"] for rows, run in sorted(by_rows.items())
         },
-        "large_run_seconds": {mode: large[mode]["wall_s"] for mode in large},
+        "growth_mb_per_1000_rows": round(growth, 2),
+        "export_seconds": {str(rows): run["wall_s"] for rows, run in sorted(by_rows.items())},
     }
 
 

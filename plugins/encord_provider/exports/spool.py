@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 Row = tuple[str, ...]
-RUN_ROWS = 100_000
+RUN_ROWS = 50_000  # ~16 MB of 3-string rows
 MAX_FAN_IN = 64  # run files merged at once (open files, one read buffer each)
 
 
