@@ -55,22 +55,25 @@ def _seed_project(emulator: Any, dataset_hashes: list[str]) -> str:
     return project_hash
 
 
+def demo_project(project_hash: str) -> dict[str, Any]:
+    """The `projects:` entry of the demo labelling project (agents + export); `make airflow` uses it too."""
+    return {
+        "name": PROJECT_NAME,
+        "encord_conn_id": "encord_demo",
+        "project_hash": project_hash,
+        "agents": [
+            {"stage": "Pre-classify", "agent": "agents.pre_classify:runner", "bundle_size": 50},
+            {"stage": "Pre-label", "agent": "agents.pre_label:pre_label", "include_signed_url": True},
+        ],
+        "export": {"uri": f"s3://{WAREHOUSE_BUCKET}", "conn_id": "aws_demo", "prefix": "encord-labels",
+                   "schedule": "0 5 * * *", "full_snapshot_every": 5},
+    }  # fmt: skip
+
+
 def _write_pipelines(project_hash: str, airflow_home: str) -> Path:
     source = Path(os.environ.get("ENCORD_PIPELINES_FILE", ROOT / "include" / "pipelines.yaml"))
     config = yaml.safe_load(source.read_text()) or {}
-    config["projects"] = [
-        {
-            "name": PROJECT_NAME,
-            "encord_conn_id": "encord_demo",
-            "project_hash": project_hash,
-            "agents": [
-                {"stage": "Pre-classify", "agent": "agents.pre_classify:runner", "bundle_size": 50},
-                {"stage": "Pre-label", "agent": "agents.pre_label:pre_label", "include_signed_url": True},
-            ],
-            "export": {"uri": f"s3://{WAREHOUSE_BUCKET}", "conn_id": "aws_demo", "prefix": "encord-labels",
-                       "schedule": "0 5 * * *", "full_snapshot_every": 5},
-        }
-    ]  # fmt: skip
+    config["projects"] = [demo_project(project_hash)]
     path = Path(airflow_home) / "pipelines-with-projects.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     os.environ["ENCORD_PIPELINES_FILE"] = str(path)

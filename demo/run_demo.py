@@ -49,13 +49,13 @@ def _prepare_environment() -> Path:
     return home
 
 
-def _fill_bucket(moto_url: str) -> int:
+def fill_bucket(moto_url: str, extra_buckets: tuple[str, ...] = ()) -> int:
     import boto3
 
     from demo.media import demo_objects
 
     s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
-    for bucket in ("demo-media", "demo-staging"):
+    for bucket in ("demo-media", "demo-staging", *extra_buckets):
         s3.create_bucket(Bucket=bucket)
     count = 0
     for key, data, content_type in demo_objects("incoming/"):
@@ -146,7 +146,7 @@ def main() -> None:
         )  # fmt: skip
         os.environ["AIRFLOW_CONN_ENCORD_DEMO"] = emulator.airflow_connection()
         print(f"moto S3 at {moto.url}; Encord emulator at {emulator.url}; AIRFLOW_HOME={home}")
-        print(f"uploaded {_fill_bucket(moto.url)} objects to s3://demo-media/incoming/")
+        print(f"uploaded {fill_bucket(moto.url)} objects to s3://demo-media/incoming/")
 
         from airflow.utils import db
 

@@ -32,7 +32,7 @@ def pipeline(
     s3_client.create_bucket(Bucket="staging")
     seed_integration(encord_emulator, INTEGRATION, "aws", endpoint_url=moto_endpoint)
     config = pipeline_config("rec", "s3", "media", "aws_test", "s3://staging/encord", INTEGRATION,
-                             ledger={"compaction_grace_seconds": 0, "max_attempts": 2})  # fmt: skip
+                             ledger={"max_attempts": 2})  # fmt: skip
     write_pipelines(tmp_path, monkeypatch, config)
     return config
 

@@ -35,7 +35,6 @@ def pipeline_config(name: str, cloud: str, source_bucket: str, source_conn: str,
         "chunking": {"max_entries": 3},
         "staging": {"uri": staging_uri, "conn_id": source_conn},
         "upload_poll_seconds": 0.2,
-        "ledger": {"compaction_grace_seconds": 0},
         "task_retries": 0,
     }
     for key, value in overrides.items():

@@ -53,7 +53,10 @@ def check_outputs(out: Path) -> dict[str, Any]:
     keys = {o["key"] for line in index for o in line["objects"]} | {
         s for line in index for s in line["sidecars"]
     }
-    assert len(keys) + len(rejections) == len(OBJECTS) - 2  # other/ is outside the prefix, empty.jpg filtered
+    skipped = [json.loads(line) for line in (out / "skipped.jsonl").read_text().splitlines()]
+    assert [(s["key"], s["reason"], s["size"]) for s in skipped] == [("raw/tiny/empty.jpg", "too_small", 0)]
+    assert summary["skipped_by_reason"] == {"too_small": 1} and summary["n_skipped"] == 1
+    assert len(keys) + len(rejections) + len(skipped) == len(OBJECTS) - 1  # other/ is outside the prefix
     return summary
 
 
@@ -83,6 +86,7 @@ def test_cli_writes_to_a_bucket(s3_client: Any, tmp_path: Path) -> None:
         "manifests/run1/chunk-00000.csv",
         "manifests/run1/chunk-00000.objects.jsonl",
         "manifests/run1/rejections.jsonl",
+        "manifests/run1/skipped.jsonl",
         "manifests/run1/summary.json",
     }
     csv_text = (
@@ -132,15 +136,55 @@ def test_console_script_with_endpoint_and_env_credentials(
         [str(script), "s3://src/", str(tmp_path / "out"), "--endpoint-url", moto_endpoint, "--fail-on-rejections"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 1, done.stderr  # done, but with rejections
     assert "rejected: 1" in done.stdout
     assert json.loads((tmp_path / "out" / "chunk-00000.json").read_text())["images"][0]["title"] == "x/a.png"
 
 
 def test_cli_reports_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([f"file://{tmp_path}/", str(tmp_path / "o"), "--per-type", "hologram=3"]) == 1
+    assert main([f"file://{tmp_path}/", str(tmp_path / "o"), "--per-type", "hologram=3"]) == 2
     assert "unknown Encord data type 'hologram'" in capsys.readouterr().err
-    assert main([f"file://{tmp_path}/", str(tmp_path / "o"), "--max-entries", "20000"]) == 1
+    assert main([f"file://{tmp_path}/", str(tmp_path / "o"), "--max-entries", "20000"]) == 2
+    assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "--sequence-overflow" in capsys.readouterr().out
+
+
+def test_cli_urls_name_the_bucket_region(s3_client: Any, moto_endpoint: str, tmp_path: Path) -> None:
+    s3_client.create_bucket(Bucket="west2", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    s3_client.put_object(Bucket="west2", Key="p/a.png", Body=b"x")
+    base = ["s3://west2/p/", "--endpoint-url", moto_endpoint]  # the environment says us-east-1
+    assert main([base[0], str(tmp_path / "looked-up"), *base[1:]]) == 0
+    manifest = json.loads((tmp_path / "looked-up" / "chunk-00000.json").read_text())
+    assert manifest["images"][0]["objectUrl"] == "https://west2.s3.eu-west-2.amazonaws.com/p/a.png"
+    assert main([base[0], str(tmp_path / "given"), *base[1:], "--bucket-region", "us-west-1"]) == 0
+    manifest = json.loads((tmp_path / "given" / "chunk-00000.json").read_text())
+    assert manifest["images"][0]["objectUrl"] == "https://west2.s3.us-west-1.amazonaws.com/p/a.png"
+
+
+@pytest.mark.parametrize("cloud", ["s3", "azure"])
+def test_keys_ending_in_slash(cloud: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """A zero-byte `a/` is a folder marker (skipped, listed in skipped.jsonl); a non-empty one is an object."""
+    objects = {"m/empty/": b"", "m/full/": b"not a marker", "m/full/x.jpg": b"x"}
+    if cloud == "s3":
+        client = request.getfixturevalue("s3_client")
+        client.create_bucket(Bucket="slashes")
+        for key, data in objects.items():
+            client.put_object(Bucket="slashes", Key=key, Body=data)
+        argv = ["s3://slashes/m/", str(tmp_path / "out"), "--conn-id", "aws_test"]
+    else:
+        container = request.getfixturevalue("blob_service").get_container_client("slashes")
+        if container.exists():
+            container.delete_container()
+        container.create_container()
+        for key, data in objects.items():
+            container.upload_blob(key, data)
+        argv = ["az://slashes/m/", str(tmp_path / "out"), "--conn-id", "wasb_test"]
+    assert main(argv) == 0
+    out = tmp_path / "out"
+    skipped = [json.loads(line) for line in (out / "skipped.jsonl").read_text().splitlines()]
+    assert [(s["key"], s["reason"]) for s in skipped] == [("m/empty/", "directory_marker")]
+    [rejected] = [json.loads(line) for line in (out / "rejections.jsonl").read_text().splitlines()]
+    assert rejected["key"] == "m/full/" and "ends in '/'" in rejected["reason"]
+    assert json.loads((out / "summary.json").read_text())["n_registered_objects"] == 1

@@ -118,3 +118,26 @@ def test_endpoint_url_overrides_the_connection_string(
     store, _ = store_from_url(f"az://{container}/", conn_id="wasb_elsewhere", endpoint_url=account_url)
     store.write_bytes("k.txt", b"via override")
     assert store.read_bytes("k.txt") == b"via override"
+
+
+def test_ingest_plan_accepts_azure_listing_order(blob_service: Any, container: str) -> None:
+    """A sorted-input run on a valid container: 😀 (a surrogate pair) lists before （ on Azure."""
+    from encord_provider.config.ingest import IngestPipeline
+    from encord_provider.ledger import Ledger
+    from encord_provider.operators.ingest_plan import RunOptions, plan_run
+
+    store = AzureBlobStore(container, service=blob_service, page_size=PAGE_SIZE)
+    seed(store, ["in/😀.jpg", "in/（1）.jpg", "in/a.jpg"])
+    assert listed_keys(store, "in/") == ["in/a.jpg", "in/😀.jpg", "in/（1）.jpg"]
+    pipeline = IngestPipeline.model_validate(
+        {
+            "name": "azure_order",
+            "source": {"cloud": "azure", "bucket": container, "prefix": "in/"},
+            "integration": {"title": "t"},
+            "folder": {"name": "f"},
+            "staging": {"uri": f"az://{container}/staging"},
+        }
+    )
+    ledger = Ledger(store, "staging/ledger/azure_order").load()
+    result = plan_run(pipeline, RunOptions(), "run1", store, store, ledger)
+    assert (result.planned, result.rejected) == (3, 0)

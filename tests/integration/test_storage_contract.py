@@ -159,11 +159,49 @@ def check_parallel_equals_sequential(store: BrowsableStore, markers: bool = True
     assert level == ["data/p0/", "data/p1/", "data/p2/", "data/top.jpg"]
 
 
+def check_delete(store: BrowsableStore, markers: bool = True) -> None:
+    seed(store, ["del/a.txt", "del/b.txt", "del/sub/c.txt", ODD_KEYS[2]])
+    store.delete("del/a.txt")
+    store.delete("del/a.txt")  # again: deleting is idempotent
+    store.delete("del/never-existed.txt")
+    store.delete(ODD_KEYS[2])
+    assert listed_keys(store, "del/") == ["del/b.txt", "del/sub/c.txt"]
+    assert not store.exists("del/a.txt") and not store.exists(ODD_KEYS[2])
+    with pytest.raises(ObjectNotFoundError, match="del/a.txt"):
+        store.read_bytes("del/a.txt")
+    store.delete("del/sub/c.txt")
+    assert listed_keys(store, "del/") == ["del/b.txt"]
+
+
+# Above U+FFFF (surrogate pairs in UTF-16) vs U+E000..U+FFFF: Azure's order differs from code points.
+ORDER_KEYS = ["order/😀.jpg", "order/（1）.jpg", "order/a.jpg", "order/\ue000.jpg", "order/😀/x.jpg",
+              "order/（1）/y.jpg", "order/ÿ.jpg"]  # fmt: skip
+
+
+def check_listing_order_is_the_backends_own(store: BrowsableStore, markers: bool = True) -> None:
+    """Listings come in `store.key_order`, and a sorted-input manifest build accepts them as they come."""
+    import tempfile
+
+    from encord_provider.manifests import LocalDirSink, ManifestConfig, build_manifests
+
+    seed(store, ORDER_KEYS)
+    listed = listed_keys(store, "order/")
+    assert listed == sorted(ORDER_KEYS, key=store.key_order)  # type: ignore[attr-defined]
+    assert [r.key for r in list_parallel(store, "order/", workers=2, queue_size=2)] == listed
+    with tempfile.TemporaryDirectory() as out:
+        summary = build_manifests(
+            store.list_objects("order/"), ManifestConfig(image_mode="group"), LocalDirSink(out), store=store
+        )
+    assert summary.n_registered_objects == len(ORDER_KEYS) and summary.n_rejected == 0
+
+
 ALL_CHECKS: list[Callable[..., None]] = [
+    check_listing_order_is_the_backends_own,
     check_listing_pages_prefix_and_start_after,
     check_records_and_urls,
     check_read_write,
     check_filters,
     check_watermark,
     check_parallel_equals_sequential,
+    check_delete,
 ]

@@ -41,12 +41,60 @@ def test_listing_fetches_page_by_page(store: S3Store) -> None:
     assert "ContinuationToken" in calls[1]
 
 
-def test_object_urls_are_aws_form_with_the_store_region(s3_client: Any, moto_endpoint: str) -> None:
-    s3_client.create_bucket(Bucket=BUCKET)
-    store = S3Store(BUCKET, endpoint_url=moto_endpoint, region="eu-west-2")
+def test_object_urls_name_the_bucket_region_not_the_client_region(s3_client: Any, moto_endpoint: str) -> None:
+    s3_client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    store = S3Store(BUCKET, endpoint_url=moto_endpoint, region="us-east-1")
+    calls: list[str] = []
+    store.client.meta.events.register("before-call.s3.GetBucketLocation", lambda **_: calls.append("x"))
     store.write_bytes("a b/c+d.jpg", b"x")
-    [record] = store.list_objects()
-    assert record.url == f"https://{BUCKET}.s3.eu-west-2.amazonaws.com/a%20b/c%2Bd.jpg"
+    store.write_bytes("e.jpg", b"x")
+    records = list(store.list_objects())
+    assert records[0].url == f"https://{BUCKET}.s3.eu-west-2.amazonaws.com/a%20b/c%2Bd.jpg"
+    assert store.stat("e.jpg").url == f"https://{BUCKET}.s3.eu-west-2.amazonaws.com/e.jpg"
+    assert len(calls) == 1  # looked up once per store, not per object
+
+
+@pytest.mark.parametrize(
+    ("constraint", "expected"), [(None, "us-east-1"), ("EU", "eu-west-1"), ("ap-south-1", "ap-south-1")]
+)
+def test_bucket_region_lookup_maps_legacy_location_constraints(
+    s3_client: Any, moto_endpoint: str, constraint: str | None, expected: str
+) -> None:
+    options = {"CreateBucketConfiguration": {"LocationConstraint": constraint}} if constraint else {}
+    s3_client.create_bucket(Bucket=BUCKET, **options)
+    store = S3Store(BUCKET, endpoint_url=moto_endpoint, region="eu-central-1")
+    assert store.bucket_region == expected
+    assert store.object_url("k") == f"https://{BUCKET}.s3.{expected}.amazonaws.com/k"
+
+
+def test_bucket_region_override_and_head_bucket_fallback(
+    s3_client: Any, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    override = S3Store(BUCKET, endpoint_url=moto_endpoint, bucket_region="us-west-2")
+    assert override.object_url("k") == f"https://{BUCKET}.s3.us-west-2.amazonaws.com/k"
+    denied = S3Store(BUCKET, endpoint_url=moto_endpoint, region="us-east-1")
+
+    def refuse(**_: Any) -> None:
+        raise denied.client.exceptions.ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetBucketLocation"
+        )
+
+    monkeypatch.setattr(denied.client, "get_bucket_location", refuse)
+    assert denied.bucket_region == "eu-west-2"  # from HeadBucket's x-amz-bucket-region
+
+
+def test_connection_extra_sets_the_bucket_region(
+    s3_client: Any, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_client.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_REGIONAL",
+        '{"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": '
+        f'"us-east-1", "endpoint_url": "{moto_endpoint}", "bucket_region": "eu-north-1"}}}}',
+    )
+    store = store_from_connection("aws_regional", BUCKET)
+    assert store.object_url("k") == f"https://{BUCKET}.s3.eu-north-1.amazonaws.com/k"
 
 
 def test_path_addressing_style(s3_client: Any, moto_endpoint: str) -> None:
@@ -88,4 +136,5 @@ def test_endpoint_url_overrides_the_connection(
     )
     store, _ = store_from_url(f"s3://{BUCKET}/", conn_id="aws_elsewhere", endpoint_url=moto_endpoint)
     assert store.read_bytes("k.txt") == b"via override"
-    assert store.object_url("k.txt") == f"https://{BUCKET}.s3.eu-west-2.amazonaws.com/k.txt"
+    # the connection's region_name is the client's; the URL names the bucket's own region (us-east-1)
+    assert store.object_url("k.txt") == f"https://{BUCKET}.s3.us-east-1.amazonaws.com/k.txt"

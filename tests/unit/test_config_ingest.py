@@ -125,3 +125,100 @@ def test_cron_schedules_and_presets_are_accepted(schedule: str) -> None:
 def test_bad_cron_names_the_field_at_parse_time() -> None:
     message = _error(MINIMAL + '    schedule: "0 25 * * *"\n')
     assert "pipelines[0].schedule" in message and "'0 25 * * *' is neither a cron expression" in message
+
+
+def test_bucket_region_is_checked_and_s3_only() -> None:
+    text = MINIMAL.replace("prefix: /incoming/}", "prefix: /incoming/, bucket_region: eu-west-2}")
+    assert parse_pipelines(text).pipelines[0].source.bucket_region == "eu-west-2"
+    assert "source.bucket_region: String should match pattern" in _error(
+        MINIMAL.replace("prefix: /incoming/}", "prefix: /incoming/, bucket_region: EU West}")
+    )
+    assert "bucket_region applies to s3 sources only" in _error(
+        MINIMAL.replace("cloud: s3", "cloud: gcs").replace("prefix: /incoming/}", "bucket_region: eu-west-2}")
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("bucket: media", "bucket: 'My Bucket!'", ":4: pipelines[0].source: bucket: invalid s3:// bucket name 'My Bucket!'"),
+        ("cloud: s3, bucket: media", "cloud: azure, bucket: my_container", "invalid az:// bucket name 'my_container'"),
+        ("cloud: s3, bucket: media", "cloud: gcs, bucket: google-media", "must not start with 'goog' or contain 'google'"),
+        ('"s3://staging/encord/"', '"s3:///x"', ":8: pipelines[0].staging.uri: staging uri 's3:///x' must look like"),
+        ('"s3://staging/encord/"', '"s3://Staging/encord"', "invalid s3:// bucket name 'Staging'"),
+        ('"s3://staging/encord/"', '"s3://staging/a//b"', "must not have empty, '.' or '..' segments"),
+        ('"s3://staging/encord/"', '"gs://staging/../b"', "must not have empty, '.' or '..' segments"),
+        ("prefix: /incoming/}", "prefix: /incoming/, conn_id: 'aws default'}", "is not an Airflow connection id"),
+        ("prefix: /incoming/}", "prefix: /incoming/, endpoint_url: 'localhost:9000'}", "must be an http:// or https:// URL"),
+        ("prefix: /incoming/}", "prefix: /incoming/, endpoint_url: 'http://h:99999'}", "is not a valid URL: Port out of range"),
+        ("folder: {name: Demo folder}", "folder: {name: F}\n    encord_conn_id: 'x y'", "encord_conn_id: 'x y' is not an Airflow"),
+        ("folder: {name: Demo folder}", "folder: {name: F}\n    chunking: {group_regex: '(unclosed'}", "chunking.group_regex: invalid regular expression"),
+    ],
+)  # fmt: skip
+def test_values_checked_at_parse_time_name_file_and_line(old: str, new: str, expected: str) -> None:
+    text = MINIMAL.replace(old, new)
+    assert text != MINIMAL
+    assert expected in _error(text)
+
+
+def test_queue_url_is_checked() -> None:
+    text = MINIMAL + "    trigger: {mode: s3_events, sqs_queue_url: 'not a url'}\n"
+    assert "trigger.sqs_queue_url: 'not a url' must be an http:// or https:// URL" in _error(text)
+
+
+def test_pipelines_sharing_a_folder_staging_or_source_get_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    body = MINIMAL.split("pipelines:\n", 1)[1]
+    second = body.replace("name: demo", "name: other").replace(
+        '"s3://staging/encord/"', '"s3://staging/encord/sub"'
+    )
+    third = (
+        body.replace("name: demo", "name: third")
+        .replace("Demo folder", "Own folder")
+        .replace("bucket: media, prefix: /incoming/", "bucket: media2")
+        .replace('"s3://staging/encord/"', '"s3://staging/third"')
+    )
+    with caplog.at_level("WARNING", logger="encord_provider.config.loader"):
+        parse_pipelines("pipelines:\n" + body + second + third, "include/pipelines.yaml")
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == [
+        "include/pipelines.yaml:11: pipelines[1].folder: 'other' and 'demo' use the same Encord folder 'Demo folder'",
+        "include/pipelines.yaml:13: pipelines[1].staging: 'other' and 'demo' use an overlapping staging prefix "
+        "'s3://staging/encord/sub'",
+        "include/pipelines.yaml:9: pipelines[1].source: 'other' and 'demo' use the same source prefix "
+        "'s3://media/incoming'",
+    ]
+
+
+def test_empty_file_logs_that_it_defines_no_dag(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="encord_provider.config.loader"):
+        parse_pipelines("# nothing yet\n", "include/pipelines.yaml")
+        parse_pipelines("pipelines: []\nprojects: []\n", "other.yaml")
+    assert [r.getMessage() for r in caplog.records] == [
+        "include/pipelines.yaml: defines no pipelines and no projects, so no Encord DAG is created",
+        "other.yaml: defines no pipelines and no projects, so no Encord DAG is created",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("staging", "fails"),
+    [('"s3://media/incoming/encord"', True), ('"s3://media/encord"', False), ('"s3://media2/incoming"', False),
+     ('"gs://media/incoming"', False)],
+)  # fmt: skip
+def test_staging_inside_the_source_prefix_is_refused(staging: str, fails: bool) -> None:
+    text = MINIMAL.replace('"s3://staging/encord/"', staging)
+    if fails:
+        assert ":8: pipelines[0].staging.uri: staging of 'demo'" in _error(text)
+        assert "is inside the source prefix of pipeline 'demo'" in _error(text)
+    else:
+        parse_pipelines(text)
+
+
+def test_export_inside_an_ingest_source_is_refused() -> None:
+    text = (
+        MINIMAL
+        + "projects:\n  - {name: cats, project_hash: p, export: {uri: 's3://media/incoming', prefix: labels}}\n"
+    )
+    assert (
+        "projects[0].export.uri: export of 'cats' (s3://media/incoming/labels) is inside the source"
+        in _error(text)
+    )

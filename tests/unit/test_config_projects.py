@@ -194,27 +194,27 @@ def test_bad_values_name_file_line_and_field(old: str, new: str, expected: str) 
 )
 def test_broken_templates_are_value_errors(template: str) -> None:
     with pytest.raises(ValidationError, match="is invalid"):
-        ExportConfig.model_validate({"uri": "s3://b", "version_name_template": template})
+        ExportConfig.model_validate({"uri": "s3://bkt", "version_name_template": template})
 
 
 @pytest.mark.parametrize("template", ["labels", "{kind}", "{created_at:%Y%m%d}", "{project}-{numberx}"])
 def test_template_without_number_is_rejected(template: str) -> None:
     # The same folder for two versions would let the second overwrite the first.
     with pytest.raises(ValidationError, match="must use {number}|is invalid"):
-        ExportConfig.model_validate({"uri": "s3://b", "version_name_template": template})
+        ExportConfig.model_validate({"uri": "s3://bkt", "version_name_template": template})
 
 
 @pytest.mark.parametrize("template", ["{number}", "{project}_{kind}_{number:03d}", "v{number.real}"])
 def test_templates_using_number_are_accepted(template: str) -> None:
     assert (
         ExportConfig.model_validate(
-            {"uri": "s3://b", "version_name_template": template}
+            {"uri": "s3://bkt", "version_name_template": template}
         ).version_name_template
         == template
     )
 
 
-@pytest.mark.parametrize("uri", ["s3://b/p", "gs://b", "az://container/x", "file:///tmp/warehouse"])
+@pytest.mark.parametrize("uri", ["s3://bkt/p", "gs://bkt", "az://container/x", "file:///tmp/warehouse"])
 def test_accepted_warehouse_uris(uri: str) -> None:
     assert ExportConfig.model_validate({"uri": uri + "/"}).uri == uri
 
@@ -313,3 +313,21 @@ def test_full_entry_loads_from_file_and_round_trips(tmp_path: Path) -> None:
     dumped = yaml.safe_dump({"projects": [project.model_dump(by_alias=True)]})
     again = parse_pipelines(INGEST + dumped).projects[0]
     assert again == project
+
+
+def test_projects_exporting_to_one_prefix_get_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    text = "projects:\n" + "".join(
+        f"  - {{name: {name}, project_hash: p, export: {{uri: 's3://my-warehouse/ml', prefix: labels}}}}\n"
+        for name in ("cats", "dogs")
+    )
+    with caplog.at_level("WARNING", logger="encord_provider.config.loader"):
+        parse_pipelines(text, "p.yaml")
+    assert [r.getMessage() for r in caplog.records] == [
+        "p.yaml:3: projects[1].export: 'dogs' and 'cats' use the same export prefix 's3://my-warehouse/ml/labels'"
+    ]
+
+
+@pytest.mark.parametrize("prefix", ["../up", "a//b", "a/./b"])
+def test_export_prefix_segments_are_checked(prefix: str) -> None:
+    with pytest.raises(ValidationError, match="must not have empty, '.' or '..' segments"):
+        ExportConfig.model_validate({"uri": "s3://bkt", "prefix": prefix})

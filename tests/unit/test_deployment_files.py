@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -62,3 +63,85 @@ def test_no_secrets_in_compose() -> None:
     assert not re.search(r"AccountKey=[A-Za-z0-9+/=]{20,}", text)
     fernet = _compose()["x-airflow-common"]["environment"]["AIRFLOW__CORE__FERNET_KEY"]
     assert fernet.startswith("${"), "the Fernet key must come from the environment"
+
+
+def _requirements(name: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "-r ")):
+            continue
+        assert "==" in line, f"{name}: {line!r} is not pinned"
+        package, version = line.split("==")
+        pins[re.sub(r"\[.*\]", "", package).lower().replace("_", "-")] = version
+    return pins
+
+
+def test_runtime_and_dev_requirements_are_split_and_fully_pinned() -> None:
+    runtime, dev = _requirements("requirements.txt"), _requirements("requirements-dev.txt")
+    assert (ROOT / "requirements-dev.txt").read_text().count("-r requirements.txt") == 1
+    assert not set(runtime) & set(dev), "a package is pinned in both files"
+    for tool in ("pytest", "moto", "ruff", "mypy", "hypothesis", "playwright"):
+        assert tool in dev and tool not in runtime, tool
+    for package in (
+        "apache-airflow-providers-celery",
+        "apache-airflow-providers-postgres",
+        "psycopg2-binary",
+        "asyncpg",
+    ):
+        assert package in runtime, package
+    # providers-celery 3.26 imports celery.backends.database.retry, which celery 5.7 removed
+    assert runtime["celery"].startswith("5.6.") and runtime["kombu"].startswith("5.6."), runtime["celery"]
+
+
+def test_image_installs_runtime_requirements_only() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "requirements-dev" not in dockerfile and "pip install -e" not in dockerfile
+
+
+def test_every_component_shares_secrets_from_the_environment() -> None:
+    services = _compose()["services"]
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY"):
+        values = {svc["environment"][key] for name, svc in services.items() if name.startswith("airflow-")}
+        (value,) = values
+        assert value.startswith(f"${{{key}:?"), f"{key} must come from .env and be required: {value}"
+
+
+def test_mounted_code_comes_first_and_readme_agrees_on_pythonpath() -> None:
+    env = _compose()["x-airflow-common"]["environment"]
+    assert env["PYTHONPATH"] == "/opt/airflow/plugins:/opt/airflow/include"
+    readme = (ROOT / "README.md").read_text()
+    assert "PYTHONPATH=/opt/airflow/plugins:/opt/airflow/include" in readme
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == "${AIRFLOW_ADMIN_USERS:-admin:admin}"
+    assert "simple_auth_manager_passwords.json" in env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+    assert "simple_auth_manager_passwords.json" in readme
+
+
+def test_installed_package_does_not_shadow_the_mounted_code(tmp_path: Path) -> None:
+    """Install the package non-editable (as the image does), then import it with the compose PYTHONPATH:
+    the mounted plugins/ wins, and the entry points still come from the installed metadata."""
+    import subprocess
+    import sys
+
+    site = tmp_path / "site-packages"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--target", str(site), str(ROOT)],
+        check=True, cwd=tmp_path,
+    )  # fmt: skip
+    probe = (
+        "import importlib.metadata as m, encord_provider; print(encord_provider.__file__); "
+        "print(sorted(e.value for g in ('airflow.plugins', 'apache_airflow_provider') for e in m.entry_points(group=g)))"
+    )
+    search_path = os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include"), str(site)])
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", probe], env={"PYTHONPATH": search_path}, capture_output=True, text=True,
+        check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert out[0] == str(ROOT / "plugins" / "encord_provider" / "__init__.py")
+    assert out[1] == str(
+        [
+            "encord_provider.get_provider_info:get_provider_info",
+            "encord_provider.ui.plugin:EncordPipelinesPlugin",
+        ]
+    )

@@ -9,11 +9,20 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from encord_provider.hooks.encord import EncordHook, EncordKeyMissingError
+from encord_provider.hooks.encord import EncordHook, EncordKeyInvalidError, EncordKeyMissingError
 
 
 def _openssh_private_key() -> str:
     key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+
+
+def _rsa_private_key() -> str:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
     ).decode()
@@ -94,3 +103,43 @@ def test_connection_test_with_unregistered_key_fails(
     ok, message = EncordHook("enc_stranger").test_connection()
     assert not ok
     assert "PRIVATE KEY" not in message
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    [
+        "not a key at all",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQC7\n-----END OPENSSH PRIVATE KEY-----",
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+        _openssh_private_key()[:-80],  # truncated when pasted
+        _rsa_private_key(),  # the SDK's own message quotes the whole key
+    ],
+)
+def test_malformed_key_names_the_connection_not_the_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, bad_key: str
+) -> None:
+    monkeypatch.delenv("ENCORD_SSH_KEY", raising=False)
+    _set_conn(monkeypatch, "enc_bad", {"private_key": bad_key, "domain": "http://127.0.0.1:9"})
+    with caplog.at_level(logging.DEBUG), pytest.raises(EncordKeyInvalidError) as info:
+        _ = EncordHook("enc_bad").client
+    message = str(info.value)
+    assert "'enc_bad'" in message and "private_key field" in message and "OpenSSH Ed25519" in message
+    for line in bad_key.splitlines():
+        if len(line) > 8 and "-----" not in line:
+            assert line not in message and line not in caplog.text
+    ok, tested = EncordHook("enc_bad").test_connection()
+    assert not ok and tested == message
+    if bad_key.startswith("-----BEGIN OPENSSH") and len(bad_key) > 1000:
+        assert "[<key>] is not an Ed25519 private key" in message
+
+
+def test_key_file_problems_name_connection_and_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ENCORD_SSH_KEY", raising=False)
+    _set_conn(monkeypatch, "enc_file", {"domain": "http://127.0.0.1:9"})
+    monkeypatch.setenv("ENCORD_SSH_KEY_FILE", str(tmp_path / "absent"))
+    with pytest.raises(EncordKeyInvalidError, match=r"'enc_file': cannot read .*absent.*No such file"):
+        _ = EncordHook("enc_file").client
+    (tmp_path / "garbled").write_text("garbled key")
+    monkeypatch.setenv("ENCORD_SSH_KEY_FILE", str(tmp_path / "garbled"))
+    with pytest.raises(EncordKeyInvalidError, match=r"'enc_file': the private key from ENCORD_SSH_KEY_FILE"):
+        _ = EncordHook("enc_file").client

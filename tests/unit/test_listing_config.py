@@ -80,27 +80,27 @@ def test_inventory_settings_and_defaults() -> None:
             "inventory uri 'http://x/y' must look like",
         ),
         (
-            "      listing: {mode: inventory, inventory: {uri: 's3://i/x', format: gcs}}",
+            "      listing: {mode: inventory, inventory: {uri: 's3://inv-bucket/x', format: gcs}}",
             "s3",
             "inventory format 'gcs' does not match the source cloud 's3'",
         ),
         (
-            "      listing: {mode: inventory, inventory: {uri: 's3://i/x', rule: r1}}",
+            "      listing: {mode: inventory, inventory: {uri: 's3://inv-bucket/x', rule: r1}}",
             "s3",
             "'rule' is only used with Azure inventories",
         ),
         (
-            "      listing: {mode: inventory, inventory: {uri: 's3://i/x', max_age_hours: 0}}",
+            "      listing: {mode: inventory, inventory: {uri: 's3://inv-bucket/x', max_age_hours: 0}}",
             "s3",
             "max_age_hours: Input should be greater than 0",
         ),
         (
-            "      listing: {mode: inventory, inventory: {uri: 's3://i/x', on_stale: ignore}}",
+            "      listing: {mode: inventory, inventory: {uri: 's3://inv-bucket/x', on_stale: ignore}}",
             "s3",
             "on_stale: Input should be 'error' or 'warn'",
         ),
         (
-            "      listing: {mode: inventory, inventory: {uri: 's3://i/x', formt: s3}}",
+            "      listing: {mode: inventory, inventory: {uri: 's3://inv-bucket/x', formt: s3}}",
             "s3",
             "inventory.formt: Extra inputs are not permitted",
         ),

@@ -251,3 +251,42 @@ def test_keys_with_spaces_unicode_and_plus(tmp_path: Path) -> None:
     raw.decode("ascii")  # JSON is written with ASCII escapes
     titles = {img["title"] for img in json.loads(raw)["images"]}
     assert titles == set(keys)
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"format": "csv"}, {"image_mode": "group"}], ids=["fast", "csv", "groups"]
+)
+def test_dot_segment_keys_are_rejected_never_registered(tmp_path: Path, options: dict[str, Any]) -> None:
+    keys = ["in/a/../b.jpg", "in/./c.jpg", "in/b.jpg", "in/d/..jpg", "in/e/.../f.jpg"]
+    summary = build(tmp_path, keys, **options)
+    rejected = {r["key"]: r for r in read_rejections(summary)}
+    assert set(rejected) == {"in/a/../b.jpg", "in/./c.jpg"}
+    assert {r["category"] for r in rejected.values()} == {"unsafe_url"}
+    assert "'.' or '..' path segment" in rejected["in/./c.jpg"]["reason"]
+    registered = {o["key"] for line in read_index(summary) for o in line["objects"]}
+    assert registered == {"in/b.jpg", "in/d/..jpg", "in/e/.../f.jpg"}
+
+
+def test_sorted_input_is_checked_in_the_backends_own_order(tmp_path: Path) -> None:
+    from encord_provider.storage.key_order import code_point_order, utf16_order
+
+    azure_order = ["in/a.jpg", "in/😀.jpg", "in/（1）.jpg"]  # as Azure lists them (UTF-16 code units)
+    assert sorted(azure_order, key=utf16_order) == azure_order != sorted(azure_order, key=code_point_order)
+    records = [rec(key) for key in azure_order]
+    for options in ({}, {"format": "csv"}):  # the fast path and the general path
+        with pytest.raises(UnorderedInputError, match="keys out of order"):
+            build_manifests(records, ManifestConfig(**options), LocalDirSink(tmp_path))
+        summary = build_manifests(
+            records, ManifestConfig(**options), LocalDirSink(tmp_path), key_order=utf16_order
+        )
+        assert summary.n_registered_objects == 3
+        with pytest.raises(UnorderedInputError):
+            build_manifests(
+                records[::-1], ManifestConfig(**options), LocalDirSink(tmp_path), key_order=utf16_order
+            )
+
+
+@pytest.mark.parametrize("prefix", ["../escape-", "/abs-", "a/../../x-", "a//b-", "a\\b", ""])
+def test_chunk_prefix_cannot_leave_the_output_folder(prefix: str) -> None:
+    with pytest.raises(ValueError, match="chunk_prefix"):
+        ManifestConfig(chunk_prefix=prefix)

@@ -164,7 +164,7 @@ def test_cli_mixed_bucket_end_to_end(
 
 
 def test_cli_bad_rule_exits_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["s3://b/in/", str(tmp_path), "--image-mode-rule", "in/**=movie"]) == 1
+    assert main(["s3://b/in/", str(tmp_path), "--image-mode-rule", "in/**=movie"]) == 2  # a usage error
     assert "mode 'movie' is not one of single, group, sequence" in capsys.readouterr().err
 
 

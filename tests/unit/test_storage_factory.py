@@ -44,7 +44,11 @@ def test_parse_uri_rejects_with_the_uri_named(uri: str) -> None:
 
 def test_store_from_url_s3_uses_endpoint_and_returns_prefix() -> None:
     store, prefix = store_from_url(
-        "s3://my-bucket/in/2024/", endpoint_url="http://127.0.0.1:9", region="eu-west-2", page_size=7
+        "s3://my-bucket/in/2024/",
+        endpoint_url="http://127.0.0.1:9",
+        region="eu-west-2",
+        page_size=7,
+        bucket_region="eu-west-2",
     )
     assert isinstance(store, S3Store)
     assert (store.bucket, prefix, store.page_size, store.region) == ("my-bucket", "in/2024/", 7, "eu-west-2")

@@ -71,7 +71,7 @@ def test_watermark_with_safety_lag_and_upper_bound() -> None:
 def test_start_after_prefix_markers_and_sidecars() -> None:
     records = [
         rec("dt=2024-04-30/a.jpg"),
-        rec("dt=2024-05-01/"),
+        rec("dt=2024-05-01/", size=0),
         rec("dt=2024-05-01/b.jpg"),
         rec("dt=2024-05-01/b.jpg.encord.json"),
         rec("dt=2024-05-02/c.jpg"),
@@ -90,7 +90,7 @@ def test_start_after_prefix_markers_and_sidecars() -> None:
 
 
 def test_stats_account_for_every_record() -> None:
-    records = [rec("a.jpg", 5), rec("b.jpg", 50, T0 + timedelta(hours=1)), rec("c/"), rec("d.txt", 7)]
+    records = [rec("a.jpg", 5), rec("b.jpg", 50, T0 + timedelta(hours=1)), rec("c/", 0), rec("d.txt", 7)]
     stats = FilterStats()
     out = list(ListingFilter(include=("*.jpg",), min_size=6).apply(records, stats))
     assert [r.key for r in out] == ["b.jpg"]
@@ -138,3 +138,31 @@ def test_from_mapping_converts_and_validates() -> None:
 def test_bad_options_are_rejected_clearly(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ListingFilter(**kwargs)  # type: ignore[arg-type]
+
+
+def test_only_zero_byte_keys_ending_in_slash_are_directory_markers() -> None:
+    records = [rec("a/", size=0), rec("b/", size=7), rec("b/c.jpg")]
+    stats = FilterStats()
+    assert [r.key for r in ListingFilter().apply(records, stats)] == ["b/", "b/c.jpg"]
+    assert stats.skipped == {"directory_marker": 1}
+
+
+def test_every_skip_reaches_the_hook_with_its_reason() -> None:
+    from encord_provider.manifests.rejections import SkipReport
+
+    records = [rec("a/", size=0), rec("a/x.JPG"), rec("a/y.png"), rec("a/z.jpg", size=1), rec("a/w.jpg")]
+    report = SkipReport(max_per_reason=1)
+    stats = FilterStats(on_skip=report.add)
+    rules = ListingFilter(extensions=(".jpg",), min_size=5)
+    kept_keys = [
+        r.key
+        for r in rules.apply(records, stats, more=lambda r: "max_objects" if r.key == "a/w.jpg" else None)
+    ]
+    assert kept_keys == ["a/x.JPG"]  # extensions compare case-insensitively
+    assert dict(report.by_reason) == {"directory_marker": 1, "extension": 1, "too_small": 1, "max_objects": 1}
+    assert stats.kept == 1 and stats.seen == 5 and stats.max_last_modified == T0
+    lines = [line for line in report.rewound().read().decode().splitlines()]
+    assert len(lines) == 4 and '"reason": "extension"' in lines[1] and "configured extensions" in lines[1]
+    report.add(rec("b/", size=0), "directory_marker")
+    assert report.truncated == {"directory_marker": 1} and report.count == 5
+    report.close()

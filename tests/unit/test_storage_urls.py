@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 import pytest
 from encord_provider.storage.errors import UnsupportedUriError
 from encord_provider.storage.urls import (
@@ -12,7 +14,9 @@ from encord_provider.storage.urls import (
     mrap_object_url,
     otc_object_url,
     parse_object_url,
+    quote_key,
     s3_object_url,
+    url_key_problem,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -133,3 +137,83 @@ def test_every_https_form_round_trips(key: str) -> None:
 @given(key=keys)
 def test_gs_form_keeps_key_verbatim(key: str) -> None:
     assert key_from_url(gcs_object_url("bkt", key, style="gs")) == key
+
+
+def _as_sent(url: str) -> str:
+    """The URL requests (and urllib3 under it) would put on the wire: RFC 3986 normalised."""
+    import requests
+    from urllib3.util import parse_url
+
+    prepared = requests.Request("GET", url).prepare().url
+    assert prepared is not None
+    return str(parse_url(prepared).url)
+
+
+def _https_forms(key: str) -> list[str]:
+    return [
+        s3_object_url("bucket-1", key, "eu-west-2"),
+        otc_object_url("bucket-1", key, "eu-de"),
+        gcs_object_url("bucket-1", key),
+        azure_object_url("account1", "container-1", key),
+        f"https://frf28frarf9.mrap.s3-accesspoint.amazonaws.com/{quote_key(key)}",
+    ]
+
+
+hostile = st.text(
+    st.one_of(
+        st.sampled_from(list("./%?#\\+ ~;=&:@!*'()[]\x00\n\t\x7f")), st.characters(exclude_categories=["Cs"])
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(key=hostile)
+def test_an_accepted_key_survives_rfc3986_normalisation_in_every_form(key: str) -> None:
+    for url in _https_forms(key):
+        if url_key_problem(key, url) is None:
+            assert key_from_url(_as_sent(url)) == key, url
+    gs_url = gcs_object_url("bkt", key, style="gs")
+    if url_key_problem(key, gs_url) is None:
+        parts = urlsplit(gs_url)
+        assert (parts.netloc, unquote(parts.path) == parts.path, parts.query, parts.fragment) == (
+            "bkt",
+            True,
+            "",
+            "",
+        )
+        assert parts.path == "/" + key
+
+
+@pytest.mark.parametrize("key", ["a/../b.jpg", "./b.jpg", "../b.jpg", "a/./b.jpg", "a/..", "a/.", ".", ".."])
+def test_dot_segment_keys_are_refused_in_every_form(key: str) -> None:
+    for url in [*_https_forms(key), gcs_object_url("bkt", key, style="gs")]:
+        assert "'.' or '..' path segment" in (url_key_problem(key, url) or "")
+    moved = [url for url in _https_forms(key) if _safe_key(_as_sent(url)) != key]
+    assert moved, "the normalised URL names another object: the reason for refusing"
+
+
+def _safe_key(url: str) -> str | None:
+    try:
+        return key_from_url(url)
+    except UnsupportedUriError:
+        return None
+
+
+@pytest.mark.parametrize(
+    "key", ["a..b/c.jpg", "..jpg", "a/...", "a/.hidden", "a//b.jpg", "/lead.jpg", "x/%2E%2E/y"]
+)
+def test_dots_that_are_not_segments_and_empty_segments_are_kept(key: str) -> None:
+    for url in _https_forms(key):
+        assert url_key_problem(key, url) is None
+        assert key_from_url(_as_sent(url)) == key
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [("a?b.jpg", "query or fragment"), ("a#b.jpg", "query or fragment"), ("a%41.jpg", "%XX"),
+     ("a\nb.jpg", "control characters")],
+)  # fmt: skip
+def test_gs_uris_refuse_what_a_uri_parser_would_change(key: str, reason: str) -> None:
+    assert reason in (url_key_problem(key, gcs_object_url("bkt", key, style="gs")) or "")
+    assert url_key_problem(key, gcs_object_url("bkt", key)) is None  # the https form encodes them

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
+from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId, Regex
 from encord_provider.config.listing import ListingConfig
 from encord_provider.config.schedule import Schedule
+from encord_provider.storage.s3 import REGION_PATTERN
 
 if TYPE_CHECKING:
     from encord_provider.manifests.image_modes import ImageModeRule
@@ -62,11 +64,15 @@ class SourceConfig(_Strict):
     cloud: Cloud
     bucket: str = Field(min_length=1)
     prefix: str = ""
-    conn_id: str | None = Field(
+    conn_id: OptionalConnId = Field(
         None, description="Airflow connection of the bucket (aws / google_cloud_platform / wasb)."
     )
-    endpoint_url: str | None = Field(
-        None, description="Storage endpoint override (S3-compatible, emulators)."
+    endpoint_url: HttpUrl = Field(None, description="Storage endpoint override (S3-compatible, emulators).")
+    bucket_region: str | None = Field(
+        None,
+        pattern=REGION_PATTERN,
+        description="s3 only: the region object URLs name (default: the bucket's own, from "
+        "GetBucketLocation; the connection's region_name is only the client's).",
     )
     filters: SourceFilters = Field(default_factory=lambda: SourceFilters.model_validate({}))
     listing: ListingConfig = Field(
@@ -86,7 +92,14 @@ class SourceConfig(_Strict):
         return value.lstrip("/")
 
     @model_validator(mode="after")
-    def _check_listing(self) -> SourceConfig:
+    def _check_cloud_rules(self) -> SourceConfig:
+        from encord_provider.storage.bucket_names import bucket_name_problem
+
+        problem = bucket_name_problem(self.scheme, self.bucket)
+        if problem:
+            raise ValueError(f"bucket: {problem}")
+        if self.bucket_region and self.cloud != "s3":
+            raise ValueError(f"bucket_region applies to s3 sources only, not {self.cloud!r}")
         self.listing.check_cloud(self.cloud)
         return self
 
@@ -181,7 +194,7 @@ class ChunkingConfig(_Strict):
         description="Ordered per-key image modes, first match wins, e.g. "
         "[{match: 'incoming/sequences/**', mode: sequence}].",
     )
-    group_regex: str | None = Field(
+    group_regex: Regex = Field(
         None, description="Regex whose group 1 (or named group `group`) is the group id; default: the folder."
     )
 
@@ -198,8 +211,8 @@ class StagingConfig(_Strict):
     """Where manifests, run reports and the ledger live: a bucket URI with an optional base path."""
 
     uri: str = Field(description="s3://bucket/path, gs://bucket/path or az://container/path")
-    conn_id: str | None = None
-    endpoint_url: str | None = None
+    conn_id: OptionalConnId = None
+    endpoint_url: HttpUrl = None
 
     @field_validator("uri")
     @classmethod
@@ -223,10 +236,12 @@ class TriggerConfig(_Strict):
     """How runs start besides the cron schedule: S3 event notifications via SQS, or bucket polling."""
 
     mode: Literal["schedule", "s3_events", "polling"] = "schedule"
-    sqs_queue_url: str | None = Field(
+    sqs_queue_url: HttpUrl = Field(
         None, description="Queue receiving the bucket's s3:ObjectCreated:* events."
     )
-    aws_conn_id: str | None = Field(None, description="Connection for SQS; defaults to the source conn_id.")
+    aws_conn_id: OptionalConnId = Field(
+        None, description="Connection for SQS; defaults to the source conn_id."
+    )
     poll_interval_seconds: float = Field(60.0, ge=0.1, description="SQS wait / bucket polling interval.")
 
     @model_validator(mode="after")
@@ -239,13 +254,20 @@ class TriggerConfig(_Strict):
 
 
 class LedgerConfig(_Strict):
-    """Retry policy and compaction of the per-pipeline ledger."""
+    """Retry policy, compaction and watermark lag of the per-pipeline ledger."""
 
     max_attempts: int = Field(3, ge=1, description="Encord unit errors before an object is marked rejected.")
     compaction_grace_seconds: float = Field(
         120.0,
         ge=0,
-        description="Segments younger than this are left out of a compaction (concurrent writers).",
+        description="Superseded ledger files are deleted only this long (by the store's clock) after the "
+        "snapshot that replaced them, so readers in flight rarely have to start again.",
+    )
+    watermark_lag_seconds: float = Field(
+        900.0,
+        ge=0,
+        description="Watermark-bounded listings (the polling trigger) also keep objects modified up to this "
+        "long before the watermark: same-second writes, replication, multipart completion.",
     )
 
 
@@ -254,7 +276,7 @@ class IngestPipeline(_Strict):
 
     name: str = Field(pattern=NAME_PATTERN, description="Used in DAG ids: encord_ingest__<name>.")
     source: SourceConfig
-    encord_conn_id: str = "encord_default"
+    encord_conn_id: ConnId = "encord_default"
     integration: IntegrationRef
     folder: FolderConfig
     datasets: list[DatasetConfig] = Field(default_factory=list)

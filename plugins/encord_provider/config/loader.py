@@ -6,6 +6,7 @@ Every error names the file, the field path and, when known, the YAML line:
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.config.projects import ProjectPipeline
 
+log = logging.getLogger(__name__)
 PIPELINES_FILE_ENV = "ENCORD_PIPELINES_FILE"
 DEFAULT_RELATIVE_PATH = Path("include") / "pipelines.yaml"
 PathKey = tuple[str | int, ...]
@@ -50,9 +52,10 @@ class PipelinesFile(BaseModel):
         return self
 
     def reference_problems(self) -> list[tuple[PathKey, str]]:
-        """Names one entry uses to point at another that do not resolve in this file."""
+        """Names one entry uses to point at another that do not resolve in this file, and outputs
+        (staging, exports) that an ingest pipeline would list as new source objects."""
         known = [p.name for p in self.pipelines]
-        return [
+        problems: list[tuple[PathKey, str]] = [
             (
                 ("projects", position, "triggered_by_ingest"),
                 f"no ingest pipeline named {project.triggered_by_ingest!r} in this file; known: {known}",
@@ -60,12 +63,70 @@ class PipelinesFile(BaseModel):
             for position, project in enumerate(self.projects)
             if project.triggered_by_ingest and project.triggered_by_ingest not in known
         ]
+        outputs: list[tuple[PathKey, str, str]] = [
+            (("pipelines", i, "staging", "uri"), f"staging of {p.name!r}", p.staging.uri)
+            for i, p in enumerate(self.pipelines)
+        ]
+        outputs += [
+            (
+                ("projects", i, "export", "uri"),
+                f"export of {p.name!r}",
+                f"{p.export.bucket_url}/{p.export.base_prefix}",
+            )
+            for i, p in enumerate(self.projects)
+            if p.export is not None
+        ]
+        for where, what, uri in outputs:
+            for pipeline in self.pipelines:
+                if _inside(uri, pipeline.source.bucket_url, pipeline.source.prefix):
+                    problems.append(
+                        (where, f"{what} ({uri}) is inside the source prefix of pipeline {pipeline.name!r}: "
+                         "its files would be listed and registered")
+                    )  # fmt: skip
+        return problems
+
+    def sharing_warnings(self) -> list[tuple[PathKey, str]]:
+        """Entries that share what each should own: an Index folder, a staging prefix, a source prefix
+        (the same objects registered twice), a warehouse prefix. Legal, but almost always a mistake."""
+        warnings: list[tuple[PathKey, str]] = []
+        seen: dict[str, list[tuple[str, str]]] = {"folder": [], "staging": [], "source": [], "export": []}
+
+        def check(kind: str, where: PathKey, owner: str, location: str, nested: bool, what: str) -> None:
+            for other_owner, other in seen[kind]:
+                same = location == other
+                inside = nested and (location.startswith(other + "/") or other.startswith(location + "/"))
+                if same or inside:
+                    how = "the same" if same else "an overlapping"
+                    warnings.append((where, f"{owner!r} and {other_owner!r} use {how} {what} {location!r}"))
+            seen[kind].append((owner, location))
+
+        for position, pipeline in enumerate(self.pipelines):
+            here: PathKey = ("pipelines", position)
+            folder = f"uuid {pipeline.folder.uuid}" if pipeline.folder.uuid else pipeline.folder.name
+            check("folder", (*here, "folder"), pipeline.name, folder, False, "Encord folder")
+            staging = pipeline.staging.uri.rstrip("/")
+            check("staging", (*here, "staging"), pipeline.name, staging, True, "staging prefix")
+            source = f"{pipeline.source.bucket_url}/{pipeline.source.prefix}".rstrip("/")
+            check("source", (*here, "source"), pipeline.name, source, True, "source prefix")
+        for position, project in enumerate(self.projects):
+            if project.export is not None:
+                target = f"{project.export.bucket_url}/{project.export.base_prefix}".rstrip("/")
+                check("export", ("projects", position, "export"), project.name, target, True, "export prefix")
+        return warnings
 
     def pipeline(self, name: str) -> IngestPipeline:
         for pipeline in self.pipelines:
             if pipeline.name == name:
                 return pipeline
         raise KeyError(f"no ingest pipeline named {name!r}; known: {[p.name for p in self.pipelines]}")
+
+
+def _inside(uri: str, bucket_url: str, prefix: str) -> bool:
+    """Whether keys under `uri` (scheme://bucket/path) are listed by `bucket_url` + key `prefix`."""
+    if not uri.startswith(bucket_url + "/") and uri != bucket_url:
+        return False
+    path = uri[len(bucket_url) :].strip("/")
+    return (path + "/").startswith(prefix)
 
 
 def default_pipelines_path(project_root: Path | None = None) -> Path:
@@ -158,6 +219,10 @@ def parse_pipelines(text: str, source: Path | str = "<string>") -> PipelinesFile
     if references:
         lines = _lines(text)
         raise PipelinesConfigError(source, [_problem(loc, message, lines) for loc, message in references])
+    for loc, message in parsed.sharing_warnings():
+        log.warning("%s%s", source, _problem(loc, message, lines))
+    if not parsed.pipelines and not parsed.projects:
+        log.warning("%s: defines no pipelines and no projects, so no Encord DAG is created", source)
     return parsed
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
+from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
 from encord_provider.config.schedule import Schedule
 from encord_provider.exports.model import CocoOptions
 
@@ -78,10 +79,10 @@ class ExportConfig(BaseModel):
     uri: str = Field(
         description="Warehouse bucket, optionally with a base path: s3://b/p, gs://b, az://container"
     )
-    conn_id: str | None = Field(
+    conn_id: OptionalConnId = Field(
         None, description="Airflow connection of the warehouse bucket (aws/gcp/wasb)."
     )
-    endpoint_url: str | None = Field(
+    endpoint_url: HttpUrl = Field(
         None, description="Override the storage endpoint (S3-compatible, emulators)."
     )
     prefix: str = Field(
@@ -112,6 +113,14 @@ class ExportConfig(BaseModel):
     @classmethod
     def _check_uri(cls, value: str) -> str:
         return check_bucket_uri(value, "export", WAREHOUSE_SCHEMES)
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        segments = value.strip("/").split("/") if value.strip("/") else []
+        if any(segment in ("", ".", "..") for segment in segments):
+            raise ValueError(f"export prefix {value!r} must not have empty, '.' or '..' segments")
+        return value
 
     @field_validator("formats")
     @classmethod
@@ -160,7 +169,7 @@ class ProjectPipeline(BaseModel):
     name: str = Field(
         pattern=NAME_PATTERN, description="Used in DAG ids: encord_agents__<name>, encord_export__<name>."
     )
-    encord_conn_id: str = "encord_default"
+    encord_conn_id: ConnId = "encord_default"
     project_hash: str = Field(min_length=1)
     agents: list[AgentStageConfig] = Field(default_factory=list)
     agents_schedule: Schedule = Field(

@@ -23,6 +23,22 @@ class EncordKeyMissingError(ValueError):
     """The connection has no private key and the environment provides none."""
 
 
+class EncordKeyInvalidError(ValueError):
+    """The private key cannot be read or loaded; the message names the connection and where the key came
+    from, never the key."""
+
+
+_KEY_FORMAT_HINT = "expected an OpenSSH Ed25519 private key ('-----BEGIN OPENSSH PRIVATE KEY-----')"
+
+
+def _safe_reason(err: BaseException, key: str) -> str:
+    """The loader's message with the key cut out (the SDK quotes the whole key in some of them)."""
+    text = str(err).replace(key, "<key>").replace(key.strip(), "<key>").strip()
+    if not text or any(len(line) > 8 and line in text for line in key.splitlines()):
+        return type(err).__name__
+    return text
+
+
 def _normalise_key(key: str) -> str:
     """Accept keys pasted with literal `\\n` sequences (env vars, JSON) as well as real newlines."""
     key = key.strip()
@@ -58,25 +74,44 @@ class EncordHook(BaseHook):
 
     def private_key(self) -> str:
         """The key text, for code that must hand it to another library (e.g. encord-agents' env vars)."""
+        return self._key_and_source()[0]
+
+    def _key_and_source(self) -> tuple[str, str]:
         extra = self._extra()
         key = extra.get("private_key") or extra.get("extra__encord__private_key")
-        if not key:
-            key = os.environ.get("ENCORD_SSH_KEY")
+        source = "its private_key field"
+        if not key and os.environ.get("ENCORD_SSH_KEY"):
+            key, source = os.environ["ENCORD_SSH_KEY"], "ENCORD_SSH_KEY"
         if not key and os.environ.get("ENCORD_SSH_KEY_FILE"):
-            key = Path(os.environ["ENCORD_SSH_KEY_FILE"]).expanduser().read_text(encoding="ascii")
+            path = Path(os.environ["ENCORD_SSH_KEY_FILE"]).expanduser()
+            source = f"ENCORD_SSH_KEY_FILE ({path})"
+            try:
+                key = path.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as err:
+                raise EncordKeyInvalidError(
+                    f"Connection {self.encord_conn_id!r}: cannot read the private key file from {source}: "
+                    f"{getattr(err, 'strerror', None) or type(err).__name__}"
+                ) from None
         if not key:
             raise EncordKeyMissingError(
                 f"Connection {self.encord_conn_id!r} has no private_key and neither ENCORD_SSH_KEY "
                 "nor ENCORD_SSH_KEY_FILE is set"
             )
-        return _normalise_key(str(key))
+        return _normalise_key(str(key)), source
 
     @cached_property
     def client(self) -> EncordUserClient:
         """The SDK client, created on first use (never at DAG-parse time)."""
         from encord.user_client import EncordUserClient
 
-        return EncordUserClient.create_with_ssh_private_key(self.private_key(), domain=self.domain)
+        key, source = self._key_and_source()
+        try:
+            return EncordUserClient.create_with_ssh_private_key(key, domain=self.domain)
+        except (ValueError, TypeError) as err:  # cryptography's parse errors, binascii padding errors
+            raise EncordKeyInvalidError(
+                f"Connection {self.encord_conn_id!r}: the private key from {source} cannot be loaded "
+                f"({_safe_reason(err, key)}); {_KEY_FORMAT_HINT}"
+            ) from None
 
     def get_conn(self) -> EncordUserClient:
         return self.client
@@ -85,7 +120,7 @@ class EncordHook(BaseHook):
         """Authenticate against the domain with a cheap signed call."""
         try:
             self.client.get_cloud_integrations()
-        except EncordKeyMissingError as err:
+        except (EncordKeyMissingError, EncordKeyInvalidError) as err:
             return False, str(err)
         except Exception as err:  # the SDK raises many types; report the class, never the key
             return False, f"{type(err).__name__}: {err}"

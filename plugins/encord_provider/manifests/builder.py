@@ -1,7 +1,8 @@
 """`build_manifests`: records in, chunked manifest files + objects index + rejection report out.
 
 Every input record ends in exactly one place: an entry of a written chunk (as a media object, or as the
-sidecar of one), or a line of the rejection report. Records are streamed; see grouping.py and
+sidecar of one), or a line of the rejection report. Objects the listing filters dropped before the build
+are counted, and listed (bounded per reason) in `skipped.jsonl`, when the caller passes its SkipReport. Records are streamed; see grouping.py and
 metadata.py for the ordering assumption and ordering.py for the on-disk fallback.
 """
 
@@ -28,14 +29,17 @@ from encord_provider.manifests.metadata import (
 )
 from encord_provider.manifests.model import Candidate, Entry
 from encord_provider.manifests.ordering import checked_sorted, order_error, spill_sorted
-from encord_provider.manifests.rejections import RejectionReport
+from encord_provider.manifests.rejections import RejectionReport, SkipReport
 from encord_provider.manifests.writer import CSV_TYPES, ChunkSink
 from encord_provider.storage.base import ObjectStore
+from encord_provider.storage.key_order import KeyOrder, code_point_order, key_order_of
 from encord_provider.storage.records import ObjectRecord
+from encord_provider.storage.urls import url_key_problem
 
 log = logging.getLogger(__name__)
 _WHITESPACE = re.compile(r"\s")
 REJECTIONS_NAME = "rejections.jsonl"
+SKIPPED_NAME = "skipped.jsonl"
 SUMMARY_NAME = "summary.json"
 
 
@@ -54,15 +58,23 @@ class BuildSummary:
     probe_failures: int = 0
     split_groups: int = 0
     oversized_entries: int = 0
+    metadata_conflicts: int = 0  # groups whose member sidecars differ (values kept under member_metadata)
+    skipped_uri: str = ""
+    n_skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_not_listed: dict[str, int] = field(default_factory=dict)  # per reason, beyond the line cap
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class _Build:
-    def __init__(self, config: ManifestConfig, sink: ChunkSink, store: ObjectStore | None) -> None:
+    def __init__(
+        self, config: ManifestConfig, sink: ChunkSink, store: ObjectStore | None, key_order: KeyOrder
+    ) -> None:
         self.config = config
         self.store = store
+        self.key_order = key_order
         self.report = RejectionReport(config.spill_dir)
         self.chunker = Chunker(config, sink, self.reject_entry)
         csv_rows = config.max_entries if config.format is ManifestFormat.CSV else None
@@ -88,7 +100,7 @@ class _Build:
     def ordered(self, records: Iterable[ObjectRecord]) -> Iterator[ObjectRecord]:
         if self.config.input_order is InputOrder.ANY:
             return spill_sorted(self._counted(records), self.config.spill_dir)
-        return checked_sorted(records, self._counter)
+        return checked_sorted(records, self._counter, self.key_order)
 
     def _counted(self, records: Iterable[ObjectRecord]) -> Iterator[ObjectRecord]:
         for record in records:
@@ -143,6 +155,8 @@ class _Build:
         reason, category = None, ""
         if len(url.encode("utf-8")) > MAX_URL_BYTES:
             reason, category = f"URL is longer than {MAX_URL_BYTES} bytes", "url_too_long"
+        elif (problem := url_key_problem(record.key, url)) is not None:
+            reason, category = problem, "unsafe_url"
         kind = self.config.type_map.classify(record.key)
         if reason is None and not isinstance(kind, DataType):
             reason, category = kind, "unsupported_type"
@@ -177,9 +191,10 @@ class _Build:
         wanted[DataType.PDF] = config.probe_pdfs
         if not wanted.get(kind) or self.grouper.group_type(kind, candidate.record.key) is not None:
             return
+        store = self._require_store()
         try:
-            candidate.media_metadata = PROBES[kind](self._require_store(), candidate.record)
-        except MetadataError as exc:
+            candidate.media_metadata = PROBES[kind](store, candidate.record)
+        except Exception as exc:  # hostile media can break any parser: no block is the safe answer
             self.probe_failures += 1
             log.warning("no %s metadata block for %s: %s", kind.value, candidate.record.key, exc)
 
@@ -214,6 +229,8 @@ class _Build:
         queue = pending.append
         counter = self._counter
         previous = ""
+        previous_rank: object = ""
+        rank_of = None if self.key_order is code_point_order else self.key_order
         by_extension = self.config.type_map.by_extension
         classify = self.config.type_map.classify
         group_types = {kind: grouper.fixed_group_type(kind) for kind in DataType}
@@ -229,12 +246,17 @@ class _Build:
         for count, record in enumerate(records, 1):  # noqa: B007
             key = record.key
             if check_order:
-                if key <= previous and count > 1:
+                rank = key if rank_of is None else rank_of(key)
+                if count > 1 and rank <= previous_rank:  # type: ignore[operator]
                     raise order_error(key, previous)
-                previous = key
+                previous, previous_rank = key, rank
             url = record.url
             if len(url) > url_limit and len(url.encode("utf-8")) > MAX_URL_BYTES:
                 self.report.reject_record(record, f"URL is longer than {MAX_URL_BYTES} bytes", "url_too_long")
+                continue
+            # A dot segment starts with '.', so only such keys (and verbatim gs:// URIs) need the full check.
+            if (url[0] == "g" or key[:1] == "." or "/." in key) and (problem := url_key_problem(key, url)):
+                self.report.reject_record(record, problem, "unsafe_url")
                 continue
             slash = key.rfind("/")
             dot = key.rfind(".")
@@ -277,18 +299,27 @@ def build_manifests(
     config: ManifestConfig,
     sink: ChunkSink,
     store: ObjectStore | None = None,
+    key_order: KeyOrder | None = None,
+    skipped: SkipReport | None = None,
 ) -> BuildSummary:
-    """Write chunked manifests, their `<chunk>.objects.jsonl` indexes, `rejections.jsonl` and
-    `summary.json` through `sink`. `store` is needed only for sidecars and probing."""
+    """Write chunked manifests, their `<chunk>.objects.jsonl` indexes, `rejections.jsonl`,
+    `skipped.jsonl` (with `skipped`: the SkipReport the listing filters fed) and `summary.json` through
+    `sink`. `store` is needed only for sidecars and probing. Sorted input is checked in `key_order`: the
+    listing backend's (default: `store.key_order`, else code point order)."""
     if config.format is ManifestFormat.CSV and (config.sidecar_suffix or config.probing):
         raise ValueError("CSV manifests carry no metadata: sidecars and probing need format json")
-    build = _Build(config, sink, store)
+    build = _Build(config, sink, store, key_order or key_order_of(store))
     try:
         build.run(records)
         rejections_uri = sink.write_file(REJECTIONS_NAME, build.report.rewound(), "application/x-ndjson")
     finally:
         build.report.close()
     summary = _summarise(build, rejections_uri)
+    if skipped is not None:
+        summary.skipped_uri = sink.write_file(SKIPPED_NAME, skipped.rewound(), "application/x-ndjson")
+        summary.n_skipped = skipped.count
+        summary.skipped_by_reason = dict(skipped.by_reason)
+        summary.skipped_not_listed = skipped.truncated
     summary.summary_uri = sink.write(
         SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2).encode(), "application/json"
     )
@@ -312,5 +343,6 @@ def _summarise(build: _Build, rejections_uri: str) -> BuildSummary:
         rejections_by_category=dict(build.report.by_category),
         probe_failures=build.probe_failures,
         split_groups=build.grouper.split_groups,
+        metadata_conflicts=build.grouper.metadata_conflicts,
         oversized_entries=build.chunker.oversized_entries,
     )

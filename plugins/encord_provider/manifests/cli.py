@@ -2,16 +2,27 @@
 
 Example:
     encord-manifest s3://my-bucket/raw/ ./manifests --endpoint-url http://localhost:5000 --image-mode group
+
+Exit status: 0 done; 1 done but objects were rejected and `--fail-on-rejections` was given; 2 error (bad
+option or URI, invalid bucket name, missing bucket, bad credentials, unreachable endpoint...). An error is
+one line on stderr (`--traceback` shows the Python traceback) and leaves no output behind: the source and
+the output bucket are checked before anything is written, and a local output folder is only created by
+the first file (and removed again if the build fails).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
+import os
+import re
 import sys
-from collections import Counter
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from encord_provider.manifests.builder import BuildSummary, build_manifests
 from encord_provider.manifests.config import (
@@ -24,9 +35,12 @@ from encord_provider.manifests.config import (
     OversizePolicy,
 )
 from encord_provider.manifests.datatypes import DataType, TypeMap, parse_data_type
+from encord_provider.manifests.rejections import SkipReport
 from encord_provider.manifests.writer import ChunkSink, LocalDirSink, StoreSink
 from encord_provider.storage.base import ObjectStore
-from encord_provider.storage.filters import ListingFilter
+from encord_provider.storage.bucket_names import bucket_name_problem
+from encord_provider.storage.diagnose import describe_error
+from encord_provider.storage.filters import FilterStats, ListingFilter
 from encord_provider.storage.records import ObjectRecord
 
 DEFAULT_SIDECAR_SUFFIX = ".metadata.json"
@@ -53,9 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     _grouping_options(parser)
     _metadata_options(parser)
     parser.add_argument(
-        "--fail-on-rejections", action="store_true", help="exit with status 2 if any object was rejected"
+        "--fail-on-rejections", action="store_true", help="exit with status 1 if any object was rejected"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON instead of text")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, metavar="SECONDS",
+        help="give up when the source or output bucket does not answer its first listing within this time",
+    )  # fmt: skip
+    parser.add_argument("--traceback", action="store_true", help="show the Python traceback of an error")
     return parser
 
 
@@ -67,6 +86,10 @@ def _storage_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--conn-id", help="Airflow connection id for the source (else environment credentials)"
     )
+    group.add_argument(
+        "--bucket-region", metavar="REGION",
+        help="s3:// sources: the region object URLs name (default: the bucket's own, looked up)",
+    )  # fmt: skip
     group.add_argument(
         "--output-endpoint-url", help="endpoint of the output bucket (default: --endpoint-url)"
     )
@@ -113,7 +136,7 @@ def _chunk_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _filter_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("filters (filtered objects are counted, not rejected)")
+    group = parser.add_argument_group("filters (filtered objects are listed in skipped.jsonl, not rejected)")
     group.add_argument(
         "--include", action="append", default=[], metavar="GLOB", help="keep keys matching a glob"
     )
@@ -228,8 +251,12 @@ def listing_filter(args: argparse.Namespace, prefix: str) -> ListingFilter:
     )
 
 
+class CliError(Exception):
+    """An error reported as one line, exit status 2."""
+
+
 def filtered(
-    records: Iterator[ObjectRecord], rules: ListingFilter, sidecar_suffix: str | None, skipped: Counter[str]
+    records: Iterator[ObjectRecord], rules: ListingFilter, sidecar_suffix: str | None, stats: FilterStats
 ) -> Iterator[ObjectRecord]:
     """Records kept by `rules`; sidecars always pass so they can meet their objects (or be reported)."""
     for record in records:
@@ -237,30 +264,112 @@ def filtered(
             yield record
             continue
         reason = rules.reject_reason(record)
+        stats.observe(record, reason)
         if reason is None:
             yield record
-        else:
-            skipped[reason] += 1
 
 
-def open_sink(output: str, endpoint_url: str | None, conn_id: str | None) -> ChunkSink:
+def check_location(location: str, role: str) -> None:
+    """Scheme, bucket and bucket name of a source or output location, before any request."""
+    from encord_provider.storage.factory import parse_uri
+
+    if "://" not in location:
+        return  # a local path
+    try:
+        parsed = parse_uri(location)
+    except ValueError as exc:
+        raise CliError(f"{role}: {exc}") from None
+    problem = bucket_name_problem(parsed.scheme, parsed.bucket)
+    if problem:
+        raise CliError(f"{role} {location}: {problem}")
+
+
+def _listed_span(location: str) -> tuple[str, str, str]:
+    """(scheme, bucket, key prefix) a location covers; local paths as ("file", "", absolute path)."""
+    from encord_provider.storage.factory import parse_uri
+
+    if "://" in location and not location.startswith("file://"):
+        parsed = parse_uri(location)
+        return parsed.scheme, parsed.bucket, parsed.key
+    path = location.removeprefix("file://")
+    absolute = os.path.abspath(path)
+    return "file", "", absolute + "/" if path.endswith("/") or os.path.isdir(path) else absolute
+
+
+def check_output_outside_source(source: str, output: str) -> None:
+    """Files written under the listed prefix would be listed (and registered) by this very run."""
+    src, out = _listed_span(source), _listed_span(output)
+    if src[:2] == out[:2] and (out[2].rstrip("/") + "/").startswith(src[2]):
+        raise CliError(f"output {output} is inside the source {source}: its files would be listed")
+
+
+def first_answer(records: Iterator[ObjectRecord], what: str, timeout: float) -> Iterator[ObjectRecord]:
+    """`records` with the first page already fetched, so a missing bucket, bad credentials or an
+    unreachable endpoint fail here, before anything is written, and within `timeout` seconds."""
+    outcome: dict[str, Any] = {}
+
+    def fetch() -> None:
+        try:
+            outcome["first"] = next(records, None)
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=fetch, name="encord-manifest-check", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise CliError(f"{what}: no answer within {timeout:g} s (is the endpoint reachable?)")
+    if "error" in outcome:
+        raise CliError(f"{what}: {describe_error(outcome['error'])}") from outcome["error"]
+    first = outcome.get("first")
+    return records if first is None else itertools.chain([first], records)
+
+
+def open_sink(output: str, endpoint_url: str | None, conn_id: str | None, timeout: float = 60.0) -> ChunkSink:
     if "://" not in output or output.startswith("file://"):
-        return LocalDirSink(output.removeprefix("file://"))
+        path = output.removeprefix("file://")
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise CliError(f"output {output}: exists and is not a directory")
+        return LocalDirSink(path)
     from encord_provider.storage.factory import store_from_url
 
-    store, prefix = store_from_url(output, endpoint_url=endpoint_url, conn_id=conn_id)
+    try:
+        store, prefix = store_from_url(output, endpoint_url=endpoint_url, conn_id=conn_id)
+    except Exception as exc:
+        raise CliError(f"output {output}: {describe_error(exc)}") from exc
+    first_answer(store.list_objects(prefix), f"output {output}", timeout)  # the bucket exists and answers
     return StoreSink(store, prefix)
 
 
 def open_source(args: argparse.Namespace) -> tuple[ObjectStore, str]:
     from encord_provider.storage.factory import store_from_url
 
-    return store_from_url(args.source, endpoint_url=args.endpoint_url, conn_id=args.conn_id)
+    extra = {}
+    if args.bucket_region:
+        from encord_provider.storage.s3 import REGION_PATTERN
+
+        if not args.source.startswith("s3://"):
+            raise CliError("--bucket-region applies to s3:// sources only")
+        if not re.match(REGION_PATTERN, args.bucket_region):
+            raise CliError(f"--bucket-region {args.bucket_region!r} is not a region name like eu-west-2")
+        extra["bucket_region"] = args.bucket_region
+    if "://" not in args.source or args.source.startswith("file://"):
+        path = args.source.removeprefix("file://")
+        if not os.path.exists(path if path.endswith("/") or os.path.isdir(path) else os.path.dirname(path)):
+            raise CliError(f"source {args.source}: no such directory")
+        args.source = "file://" + os.path.abspath(path) + ("/" if path.endswith("/") else "")
+    try:
+        return store_from_url(args.source, endpoint_url=args.endpoint_url, conn_id=args.conn_id, **extra)
+    except Exception as exc:
+        raise CliError(f"source {args.source}: {describe_error(exc)}") from exc
 
 
-def format_summary(summary: BuildSummary, skipped: Counter[str]) -> str:
+def format_summary(summary: BuildSummary) -> str:
+    skipped = summary.skipped_by_reason
     lines = [
-        f"listed objects kept: {summary.n_input} (filtered out: {sum(skipped.values())} {dict(skipped) or ''})",
+        f"listed objects kept: {summary.n_input} (filtered out: {summary.n_skipped} {skipped or ''}"
+        + (f" -> {summary.skipped_uri}" if summary.n_skipped else "")
+        + ")",
         f"registered objects: {summary.n_registered_objects} in {summary.n_entries} entries, "
         f"{len(summary.chunks)} chunk(s); sidecars used: {summary.n_sidecars}",
         f"entries by type: {summary.entries_by_type}",
@@ -278,27 +387,53 @@ def format_summary(summary: BuildSummary, skipped: Counter[str]) -> str:
     return "\n".join(lines)
 
 
+def run(args: argparse.Namespace) -> BuildSummary:
+    """Check everything that can be checked, then list and build; raises CliError."""
+    try:
+        config = config_from_args(args)
+        rules = listing_filter(args, "")
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    check_location(args.source, "source")
+    check_location(args.output, "output")
+    check_output_outside_source(args.source, args.output)
+    store, prefix = open_source(args)
+    records = first_answer(store.list_objects(prefix), f"source {args.source}", args.timeout)
+    sink = open_sink(
+        args.output,
+        args.output_endpoint_url or args.endpoint_url,
+        args.output_conn_id or args.conn_id,
+        args.timeout,
+    )
+    skips = SkipReport()
+    stats = FilterStats(on_skip=skips.add)
+    rules = dataclasses.replace(rules, prefix=prefix)
+    try:
+        kept = filtered(records, rules, config.sidecar_suffix, stats)
+        return build_manifests(kept, config, sink, store=store, skipped=skips)
+    except Exception as exc:
+        if isinstance(sink, LocalDirSink):
+            sink.discard()
+        raise CliError(describe_error(exc)) from exc
+    finally:
+        skips.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(args)
-        store, prefix = open_source(args)
-        rules = listing_filter(args, prefix)
-        sink = open_sink(
-            args.output, args.output_endpoint_url or args.endpoint_url, args.output_conn_id or args.conn_id
-        )
-        skipped: Counter[str] = Counter()
-        records = filtered(store.list_objects(prefix), rules, config.sidecar_suffix, skipped)
-        summary = build_manifests(records, config, sink, store=store)
-    except (ValueError, OSError) as exc:
+        summary = run(args)
+    except CliError as exc:
+        if args.traceback:
+            raise
         print(f"encord-manifest: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     if args.json:
-        print(json.dumps({**summary.to_dict(), "filtered_out": dict(skipped)}, indent=2))
+        print(json.dumps({**summary.to_dict(), "filtered_out": summary.skipped_by_reason}, indent=2))
     else:
-        print(format_summary(summary, skipped))
-    return 2 if args.fail_on_rejections and summary.n_rejected else 0
+        print(format_summary(summary))
+    return 1 if args.fail_on_rejections and summary.n_rejected else 0
 
 
 if __name__ == "__main__":

@@ -114,6 +114,12 @@ class ManifestConfig:
                 raise ValueError(f"per_type[{kind}]={count} must be at least 1")
         if self.sidecar_suffix is not None and not self.sidecar_suffix.strip():
             raise ValueError("sidecar_suffix must not be blank")
+        folders = self.chunk_prefix.split("/")[:-1]  # "run1/c-" writes into run1/ under the sink
+        if not self.chunk_prefix or "\\" in self.chunk_prefix or any(f in ("", ".", "..") for f in folders):
+            raise ValueError(
+                f"chunk_prefix {self.chunk_prefix!r} must stay inside the output (no '..', '.' or empty "
+                "folders, no leading '/' or '\\')"
+            )
 
     def entry_limit(self, data_type: DataType) -> int:
         return min(self.per_type.get(data_type, self.max_entries), self.max_entries)

@@ -143,6 +143,8 @@ class TypeMap:
 
     def classify(self, key: str) -> DataType | str:
         """The kind of `key`, or a rejection reason (a plain str; note DataType is a StrEnum)."""
+        if key.endswith("/"):  # zero-byte folder markers are skipped by the listing filter, not here
+            return "key ends in '/': an object named like a folder has no file name or extension to type it"
         ext = extension_of(key)
         by_ext: dict[str, DataType | None] = self._by_ext  # type: ignore[attr-defined]
         if ext in by_ext:

@@ -6,6 +6,10 @@ capture starts the key); all keys inside a scope are contiguous in key order, so
 soon as a key outside its scope arrives. Memory is bounded by the largest group, not by the bucket.
 Inside a group, members are ordered by natural sort (`frame2` before `frame10`).
 
+Sidecar metadata of members is merged by `metadata.merge_group_metadata` (per-member values under
+`member_metadata` when they differ; each part of a split group merges its own members). A group whose
+sidecars cannot be merged is rejected with the reason.
+
 Oversized groups: an image sequence longer than `max_sequence_frames` (Encord: 32,767) and an image group
 longer than `max_group_objects` are split into near-equal consecutive parts titled
 `<title> (part i of n)` with policy `split` (default), or all their objects are rejected with `reject`.
@@ -14,6 +18,7 @@ A DICOM series is never split (that would change its meaning): an oversized seri
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -21,9 +26,11 @@ from typing import Any
 from encord_provider.manifests.config import ImageMode, ManifestConfig, OverflowPolicy
 from encord_provider.manifests.datatypes import DataType
 from encord_provider.manifests.image_modes import compile_rules
+from encord_provider.manifests.metadata import MetadataError, merge_group_metadata
 from encord_provider.manifests.model import Candidate, Entry
 from encord_provider.manifests.titles import fit_title, title_for_group, title_for_key
 
+log = logging.getLogger(__name__)
 Reject = Callable[[Candidate, str, str], None]
 _DIGITS = re.compile(r"(\d+)")
 _NOTHING: list[Entry] = []
@@ -65,6 +72,7 @@ class Grouper:
             DataType.DICOM_SERIES: min(config.max_group_objects, cap),
         }
         self.split_groups = 0
+        self.metadata_conflicts = 0  # groups whose members' sidecars differ (kept per member)
         self._last_parent: str | None = None
 
     @property
@@ -165,15 +173,38 @@ class Grouper:
         title = title_for_group(group.group_id, self._config.title_strip_prefix)
         limit = self._limits[group.data_type]
         if len(members) <= limit:
-            yield _group_entry(group.data_type, title, members)
-            return
-        if group.data_type is DataType.DICOM_SERIES or self._overflow_policy(group) is OverflowPolicy.REJECT:
+            parts = [(title, members)]
+        elif (
+            group.data_type is DataType.DICOM_SERIES or self._overflow_policy(group) is OverflowPolicy.REJECT
+        ):
             reason = f"{group.data_type.value} {title!r} has {len(members)} objects; the limit is {limit}"
             for member in members:
                 self._reject(member, reason, "group_too_large")
             return
-        self.split_groups += 1
-        yield from _split(group.data_type, title, members, limit)
+        else:
+            self.split_groups += 1
+            parts = _split(title, members, limit)
+        for part_title, part in parts:
+            entry = self._group_entry(group.data_type, part_title, part)
+            if entry is not None:
+                yield entry
+
+    def _group_entry(self, data_type: DataType, title: str, members: list[Candidate]) -> Entry | None:
+        sidecars = [m.sidecar_key for m in members if m.sidecar_key]
+        with_values = [(m.record.key, m.client_metadata) for m in members if m.client_metadata is not None]
+        try:
+            merged = merge_group_metadata(with_values)
+        except MetadataError as exc:
+            for member in members:
+                self._reject(member, f"{data_type.value} {title!r}: {exc}", "bad_sidecar")
+            return None
+        if merged.conflicts:
+            self.metadata_conflicts += 1
+            log.warning(
+                "%s %r: member sidecars differ on %s; each member's values are kept under %r",
+                data_type.value, title, merged.conflicts, "member_metadata",
+            )  # fmt: skip
+        return Entry(data_type, title, [m.record for m in members], sidecars or None, merged.value)
 
     def _overflow_policy(self, group: _OpenGroup) -> OverflowPolicy:
         if group.data_type is DataType.IMAGE_SEQUENCE:
@@ -181,22 +212,16 @@ class Grouper:
         return self._config.group_overflow
 
 
-def _split(data_type: DataType, title: str, members: list[Candidate], limit: int) -> Iterator[Entry]:
+def _split(title: str, members: list[Candidate], limit: int) -> list[tuple[str, list[Candidate]]]:
     parts = -(-len(members) // limit)
     size = -(-len(members) // parts)
+    titled = []
     for part in range(parts):
         suffix = f" (part {part + 1} of {parts})"
-        part_title = fit_title(title, 300 - len(suffix)) + suffix
-        yield _group_entry(data_type, part_title, members[part * size : (part + 1) * size])
-
-
-def _group_entry(data_type: DataType, title: str, members: list[Candidate]) -> Entry:
-    sidecars = [member.sidecar_key for member in members if member.sidecar_key]
-    client: dict[str, Any] | None = None
-    for member in members:
-        if member.client_metadata:
-            client = {**(client or {}), **member.client_metadata}
-    return Entry(data_type, title, [member.record for member in members], sidecars or None, client)
+        titled.append(
+            (fit_title(title, 300 - len(suffix)) + suffix, members[part * size : (part + 1) * size])
+        )
+    return titled
 
 
 def group_entries(candidates: Iterable[Candidate], config: ManifestConfig, reject: Reject) -> Iterator[Entry]:

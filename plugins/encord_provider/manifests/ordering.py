@@ -1,8 +1,9 @@
 """Key order of the input stream.
 
-Streaming grouping and sidecar pairing rely on keys arriving in lexicographic (code point) order, which
-is what S3, GCS and Azure listings return. `checked_sorted` enforces that assumption and fails loudly;
-`spill_sorted` handles any order by sorting on disk with SQLite (memory stays constant).
+Streaming grouping and sidecar pairing rely on keys arriving in a lexicographic order: the backend's own
+listing order (`storage.key_order`: code points for S3 / GCS / local, UTF-16 code units for Azure).
+`checked_sorted` enforces that assumption in the given order and fails loudly; `spill_sorted` handles any
+order by sorting on disk with SQLite (memory stays constant).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from encord_provider.storage.key_order import KeyOrder, code_point_order
 from encord_provider.storage.records import ObjectRecord
 
 
@@ -29,17 +31,21 @@ def order_error(key: str, previous: str) -> UnorderedInputError:
 
 
 def checked_sorted(
-    records: Iterable[ObjectRecord], counter: list[int] | None = None
+    records: Iterable[ObjectRecord],
+    counter: list[int] | None = None,
+    key_order: KeyOrder = code_point_order,
 ) -> Iterator[ObjectRecord]:
-    """`records` unchanged, raising on the first key that is not greater than the one before;
-    `counter[0]` (if given) counts the records seen."""
+    """`records` unchanged, raising on the first key that is not greater (in `key_order`) than the one
+    before; `counter[0]` (if given) counts the records seen."""
     previous: str | None = None
+    previous_rank: object = None
     counter = counter if counter is not None else [0]
     for counter[0], record in enumerate(records, 1):  # noqa: B007
         key = record.key
-        if previous is not None and key <= previous:
+        rank = key_order(key)
+        if previous is not None and rank <= previous_rank:  # type: ignore[operator]
             raise order_error(key, previous)
-        previous = key
+        previous, previous_rank = key, rank
         yield record
 
 

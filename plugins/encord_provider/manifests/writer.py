@@ -9,6 +9,7 @@ sections always carry it. Audio, PDF, text and NIfTI have no CSV form and are re
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -47,19 +48,33 @@ class ChunkSink(Protocol):
 
 
 class LocalDirSink:
-    """Files in a local directory, written atomically; URIs are `file:///...`."""
+    """Files in a local directory, written atomically; URIs are `file:///...`.
+
+    Nothing is created before the first write, and `discard()` removes what this sink wrote (and the
+    directories it created), so a failed run leaves no output behind."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory).resolve()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self._written: list[Path] = []
+        self._created: list[Path] = []
+
+    def _make_dirs(self, path: Path) -> None:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        path.mkdir(parents=True, exist_ok=True)
+        self._created.extend(missing)  # deepest first
 
     def _atomic(self, name: str, fill: Any) -> str:
         target = self.directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_dirs(target.parent)
         handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(handle, "wb") as out:
-            fill(out)
-        os.replace(temp, target)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                fill(out)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        self._written.append(target)
         return target.as_uri()
 
     def write(self, name: str, data: bytes, content_type: str) -> str:
@@ -67,6 +82,16 @@ class LocalDirSink:
 
     def write_file(self, name: str, source: IO[bytes], content_type: str) -> str:
         return self._atomic(name, lambda out: shutil.copyfileobj(source, out))
+
+    def discard(self) -> None:
+        """Remove the files this sink wrote and the (then empty) directories it created."""
+        for path in self._written:
+            path.unlink(missing_ok=True)
+        for directory in self._created:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        self._written.clear()
+        self._created.clear()
 
 
 class StoreSink:
@@ -98,11 +123,9 @@ def json_entry(entry: Entry, title: str) -> str:
     else:
         text = f'"objectUrl":{quote(objects[0].url)},"title":{quote(title)}'
         if entry.media_metadata:
-            text += f',"{METADATA_KEYS[entry.data_type]}":{json.dumps(entry.media_metadata, sort_keys=True, separators=(",", ":"))}'
+            text += f',"{METADATA_KEYS[entry.data_type]}":{json.dumps(entry.media_metadata, sort_keys=True, separators=(",", ":"), allow_nan=False)}'
     if entry.client_metadata:
-        text += (
-            f',"clientMetadata":{json.dumps(entry.client_metadata, sort_keys=True, separators=(",", ":"))}'
-        )
+        text += f',"clientMetadata":{json.dumps(entry.client_metadata, sort_keys=True, separators=(",", ":"), allow_nan=False)}'
     return "{" + text + "}"
 
 

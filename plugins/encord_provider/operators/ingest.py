@@ -14,8 +14,9 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from encord_provider.config.ingest import IngestPipeline
+from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
+from encord_provider.ledger.watermark import partial_run_reason
 from encord_provider.operators import ingest_encord as encord_ops
 from encord_provider.operators.ingest_chunks import apply_job_result
 from encord_provider.operators.ingest_link import (
@@ -34,6 +35,7 @@ from encord_provider.operators.ingest_plan import (
     run_prefix,
 )
 from encord_provider.operators.ingest_stores import key_of_uri, ledger_prefix, source_store, staging_store
+from encord_provider.reports import write_html_report
 from encord_provider.triggers.upload_job import UploadJobTrigger
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,10 @@ def plan_step(
     )  # fmt: skip
     if options.dry_run:
         return []
-    if result.newest:
+    partial = partial_run_reason(options, pipeline.source.prefix, DATA_TYPES)
+    if partial:
+        log.info("the watermark stays where it is: this run is limited by %s", partial)
+    elif result.newest:
         staging.write_bytes(
             f"{run_prefix(pipeline, run_id)}/newest.txt", result.newest.encode(), "text/plain"
         )  # read by finalize to move the watermark
@@ -131,15 +136,17 @@ def finalize_step(
     dry_run = RunOptions.from_params(params).dry_run
     if not dry_run:
         newest_key = f"{base}/newest.txt"
-        newest = staging.read_bytes(newest_key).decode() if staging.exists(newest_key) else None
-        advance_watermark(ledger, newest, run_id)
+        if staging.exists(newest_key):  # only complete runs leave it (plan_step)
+            advance_watermark(ledger, staging.read_bytes(newest_key).decode(), run_id)
         ledger.compact(pipeline.ledger.compaction_grace_seconds)
     report = run_report(
         pipeline, ledger, run_id, staging.uri(base),
-        {"dry_run": dry_run, "chunks": list(chunk_results or []), "link": link_result or {}},
+        {"dry_run": dry_run, "chunks": list(chunk_results or []), "link": link_result or {},
+         "ledger_problems": [p.to_json() for p in ledger.problems]},
     )  # fmt: skip
     report["report_uri"] = write_report(staging, f"{base}/report.json", report)
-    log.info("%s\nreport: %s", summary_text(report), report["report_uri"])
+    html_uri = write_html_report(staging, f"{base}/report.json", report)
+    log.info("%s\nreport: %s (as a page: %s)", summary_text(report), report["report_uri"], html_uri)
     failed = report["states"].get("failed", 0)
     return {"report_uri": report["report_uri"], "states": report["states"], "failed": failed}
 

@@ -19,23 +19,28 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def ingest_params(pipeline: IngestPipeline) -> dict[str, Param]:
+    """The manual-run form. Every optional field is nullable: left empty, the pipeline config applies."""
     return {
         "prefix": Param(
-            "", type="string", title="Prefix", description=f"Empty = configured prefix {pipeline.source.prefix!r}."
+            None, type=["null", "string"], title="Prefix",
+            description=f"Empty = configured prefix {pipeline.source.prefix!r}.",
         ),
         "since": Param(
             None, type=["null", "string"], format="date-time", title="Modified since",
-            description="Only objects modified at or after this time (ISO 8601).",
+            description="Only objects modified at or after this time (ISO 8601). Empty = no lower bound.",
         ),
         "dry_run": Param(False, type="boolean", title="Dry run", description="Write manifests, register nothing."),
         "data_types": Param(
-            [], type="array", items={"type": "string", "enum": list(DATA_TYPES)}, title="Data types",
-            description="Empty = every type.",
+            None, type=["null", "array"], items={"type": "string", "enum": list(DATA_TYPES)},
+            examples=list(DATA_TYPES), title="Data types",
+            description="Empty = every type. One or more of: " + ", ".join(DATA_TYPES) + ".",
         ),
-        "max_objects": Param(0, type="integer", minimum=0, title="Max objects", description="0 = no limit."),
+        "max_objects": Param(
+            None, type=["null", "integer"], minimum=0, title="Max objects", description="Empty or 0 = no limit."
+        ),
         "chunk_size": Param(
-            0, type="integer", minimum=0, maximum=10_000, title="Entries per chunk",
-            description=f"0 = configured {pipeline.chunking.max_entries}.",
+            None, type=["null", "integer"], minimum=0, maximum=10_000, title="Entries per chunk",
+            description=f"Empty or 0 = configured {pipeline.chunking.max_entries}.",
         ),
     }  # fmt: skip
 
@@ -137,6 +142,7 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
         conn_id=pipeline.source.conn_id,
         endpoint_url=pipeline.source.endpoint_url,
         poll_interval=pipeline.trigger.poll_interval_seconds,
+        safety_lag_seconds=pipeline.ledger.watermark_lag_seconds,
         staging={
             "scheme": staging.scheme,
             "bucket": staging.bucket,

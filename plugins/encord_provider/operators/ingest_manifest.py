@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.manifests import ImageMode, ManifestConfig, StoreSink, TypeMap, build_manifests
 from encord_provider.manifests.datatypes import DataType
+from encord_provider.manifests.rejections import SkipReport
 from encord_provider.operators.ingest_chunks import ChunkPlan, PlannedObject
 from encord_provider.operators.ingest_stores import key_of_uri
 from encord_provider.storage.base import ObjectStore
+from encord_provider.storage.key_order import KeyOrder
 from encord_provider.storage.records import ObjectRecord
 
 _TYPE_MAP = TypeMap()
@@ -38,6 +40,7 @@ class PlannedChunks:
     plans: list[ChunkPlan] = field(default_factory=list)
     rejections: dict[str, str] = field(default_factory=dict)  # key -> reason
     rejections_uri: str = ""
+    skipped_uri: str = ""
 
 
 def manifest_config(pipeline: IngestPipeline, chunk_size: int = 0) -> ManifestConfig:
@@ -61,10 +64,15 @@ def build_chunk_plans(
     chunk_size: int,
     staging: ObjectStore,
     prefix: str,
+    key_order: KeyOrder | None = None,
+    skipped: SkipReport | None = None,
 ) -> PlannedChunks:
-    """Write manifests under `prefix` in staging and return one ChunkPlan per chunk, plus rejections."""
-    summary = build_manifests(records, manifest_config(pipeline, chunk_size), StoreSink(staging, prefix))
-    result = PlannedChunks(rejections_uri=summary.rejections_uri)
+    """Write manifests under `prefix` in staging and return one ChunkPlan per chunk, plus rejections.
+    `key_order` is the source backend's listing order (storage.key_order); `skipped` the filters' report."""
+    config = manifest_config(pipeline, chunk_size)
+    sink = StoreSink(staging, prefix)
+    summary = build_manifests(records, config, sink, key_order=key_order, skipped=skipped)
+    result = PlannedChunks(rejections_uri=summary.rejections_uri, skipped_uri=summary.skipped_uri)
     for chunk in summary.chunks:
         index = staging.read_bytes(key_of_uri(staging, chunk.objects_uri)).decode("utf-8")
         plan = ChunkPlan(name=f"chunk-{chunk.index:05d}", manifest_uri=chunk.uri)

@@ -15,12 +15,14 @@ from typing import Any
 
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
+from encord_provider.manifests.rejections import SkipReport
 from encord_provider.operators.ingest_chunks import ChunkPlan, PlannedObject, apply_job_result
 from encord_provider.operators.ingest_encord import read_upload_job
 from encord_provider.operators.ingest_manifest import build_chunk_plans, kind_of
 from encord_provider.operators.ingest_stores import key_of_uri, staging_key
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.filters import FilterStats, ListingFilter
+from encord_provider.storage.key_order import key_order_of
 from encord_provider.storage.records import ObjectRecord
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,7 @@ def listing_filter(pipeline: IngestPipeline, options: RunOptions) -> ListingFilt
         prefix=options.prefix if options.prefix is not None else pipeline.source.prefix,
         include=tuple(filters.include),
         exclude=tuple(filters.exclude),
+        extensions=tuple(filters.extensions),
         min_size=filters.min_size or None,
         max_size=filters.max_size,
         modified_since=options.since,
@@ -131,27 +134,31 @@ def listing_filter(pipeline: IngestPipeline, options: RunOptions) -> ListingFilt
 
 
 def _candidates(
-    pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats
+    pipeline: IngestPipeline,
+    options: RunOptions,
+    source: ObjectStore,
+    ledger: Ledger,
+    stats: FilterStats,
+    known: FilterStats,
 ) -> Iterator[ObjectRecord]:
-    """Listed objects that pass the filters, the run's type selection and the ledger."""
+    """Listed objects that pass the filters, the run's type selection and the ledger; every other one is
+    counted in `stats` (and reported through its `on_skip`) with its reason. Objects the ledger already
+    accounts for are also counted in `known`, so they still move the watermark of a full run."""
     listing = listing_filter(pipeline, options)
-    extensions = tuple(pipeline.source.filters.extensions)
-    taken = 0
-    for record in listing.apply(source.list_objects(prefix=listing.prefix), stats):
-        if extensions and not record.key.lower().endswith(extensions):
-            stats.skipped["extension"] += 1
-            continue
+    taken = [0]
+
+    def run_checks(record: ObjectRecord) -> str | None:
         if options.data_types and kind_of(record.key) not in options.data_types:
-            stats.skipped["data_type"] += 1
-            continue
+            return "data_type"
         if not needs_submission(ledger.get(record.key), record.etag):
-            stats.skipped["already_in_ledger"] += 1
-            continue
-        if options.max_objects and taken >= options.max_objects:
-            stats.skipped["max_objects"] += 1
-            continue
-        taken += 1
-        yield record
+            known.observe(record, None)
+            return "already_in_ledger"
+        if options.max_objects and taken[0] >= options.max_objects:
+            return "max_objects"
+        taken[0] += 1
+        return None
+
+    return listing.apply(source.list_objects(prefix=listing.prefix), stats, run_checks)
 
 
 def plan_run(
@@ -163,14 +170,28 @@ def plan_run(
     ledger: Ledger,
 ) -> PlanResult:
     """Write this run's manifests and chunk plans to staging; record pending/rejected objects."""
-    stats = FilterStats()
+    skips = SkipReport()
+    stats = FilterStats(on_skip=skips.add)
     base = run_prefix(pipeline, run_id) + ("/dry-run" if options.dry_run else "")
     etags: dict[str, str] = {}
-    candidates = (_remember_etag(r, etags) for r in _candidates(pipeline, options, source, ledger, stats))
-    built = build_chunk_plans(candidates, pipeline, options.chunk_size, staging, f"{base}/chunks")
+    known = FilterStats()
+    candidates = (
+        _remember_etag(r, etags) for r in _candidates(pipeline, options, source, ledger, stats, known)
+    )
+    try:
+        built = build_chunk_plans(
+            candidates, pipeline, options.chunk_size, staging, f"{base}/chunks", key_order_of(source), skips
+        )
+    finally:
+        skips.close()
     result = PlanResult(
-        listing={"seen": stats.seen, "kept": stats.kept, "skipped": dict(stats.skipped)},
-        newest=stats.max_last_modified.isoformat() if stats.max_last_modified else None,
+        listing={
+            "seen": stats.seen,
+            "kept": stats.kept,
+            "skipped": dict(stats.skipped),
+            "skipped_uri": built.skipped_uri,
+        },  # fmt: skip
+        newest=_newest(stats, known),
     )
     pending: list[LedgerRecord] = []
     for plan in built.plans:
@@ -206,6 +227,12 @@ def plan_run(
         return result
     ledger.write([*pending, *rejected], writer=f"plan:{run_id}")
     return result
+
+
+def _newest(*stats: FilterStats) -> str | None:
+    """The newest last_modified over planned and already-known objects (never skipped ones)."""
+    stamps = [s.max_last_modified for s in stats if s.max_last_modified is not None]
+    return max(stamps).isoformat() if stamps else None
 
 
 def _remember_etag(record: ObjectRecord, etags: dict[str, str]) -> ObjectRecord:

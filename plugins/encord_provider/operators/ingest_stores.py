@@ -22,18 +22,20 @@ def _connection_fields(conn_id: str | None) -> tuple[str | None, str | None, dic
     return conn.login, conn.password, dict(conn.extra_dejson)
 
 
-def _s3(bucket: str, conn_id: str | None, endpoint_url: str | None) -> ObjectStore:
+def _s3(bucket: str, conn_id: str | None, endpoint_url: str | None, **store_kwargs: Any) -> ObjectStore:
     from encord_provider.storage.s3 import S3Store
 
     login, password, extra = _connection_fields(conn_id)
     kwargs: dict[str, Any] = {}
     if login and password:
         kwargs = {"aws_access_key_id": login, "aws_secret_access_key": password}
+    if extra.get("bucket_region"):
+        kwargs["bucket_region"] = extra["bucket_region"]
     return S3Store(
         bucket,
         endpoint_url=endpoint_url or extra.get("endpoint_url"),
         region=extra.get("region_name"),
-        **kwargs,
+        **{**kwargs, **store_kwargs},
     )
 
 
@@ -66,7 +68,9 @@ def _azure(container: str, conn_id: str | None, endpoint_url: str | None) -> Obj
 _BUILDERS = {"s3": _s3, "gs": _gcs, "az": _azure}
 
 
-def open_store(scheme: str, bucket: str, conn_id: str | None, endpoint_url: str | None = None) -> ObjectStore:
+def open_store(
+    scheme: str, bucket: str, conn_id: str | None, endpoint_url: str | None = None, **store_kwargs: Any
+) -> ObjectStore:
     """An ObjectStore for `scheme://bucket` (scheme s3, gs or az).
 
     A connection alone goes through `storage.connections` (the provider hooks' own settings apply); an
@@ -77,17 +81,18 @@ def open_store(scheme: str, bucket: str, conn_id: str | None, endpoint_url: str 
     if conn_id and not endpoint_url:
         from encord_provider.storage.connections import store_from_connection
 
-        return store_from_connection(conn_id, bucket)
+        return store_from_connection(conn_id, bucket, **store_kwargs)
     if not conn_id:
         from encord_provider.storage.factory import make_store
 
-        return make_store(scheme, bucket, endpoint_url=endpoint_url)
-    return _BUILDERS[scheme](bucket, conn_id, endpoint_url)
+        return make_store(scheme, bucket, endpoint_url=endpoint_url, **store_kwargs)
+    return _BUILDERS[scheme](bucket, conn_id, endpoint_url, **store_kwargs)
 
 
 def source_store(pipeline: IngestPipeline) -> ObjectStore:
     source = pipeline.source
-    return open_store(source.scheme, source.bucket, source.conn_id, source.endpoint_url)
+    extra = {"bucket_region": source.bucket_region} if source.bucket_region else {}
+    return open_store(source.scheme, source.bucket, source.conn_id, source.endpoint_url, **extra)
 
 
 def staging_store(pipeline: IngestPipeline) -> ObjectStore:

@@ -8,6 +8,7 @@ from typing import Any
 
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.key_order import utf16_order
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import azure_object_url
 
@@ -37,6 +38,7 @@ class AzureBlobStore:
     """One Azure Blob container; `bucket` is the container name."""
 
     scheme = "az"
+    key_order = staticmethod(utf16_order)  # Azure compares UTF-16 code units (see key_order.py)
 
     def __init__(
         self,
@@ -112,12 +114,12 @@ class AzureBlobStore:
             name_starts_with=prefix or None, delimiter=delimiter, results_per_page=self.page_size
         )
         for page in pages.by_page():
-            # The SDK puts a page's prefixes before its blobs; restore key order.
+            # The SDK puts a page's prefixes before its blobs; restore the service's key order.
             entries: list[tuple[str, ObjectRecord | str]] = [
                 (item.name, item.name if isinstance(item, BlobPrefix) else self._record(item))
                 for item in page
             ]
-            entries.sort(key=lambda entry: entry[0])
+            entries.sort(key=lambda entry: utf16_order(entry[0]))
             for _, entry in entries:
                 yield entry
 
@@ -132,6 +134,14 @@ class AzureBlobStore:
 
     def exists(self, key: str) -> bool:
         return bool(self.container.get_blob_client(key).exists())
+
+    def delete(self, key: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self.container.delete_blob(key, delete_snapshots="include")
+        except ResourceNotFoundError:
+            pass
 
     def _download(self, key: str, offset: int | None = None, length: int | None = None) -> bytes:
         from azure.core.exceptions import HttpResponseError, ResourceNotFoundError

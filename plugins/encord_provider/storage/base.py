@@ -12,7 +12,8 @@ from encord_provider.storage.records import ObjectRecord
 class ObjectStore(Protocol):
     """A bucket (or container) seen through one backend.
 
-    `list_objects` streams small records page by page and never collects a whole listing in memory.
+    `list_objects` streams small records page by page and never collects a whole listing in memory, in
+    the backend's own key order; real backends declare it as `key_order` (see `storage.key_order`).
     """
 
     scheme: str  # "s3", "gs" or "az"
@@ -31,6 +32,10 @@ class ObjectStore(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; a key that does not exist is not an error (deleting is idempotent)."""
+        ...
 
     def object_url(self, key: str) -> str:
         """The URL Encord expects for `key` in a registration manifest."""

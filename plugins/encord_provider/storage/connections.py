@@ -54,7 +54,8 @@ def _s3_store(
     conn_id: str, conn: Any, bucket: str, endpoint_url: str | None, store_kwargs: dict[str, Any]
 ) -> ObjectStore:
     """Through the amazon provider's S3Hook, so its session, role assumption, region, `endpoint_url` and
-    botocore `config_kwargs` (e.g. `{"s3": {"addressing_style": "path"}}`) all apply."""
+    botocore `config_kwargs` (e.g. `{"s3": {"addressing_style": "path"}}`) all apply. Extras `url_style`,
+    `mrap_arn` and `bucket_region` (the region object URLs name; default: looked up) go to the store."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from encord_provider.storage.s3 import S3Store
@@ -69,7 +70,7 @@ def _s3_store(
         endpoint_url = hook.conn_config.get_service_endpoint_url("s3")
         client = hook.get_conn()
     kwargs: dict[str, Any] = {"client": client, "endpoint_url": endpoint_url, "region": region}
-    for name in ("url_style", "mrap_arn"):
+    for name in ("url_style", "mrap_arn", "bucket_region"):
         if extra.get(name):
             kwargs[name] = extra[name]
     return S3Store(bucket, **{**kwargs, **store_kwargs})

@@ -1,14 +1,15 @@
 """Which listed objects to keep, decided one record at a time while the listing streams.
 
-Every record that is dropped is counted under a reason in `FilterStats`, so a run can account for each
-listed object (kept, or skipped with a reason).
+Every record that is dropped is counted under a reason in `FilterStats` and handed to its `on_skip` hook
+(the manifest build's `skipped.jsonl`), so a run can account for each listed object: kept, or skipped with
+a reason (`SKIP_REASONS`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,24 @@ from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.records import ObjectRecord
 
 _ANY_DEPTH = "\x00"  # placeholder while translating '**'
+
+SKIP_REASONS = {
+    "outside_prefix": "key is outside the listed prefix",
+    "before_start_after": "key sorts at or before start_after",
+    "directory_marker": "zero-byte object whose key ends in '/' (a folder placeholder)",
+    "sidecar": "sidecar file: metadata of another object, never registered itself",
+    "not_included": "key matches none of the include patterns",
+    "excluded": "key matches an exclude pattern",
+    "extension": "extension is not one of the configured extensions",
+    "too_small": "smaller than min_size",
+    "too_large": "larger than max_size",
+    "before_watermark": "modified before the previous run's watermark (seen by an earlier run)",
+    "too_recent": "modified after the listing's upper bound (left for the next run)",
+    "data_type": "data type not selected for this run",
+    "already_in_ledger": "already registered, rejected or in flight (ledger)",
+    "max_objects": "beyond this run's max_objects",
+}
+SkipHook = Callable[[ObjectRecord, str], None]
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
@@ -82,7 +101,9 @@ class ListingFilter:
       through are caught downstream (`skip_duplicate_urls`, the ledger).
     - `modified_before`: exclusive upper bound, e.g. the listing start minus the lag, so objects still
       being written are left for the next run.
-    - `skip_directory_markers`: drop zero-length keys ending in `/` (console-created "folders").
+    - `extensions`: keep only keys ending in one of these (case-insensitive, e.g. `(".jpg", ".mp4")`).
+    - `skip_directory_markers`: drop zero-byte keys ending in `/` (console-created "folders"). A key
+      ending in `/` that holds bytes is an object like any other: it is kept (and typed or rejected later).
     - `sidecar_suffixes`: drop our own sidecar files, e.g. `(".encord.json",)`.
     """
 
@@ -97,13 +118,21 @@ class ListingFilter:
     modified_since: datetime | None = None
     modified_before: datetime | None = None
     safety_lag: timedelta = timedelta(0)
+    extensions: tuple[str, ...] = ()
     skip_directory_markers: bool = True
     sidecar_suffixes: tuple[str, ...] = ()
     _includes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _excludes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("include", "exclude", "include_regex", "exclude_regex", "sidecar_suffixes"):
+        for name in (
+            "include",
+            "exclude",
+            "include_regex",
+            "exclude_regex",
+            "sidecar_suffixes",
+            "extensions",
+        ):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, (value,))
@@ -119,6 +148,7 @@ class ListingFilter:
             raise ValueError(f"safety_lag must not be negative, got {self.safety_lag}")
         object.__setattr__(self, "_includes", _compile(self.include, self.include_regex))
         object.__setattr__(self, "_excludes", _compile(self.exclude, self.exclude_regex))
+        object.__setattr__(self, "extensions", tuple(ext.lower() for ext in self.extensions))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ListingFilter:
@@ -147,7 +177,7 @@ class ListingFilter:
             return "outside_prefix"
         if self.start_after is not None and key <= self.start_after:
             return "before_start_after"
-        if self.skip_directory_markers and key.endswith("/"):
+        if self.skip_directory_markers and key.endswith("/") and record.size == 0:
             return "directory_marker"
         if self.sidecar_suffixes and key.endswith(self.sidecar_suffixes):
             return "sidecar"
@@ -155,6 +185,8 @@ class ListingFilter:
             return "not_included"
         if any(p.search(key) for p in self._excludes):
             return "excluded"
+        if self.extensions and not key.lower().endswith(self.extensions):
+            return "extension"
         return self._reject_by_metadata(record)
 
     def _reject_by_metadata(self, record: ObjectRecord) -> str | None:
@@ -170,11 +202,17 @@ class ListingFilter:
         return None
 
     def apply(
-        self, records: Iterable[ObjectRecord], stats: FilterStats | None = None
+        self,
+        records: Iterable[ObjectRecord],
+        stats: FilterStats | None = None,
+        more: Callable[[ObjectRecord], str | None] | None = None,
     ) -> Iterator[ObjectRecord]:
-        """Stream the kept records; count every record in `stats` if given."""
+        """Stream the kept records; count every record in `stats` if given. `more` adds the caller's own
+        checks (a reason, e.g. "already_in_ledger", or None), run on records this filter keeps."""
         for record in records:
             reason = self.reject_reason(record)
+            if reason is None and more is not None:
+                reason = more(record)
             if stats is not None:
                 stats.observe(record, reason)
             if reason is None:
@@ -183,18 +221,22 @@ class ListingFilter:
 
 @dataclass
 class FilterStats:
-    """Counts of a filtered listing: seen, kept, skipped per reason, and the newest kept timestamp."""
+    """Counts of a filtered listing: seen, kept, skipped per reason, and the newest kept timestamp.
+    `on_skip(record, reason)`, if set, receives every skipped record (e.g. `SkipReport.add`)."""
 
     seen: int = 0
     kept: int = 0
     kept_bytes: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     max_last_modified: datetime | None = None
+    on_skip: SkipHook | None = field(default=None, repr=False, compare=False)
 
     def observe(self, record: ObjectRecord, reason: str | None) -> None:
         self.seen += 1
         if reason is not None:
             self.skipped[reason] += 1
+            if self.on_skip is not None:
+                self.on_skip(record, reason)
             return
         self.kept += 1
         self.kept_bytes += record.size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any, Literal
 
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.key_order import code_point_order
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import gcs_object_url
 
@@ -47,6 +49,7 @@ class GCSStore:
     """One GCS bucket. Listing streams `objects.list` pages of `page_size` objects."""
 
     scheme = "gs"
+    key_order = staticmethod(code_point_order)  # GCS lists by UTF-8 bytes
 
     def __init__(
         self,
@@ -110,6 +113,9 @@ class GCSStore:
                     yield self._record(blob)
 
     def list_level(self, prefix: str = "", delimiter: str = "/") -> Iterator[ObjectRecord | str]:
+        """Objects and sub-prefixes in key order, each prefix once. A page's `prefixes` may name prefixes
+        that sort after its last object, and repeat on later pages (fake-gcs-server sends them all on every
+        page), so prefixes wait in a heap until the listing has passed them."""
         blobs = self.client.list_blobs(
             self.bucket,
             prefix=prefix or None,
@@ -117,12 +123,19 @@ class GCSStore:
             page_size=self.page_size,
             fields=_LIST_FIELDS,
         )
+        waiting: list[str] = []
+        seen: set[str] = set()
         for page in blobs.pages:
-            entries: list[tuple[str, ObjectRecord | str]] = [(b.name, self._record(b)) for b in page]
-            entries += [(p, p) for p in page.prefixes]
-            entries.sort(key=lambda entry: entry[0])
-            for _, entry in entries:
-                yield entry
+            for sub_prefix in page.prefixes:
+                if sub_prefix not in seen:
+                    seen.add(sub_prefix)
+                    heapq.heappush(waiting, sub_prefix)
+            for blob in page:
+                while waiting and waiting[0] < blob.name:
+                    yield heapq.heappop(waiting)
+                yield self._record(blob)
+        while waiting:
+            yield heapq.heappop(waiting)
 
     def stat(self, key: str) -> ObjectRecord:
         blob = self._bucket.get_blob(key)
@@ -132,6 +145,14 @@ class GCSStore:
 
     def exists(self, key: str) -> bool:
         return bool(self._bucket.blob(key).exists())
+
+    def delete(self, key: str) -> None:
+        from google.api_core import exceptions
+
+        try:
+            self._bucket.blob(key).delete()
+        except exceptions.NotFound:
+            pass
 
     def _download(self, key: str, **extra: Any) -> bytes:
         from google.api_core import exceptions

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.key_order import code_point_order
 from encord_provider.storage.records import ObjectRecord
 
 
@@ -20,6 +21,7 @@ class LocalStore:
     """Keys are `/`-separated paths relative to `root`; listing is in the same key order as S3."""
 
     scheme = "file"
+    key_order = staticmethod(code_point_order)
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
@@ -89,6 +91,9 @@ class LocalStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def read_bytes(self, key: str) -> bytes:
         try:

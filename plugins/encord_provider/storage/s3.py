@@ -1,13 +1,23 @@
-"""Amazon S3 and S3-compatible stores (OTC OBS, MinIO, moto) through boto3."""
+"""Amazon S3 and S3-compatible stores (OTC OBS, MinIO, moto) through boto3.
+
+Object URLs name the bucket's own region, not the client's: a bucket in eu-west-2 listed by a client
+configured for us-east-1 still gets `https://<bucket>.s3.eu-west-2.amazonaws.com/...`. The region comes
+from `bucket_region` when given (CLI `--bucket-region`, config `source.bucket_region`, connection extra
+`bucket_region`), else from GetBucketLocation (once per store), else from HeadBucket's
+`x-amz-bucket-region` header, and only then falls back to the client's region with a warning.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError
+from encord_provider.storage.key_order import code_point_order
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import mrap_object_url, otc_object_url, quote_key, s3_object_url
 
@@ -16,6 +26,17 @@ S3_MAX_PAGE = 1000
 S3_MIN_PART = 5 * 1024 * 1024  # S3 rejects smaller parts, except the last one
 DEFAULT_MULTIPART = 8 * 1024 * 1024
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+REGION_PATTERN = r"^[a-z]{2}(-[a-z0-9]+)+$"  # us-east-1, eu-de (OTC), us-gov-west-1
+# GetBucketLocation answers None (or "") for us-east-1 and the legacy "EU" for eu-west-1.
+_LEGACY_LOCATIONS = {"": "us-east-1", "US": "us-east-1", "EU": "eu-west-1"}
+
+log = logging.getLogger(__name__)
+
+
+def normalise_location(constraint: str | None) -> str:
+    """A GetBucketLocation `LocationConstraint` (or `x-amz-bucket-region`) as a region name."""
+    value = (constraint or "").strip()
+    return _LEGACY_LOCATIONS.get(value, value)
 
 
 def strip_etag(etag: str | None) -> str:
@@ -36,6 +57,11 @@ def _region_from_endpoint(endpoint_url: str | None) -> str | None:
     host = endpoint_url.split("://", 1)[-1].split("/", 1)[0]
     labels = host.split(".")
     return labels[labels.index("obs") + 1] if "obs" in labels else None
+
+
+def _error_text(err: Exception) -> str:
+    code = (getattr(err, "response", None) or {}).get("Error", {}).get("Code")
+    return str(code) if code else type(err).__name__
 
 
 def make_s3_client(
@@ -61,6 +87,7 @@ class S3Store:
     """One S3 bucket. Listing streams `list_objects_v2` pages of `page_size` keys."""
 
     scheme = "s3"
+    key_order = staticmethod(code_point_order)  # S3 lists by UTF-8 bytes
 
     def __init__(
         self,
@@ -72,6 +99,7 @@ class S3Store:
         addressing_style: Literal["auto", "virtual", "path"] | None = None,
         url_style: UrlStyle | None = None,
         mrap_arn: str | None = None,
+        bucket_region: str | None = None,
         page_size: int = S3_MAX_PAGE,
         multipart_threshold: int = DEFAULT_MULTIPART,
         multipart_chunksize: int = DEFAULT_MULTIPART,
@@ -88,9 +116,12 @@ class S3Store:
             endpoint_url=endpoint_url, region=region, addressing_style=addressing_style, **client_kwargs
         )
         self.endpoint_url = endpoint_url or self.client.meta.endpoint_url
+        # The client's region (requests are signed for it); URLs use `bucket_region`, see the module doc.
         self.region = (
             region or _region_from_endpoint(endpoint_url) or self.client.meta.region_name or "us-east-1"
         )
+        self._bucket_region = bucket_region or (_region_from_endpoint(endpoint_url) if endpoint_url else None)
+        self._region_lock = threading.Lock()
         self.url_style: UrlStyle = url_style or ("mrap" if mrap_arn else guess_url_style(endpoint_url))
         if self.url_style == "mrap" and not mrap_arn:
             raise ValueError("url_style='mrap' needs mrap_arn")
@@ -102,15 +133,47 @@ class S3Store:
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r}, region={self.region!r})"
 
+    @property
+    def bucket_region(self) -> str:
+        """The region named in object URLs: looked up once per store (see the module doc)."""
+        if self._bucket_region is None:
+            with self._region_lock:
+                if self._bucket_region is None:
+                    self._bucket_region = self._lookup_region()
+        return self._bucket_region
+
+    def _lookup_region(self) -> str:
+        errors: list[str] = []
+        try:
+            answer = self.client.get_bucket_location(Bucket=self.bucket)
+            return normalise_location(answer.get("LocationConstraint"))
+        except Exception as err:  # AccessDenied is common: GetBucketLocation needs its own permission
+            errors.append(f"GetBucketLocation: {_error_text(err)}")
+        try:
+            headers = self.client.head_bucket(Bucket=self.bucket)["ResponseMetadata"]["HTTPHeaders"]
+        except Exception as err:  # AWS sends the region header even with a 403 or 301 answer
+            headers = (
+                (getattr(err, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            )
+            errors.append(f"HeadBucket: {_error_text(err)}")
+        if headers.get("x-amz-bucket-region"):
+            return normalise_location(headers["x-amz-bucket-region"])
+        log.warning(
+            "region of bucket %r not found (%s); object URLs name the client region %s: set bucket_region "
+            "if that is wrong",
+            self.bucket, "; ".join(errors), self.region,
+        )  # fmt: skip
+        return self.region
+
     def object_url(self, key: str) -> str:
         if self.url_style == "otc":
-            return otc_object_url(self.bucket, key, self.region)
+            return otc_object_url(self.bucket, key, self._bucket_region or self.region)
         if self.url_style == "mrap":
             assert self.mrap_arn is not None
             return mrap_object_url(self.mrap_arn, key)
         if self.url_style == "endpoint":
             return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{quote_key(key)}"
-        return s3_object_url(self.bucket, key, self.region)
+        return s3_object_url(self.bucket, key, self.bucket_region)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -179,6 +242,9 @@ class S3Store:
         except ObjectNotFoundError:
             return False
         return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)  # S3 answers 204 for a missing key too
 
     def _get(self, key: str, **extra: Any) -> bytes:
         try:

@@ -10,6 +10,15 @@ Forms (from Encord's getting-started guide):
 Keys are percent-encoded per RFC 3986 with only `/` and the unreserved characters left as they are, so a
 space becomes `%20` and `+` becomes `%2B`. A literal `+` is therefore never emitted, and a URL decodes to
 the same key whether the reader treats `+` as a plus or (like the S3 console) as a space.
+
+Some legal keys have no URL that names them safely; `url_key_problem` says why, and the manifest builder
+rejects such objects instead of registering a URL that resolves to another object:
+- a `.` or `..` path segment (`a/../b.jpg`, `./x`, `a/.`): RFC 3986 clients (requests, urllib3, browsers)
+  remove dot segments before sending, and `%2E` does not help, since it is the same unreserved character
+  (WHATWG parsers treat `%2e%2e` as `..` too);
+- in a verbatim `gs://` URI also `?`, `#` (read as query / fragment), `%XX` (percent-decoded by readers
+  that unquote) and control characters (URL parsers strip tabs and newlines).
+Empty segments (`a//b`, a leading `/`) survive RFC 3986 normalisation and are kept.
 """
 
 from __future__ import annotations
@@ -43,6 +52,37 @@ class ObjectLocation:
     key: str
     region: str | None = None
     account: str | None = None
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_dot_segment(key: str) -> bool:
+    """True if a `/`-separated segment of `key` is `.` or `..`."""
+    return "." in key and (
+        key in (".", "..")
+        or key.startswith(("./", "../"))
+        or key.endswith(("/.", "/.."))
+        or "/./" in key
+        or "/../" in key
+    )
+
+
+def url_key_problem(key: str, url: str) -> str | None:
+    """Why `url`, built for `key` by one of the `*_object_url` forms, might name another object; else None."""
+    if has_dot_segment(key):
+        return "key has a '.' or '..' path segment; HTTP clients normalise the URL (RFC 3986) to another key"
+    if url.startswith("gs://"):
+        if "?" in key or "#" in key:
+            return "key holds '?' or '#', which a gs:// URI reads as query or fragment; use url_style https"
+        if _PERCENT_ESCAPE.search(key):
+            return "key holds a %XX sequence that readers of a gs:// URI percent-decode; use url_style https"
+        if _CONTROL.search(key):
+            return (
+                "key holds control characters, which URL parsers strip from a gs:// URI; use url_style https"
+            )
+    return None
 
 
 def quote_key(key: str) -> str:

@@ -1,57 +1,62 @@
-"""Polling event trigger for any cloud: fires when objects newer than a watermark appear under a prefix.
+"""Polling event trigger for any cloud: fires when objects appear under a prefix that it has not announced.
 
-For AssetWatcher (GCS, Azure, S3 without event notifications). The starting watermark is the pipeline
-ledger's (read from staging when the trigger starts), so a triggerer restart neither misses objects nor
-needs state of its own; firing twice for the same objects is harmless because the ingest run is
-ledger-aware. Listing runs in a thread so the triggerer's event loop is never blocked.
+For AssetWatcher (GCS, Azure, S3 without event notifications). It starts from the pipeline ledger's
+watermark (read from staging when the trigger starts), so a triggerer restart neither misses objects nor
+needs state of its own. Each poll keeps objects modified at or after `watermark - safety lag` and not
+announced yet (`ledger.watermark.PollWindow`): an object written in the same second as the newest one
+seen, or landing late with an older LastModified (replication, multipart completion), is still found,
+and one already announced does not fire again. Listing runs in a thread so the event loop never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from encord_provider.ledger import Ledger
+from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, PollWindow, known_etags
 from encord_provider.operators.ingest_stores import open_store
+from encord_provider.storage.records import ObjectRecord
 
 MAX_KEYS_IN_EVENT = 20
 
 
-def newest_after(
-    scheme: str,
-    bucket: str,
-    prefix: str,
-    conn_id: str | None,
-    endpoint_url: str | None,
-    after: datetime | None,
-) -> tuple[int, datetime | None, list[str]]:
-    """(count, newest last_modified, first keys) of objects under `prefix` modified after `after`."""
+def poll_once(
+    scheme: str, bucket: str, prefix: str, conn_id: str | None, endpoint_url: str | None, window: PollWindow
+) -> list[ObjectRecord]:
+    """The objects under `prefix` this poll should announce (and now remembers as announced)."""
     store = open_store(scheme, bucket, conn_id, endpoint_url)
-    count, newest, keys = 0, None, list[str]()
-    for record in store.list_objects(prefix=prefix):
-        if record.key.endswith("/") or (after is not None and record.last_modified <= after):
-            continue
-        count += 1
-        newest = record.last_modified if newest is None else max(newest, record.last_modified)
-        if len(keys) < MAX_KEYS_IN_EVENT:
-            keys.append(record.key)
-    return count, newest, keys
+    return window.take(store.list_objects(prefix=prefix))
 
 
-def ledger_watermark(
-    scheme: str, bucket: str, conn_id: str | None, endpoint_url: str | None, prefix: str
-) -> datetime | None:
-    store = open_store(scheme, bucket, conn_id, endpoint_url)
-    mark = Ledger(store, prefix).load().watermark.last_modified
-    return datetime.fromisoformat(mark) if mark else None
+def ledger_window(staging: dict[str, Any], lag: timedelta) -> PollWindow:
+    """A window starting at the ledger's watermark that knows the objects the ledger already settled."""
+    store = open_store(
+        staging["scheme"], staging["bucket"], staging.get("conn_id"), staging.get("endpoint_url")
+    )
+    ledger = Ledger(store, staging["ledger_prefix"]).load()
+    mark = ledger.watermark.last_modified
+    return PollWindow(
+        datetime.fromisoformat(mark) if mark else None, lag, known_etags(ledger.records.values())
+    )
+
+
+def event_payload(fresh: list[ObjectRecord], bucket: str, prefix: str) -> dict[str, Any]:
+    return {
+        "count": len(fresh),
+        "newest": max(r.last_modified for r in fresh).isoformat(),
+        "keys": [r.key for r in fresh[:MAX_KEYS_IN_EVENT]],
+        "bucket": bucket,
+        "prefix": prefix,
+    }
 
 
 class BucketPollTrigger(BaseEventTrigger):
-    """Yields `{"count", "newest", "keys", "bucket", "prefix"}` whenever new objects appear."""
+    """Yields `{"count", "newest", "keys", "bucket", "prefix"}` whenever objects not announced yet appear."""
 
     def __init__(
         self,
@@ -63,8 +68,10 @@ class BucketPollTrigger(BaseEventTrigger):
         poll_interval: float = 60.0,
         staging: dict[str, Any] | None = None,
         since: str | None = None,
+        safety_lag_seconds: float = DEFAULT_LAG_SECONDS,
     ) -> None:
-        """`staging` = {scheme, bucket, conn_id, endpoint_url, ledger_prefix} to read the ledger watermark."""
+        """`staging` = {scheme, bucket, conn_id, endpoint_url, ledger_prefix} to read the ledger watermark;
+        `since` (ISO time) starts from that watermark instead."""
         super().__init__()
         self.scheme = scheme
         self.bucket = bucket
@@ -74,6 +81,7 @@ class BucketPollTrigger(BaseEventTrigger):
         self.poll_interval = poll_interval
         self.staging = staging
         self.since = since
+        self.safety_lag_seconds = safety_lag_seconds
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -87,49 +95,28 @@ class BucketPollTrigger(BaseEventTrigger):
                 "poll_interval": self.poll_interval,
                 "staging": self.staging,
                 "since": self.since,
+                "safety_lag_seconds": self.safety_lag_seconds,
             },
         )
 
-    async def _start_watermark(self) -> datetime | None:
+    async def _start_window(self) -> PollWindow:
+        lag = timedelta(seconds=self.safety_lag_seconds)
         if self.since:
-            return datetime.fromisoformat(self.since)
+            return PollWindow(datetime.fromisoformat(self.since), lag)
         if not self.staging:
-            return None
-        s = self.staging
-        return await asyncio.to_thread(
-            ledger_watermark,
-            s["scheme"],
-            s["bucket"],
-            s.get("conn_id"),
-            s.get("endpoint_url"),
-            s["ledger_prefix"],
-        )
+            return PollWindow(None, lag)
+        return await asyncio.to_thread(ledger_window, self.staging, lag)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        watermark = await self._start_watermark()
+        window = await self._start_window()
         while True:
             try:
-                count, newest, keys = await asyncio.to_thread(
-                    newest_after,
-                    self.scheme,
-                    self.bucket,
-                    self.prefix,
-                    self.conn_id,
-                    self.endpoint_url,
-                    watermark,
+                fresh = await asyncio.to_thread(
+                    poll_once, self.scheme, self.bucket, self.prefix, self.conn_id, self.endpoint_url, window
                 )
             except Exception as err:  # keep watching through transient storage errors
                 self.log.warning("listing %s://%s/%s failed: %s", self.scheme, self.bucket, self.prefix, err)
-                count, newest, keys = 0, None, []
-            if count and newest is not None:
-                watermark = newest
-                yield TriggerEvent(
-                    {
-                        "count": count,
-                        "newest": newest.isoformat(),
-                        "keys": keys,
-                        "bucket": self.bucket,
-                        "prefix": self.prefix,
-                    }
-                )
+                fresh = []
+            if fresh:
+                yield TriggerEvent(event_payload(fresh, self.bucket, self.prefix))
             await asyncio.sleep(self.poll_interval)
