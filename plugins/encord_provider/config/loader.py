@@ -219,8 +219,11 @@ def parse_pipelines(text: str, source: Path | str = "<string>") -> PipelinesFile
     if references:
         lines = _lines(text)
         raise PipelinesConfigError(source, [_problem(loc, message, lines) for loc, message in references])
-    for loc, message in parsed.sharing_warnings():
-        log.warning("%s%s", source, _problem(loc, message, lines))
+    warnings = parsed.sharing_warnings()
+    if warnings:
+        lines = _lines(text)
+        for loc, message in warnings:
+            log.warning("%s%s", source, _problem(loc, message, lines))
     if not parsed.pipelines and not parsed.projects:
         log.warning("%s: defines no pipelines and no projects, so no Encord DAG is created", source)
     return parsed
