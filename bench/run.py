@@ -1,4 +1,5 @@
-"""`make bench`: run every bench/bench_*.py module in one process run and write bench/results.json."""
+"""`make bench`: run every bench/bench_*.py module (or the ones named: `python -m bench.run export parse`)
+and write their entries into bench/results.json, keeping the entries of benchmarks not run this time."""
 
 from __future__ import annotations
 
@@ -29,19 +30,35 @@ def run_one(name: str) -> dict[str, Any]:
         return {"ok": False, "error": traceback.format_exc()}
 
 
-def main(argv: list[str]) -> int:
-    results: dict[str, Any] = {
+def merge_results(previous: dict[str, Any] | None, ran: dict[str, Any]) -> dict[str, Any]:
+    """`ran` over the entries of a previous results.json: a run of some benchmarks keeps the others'."""
+    benchmarks = dict((previous or {}).get("benchmarks") or {})
+    benchmarks.update(ran)
+    return {
         "created_at": datetime.now(UTC).isoformat(),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-        "benchmarks": {},
+        "benchmarks": dict(sorted(benchmarks.items())),
     }
+
+
+def _read_previous(path: Path) -> dict[str, Any] | None:
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return previous if isinstance(previous, dict) else None
+
+
+def main(argv: list[str]) -> int:
+    ran: dict[str, Any] = {}
     for name in bench_modules(argv):
         print(f"== {name}", flush=True)
-        results["benchmarks"][name] = run_one(name)
-        print(json.dumps(results["benchmarks"][name], indent=2), flush=True)
-    (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {BENCH_DIR / 'results.json'}")
-    return 0 if all(r["ok"] for r in results["benchmarks"].values()) else 1
+        ran[name] = {"measured_at": datetime.now(UTC).isoformat(), **run_one(name)}
+        print(json.dumps(ran[name], indent=2), flush=True)
+    path = BENCH_DIR / "results.json"
+    path.write_text(json.dumps(merge_results(_read_previous(path), ran), indent=2) + "\n")
+    print(f"wrote {path} ({', '.join(ran) or 'nothing'} updated)")
+    return 0 if all(r["ok"] for r in ran.values()) else 1
 
 
 if __name__ == "__main__":

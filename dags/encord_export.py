@@ -58,6 +58,7 @@ def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
             full_snapshot_every=export.full_snapshot_every,
             rows_per_file=export.rows_per_file,
             bundle_size=export.bundle_size,
+            fetch_workers=export.fetch_workers,
             force_full="{{ params.full_snapshot }}",
             version_name="{{ params.version_name or '' }}",
             outlets=[Asset(f"encord://{project.name}/labels")],

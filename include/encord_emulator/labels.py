@@ -223,12 +223,11 @@ def list_label_row_metadata(ctx: RequestContext, uid: Any, payload: Any) -> list
         raise invalid_arguments("branch_name cannot be combined with include_all_label_branches")
     project = projects.sync_project_tasks(ctx.app, ctx.resource_id)
     graph = project["workflow"]
-    wanted = set(payload["data_hashes"]) if payload.get("data_hashes") else None
+    wanted, labels = _filtered_labels(ctx.store, project["project_hash"], payload)
     views = projects.project_data(ctx.store, project, wanted)
-    tasks = {
-        task["data_hash"]: task for task in workflow.tasks_of_project(ctx.store, project["project_hash"])
-    }
-    labels = labels_by_data_hash(ctx.store, project["project_hash"])
+    tasks = _tasks_of(ctx.store, project["project_hash"], wanted)
+    if labels is None:
+        labels = labels_by_data_hash(ctx.store, project["project_hash"])
     keep = _row_filter(payload)
     rows = []
     for view in views:
@@ -239,6 +238,40 @@ def list_label_row_metadata(ctx: RequestContext, uid: Any, payload: Any) -> list
             if keep(view, node, label, annotation_task_status(task, node)):
                 rows.append(metadata_dict(view, task, node, label, branch, payload))
     return rows
+
+
+def _filtered_labels(
+    store: Store, project_hash: str, payload: dict[str, Any]
+) -> tuple[set[str] | None, dict[tuple[str, str], dict[str, Any]] | None]:
+    """(data hashes, label rows by (data hash, branch)) a ``label_hashes`` / ``data_hashes`` filter can match,
+    read by id or index so a filtered listing costs O(filter); (None, None) without such a filter."""
+    if payload.get("label_hashes") is not None:
+        docs = store.get_many(LABEL_KIND, [str(h) for h in payload["label_hashes"]]).values()
+        labels = {(d["data_hash"], d["branch_name"]): d for d in docs if d["project_hash"] == project_hash}
+        wanted = {data_hash for data_hash, _ in labels}
+        if payload.get("data_hashes"):
+            wanted &= set(payload["data_hashes"])
+        return wanted, labels
+    if payload.get("data_hashes"):
+        wanted = set(payload["data_hashes"])
+        labels = {
+            (doc["data_hash"], doc["branch_name"]): doc
+            for data_hash in wanted
+            for doc in store.query(LABEL_KIND, project_hash=project_hash, data_hash=data_hash)
+        }
+        return wanted, labels
+    return None, None
+
+
+def _tasks_of(store: Store, project_hash: str, wanted: set[str] | None) -> dict[str, dict[str, Any]]:
+    """Tasks by data hash: of ``wanted`` only (by id) when it is given."""
+    if wanted is None:
+        tasks = workflow.tasks_of_project(store, project_hash)
+    else:
+        tasks = list(
+            store.get_many(workflow.TASK_KIND, [workflow.task_id(project_hash, h) for h in wanted]).values()
+        )
+    return {task["data_hash"]: task for task in tasks}
 
 
 def _branches(
@@ -367,10 +400,16 @@ def _filter_answers(answers: dict[str, Any], feature_hashes: set[str] | None) ->
 
 
 def _view_for(store: Store, project: dict[str, Any], data_hash: str) -> dict[str, Any]:
-    views = projects.project_data(store, project, {data_hash})
-    if not views:
-        raise not_found(f"data {data_hash} is not in project {project['project_hash']}")
-    return views[0]
+    return _views_for(store, project, [data_hash])[data_hash]
+
+
+def _views_for(store: Store, project: dict[str, Any], data_hashes: list[str]) -> dict[str, dict[str, Any]]:
+    """The data views of `data_hashes`, read in one pass over the project's rows (not one per label row)."""
+    views = {view["data_hash"]: view for view in projects.project_data(store, project, set(data_hashes))}
+    for data_hash in data_hashes:
+        if data_hash not in views:
+            raise not_found(f"data {data_hash} is not in project {project['project_hash']}")
+    return views
 
 
 # ---------------------------------------------------------------- labelrow PUT (create)
@@ -431,15 +470,15 @@ def get_label_rows(ctx: RequestContext, uid: Any, payload: Any) -> Any:
     label_hashes = uid if isinstance(uid, list) else [uid]
     object_hashes = payload.get("include_object_feature_hashes")
     classification_hashes = payload.get("include_classification_feature_hashes")
+    labels = [_label_doc(ctx.store, ctx.resource_id, str(label_hash)) for label_hash in label_hashes]
+    views = _views_for(ctx.store, project, [label["data_hash"] for label in labels])
     results = []
-    for label_hash in label_hashes:
-        label = _label_doc(ctx.store, ctx.resource_id, str(label_hash))
-        view = _view_for(ctx.store, project, label["data_hash"])
+    for label in labels:
         results.append(
             label_dict(
                 ctx.app,
                 project,
-                view,
+                views[label["data_hash"]],
                 label,
                 signed=bool(payload.get("get_signed_url")),
                 object_hashes=set(object_hashes) if object_hashes is not None else None,

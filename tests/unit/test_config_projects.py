@@ -103,6 +103,7 @@ def test_defaults_of_a_minimal_project() -> None:
     assert export.schedule == "@daily" and export.prefix == "encord-labels"
     assert export.formats == list(DEFAULT_FORMATS) and export.full_snapshot_every == 10
     assert export.bundle_size == 500 and export.rows_per_file == 50_000 and not export.signed_urls
+    assert export.fetch_workers == 2
     assert export.bucket_url == "gs://warehouse" and export.base_prefix == "encord-labels"
 
 

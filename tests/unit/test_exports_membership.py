@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from encord_provider.exports.membership import (
@@ -39,14 +39,13 @@ class StagedSource(EditableSource):
         for index in indexes:
             self.stage_of[index] = to
 
-    def list_rows(self, filters: ExportFilters, edited_after: datetime | None) -> list[RowRef]:
-        refs = super().list_rows(filters, edited_after)
+    def list_rows(self, filters: ExportFilters) -> Iterator[RowRef]:
         wanted = {
             synthetic_label_row(i)["label_hash"]
             for i, stage in self.stage_of.items()
             if not filters.stage or stage == filters.stage
         }
-        return [ref for ref in refs if ref.label_hash in wanted]
+        return (ref for ref in super().list_rows(filters) if ref.label_hash in wanted)
 
 
 def _spec(**kw: object) -> ExportSpec:

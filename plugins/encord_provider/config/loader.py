@@ -189,11 +189,20 @@ def _problems(err: ValidationError, lines: dict[PathKey, int]) -> list[str]:
     return problems
 
 
+# Every DAG file parses the pipelines file: libyaml's loader when PyYAML has it (10x the pure-Python one).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _lines(text: str) -> dict[PathKey, int]:
+    """Line numbers of every field path; composed only when there is an error to place."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return _line_index(node) if node is not None else {}
+
+
 def parse_pipelines(text: str, source: Path | str = "<string>") -> PipelinesFile:
     """Validate YAML text. Raises PipelinesConfigError naming `source`, the field path and the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as err:
         raise PipelinesConfigError(source, [f": not valid YAML: {err}"]) from err
     if raw is None:
@@ -202,16 +211,19 @@ def parse_pipelines(text: str, source: Path | str = "<string>") -> PipelinesFile
         raise PipelinesConfigError(
             source, [": top level must be a mapping with 'pipelines' and/or 'projects'"]
         )
-    lines = _line_index(node) if node is not None else {}
     try:
         parsed = PipelinesFile.model_validate(raw)
     except ValidationError as err:
-        raise PipelinesConfigError(source, _problems(err, lines)) from None
+        raise PipelinesConfigError(source, _problems(err, _lines(text))) from None
     references = parsed.reference_problems()
     if references:
+        lines = _lines(text)
         raise PipelinesConfigError(source, [_problem(loc, message, lines) for loc, message in references])
-    for loc, message in parsed.sharing_warnings():
-        log.warning("%s%s", source, _problem(loc, message, lines))
+    warnings = parsed.sharing_warnings()
+    if warnings:
+        lines = _lines(text)
+        for loc, message in warnings:
+            log.warning("%s%s", source, _problem(loc, message, lines))
     if not parsed.pipelines and not parsed.projects:
         log.warning("%s: defines no pipelines and no projects, so no Encord DAG is created", source)
     return parsed

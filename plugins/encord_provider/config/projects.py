@@ -104,6 +104,9 @@ class ExportConfig(BaseModel):
         default_factory=lambda: CocoOptions(), description="How coco.json writes points, skeletons and masks."
     )
     bundle_size: int = Field(500, ge=1, le=1000, description="Label rows initialised per request.")
+    fetch_workers: int = Field(
+        2, ge=1, le=16, description="Pages of label rows fetched at once (each holds one bundle in memory)."
+    )
     rows_per_file: int = Field(50_000, ge=1, description="Encord JSON rows per labels-NNNNN.jsonl chunk.")
 
     @field_validator("uri")

@@ -17,8 +17,13 @@ def file_sha256(path: Path, block: int = 1 << 20) -> str:
 
 def source_digest(fingerprints: Iterable[str]) -> str:
     """sha256 over the sorted `label_hash:last_edited_at` fingerprints (same rows => same digest)."""
+    return sorted_digest(sorted(fingerprints))
+
+
+def sorted_digest(sorted_fingerprints: Iterable[str]) -> str:
+    """`source_digest` of fingerprints that arrive already sorted (streamed from a spool)."""
     digest = hashlib.sha256()
-    for fingerprint in sorted(fingerprints):
+    for fingerprint in sorted_fingerprints:
         digest.update(fingerprint.encode())
         digest.update(b"\n")
     return digest.hexdigest()

@@ -4,7 +4,8 @@ Every version stores its whole membership (the rows the filters selected, e.g. e
 as `membership.csv.gz`: `label_hash,data_hash` lines sorted by label hash. The next version compares its
 own listing with that file in one sorted merge, so a row that entered the stage without a label edit is
 exported, and a row that left it is reported in `left_rows.csv`. The previous file is read in chunks
-(`read_range`), never whole: memory stays at the current listing plus one chunk.
+(`read_range`), never whole, and the current listing arrives sorted from disk (`exports.spool`): memory
+stays at one chunk.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -33,13 +34,33 @@ def sorted_refs(refs: Iterable[RowRef]) -> list[RowRef]:
     return [unique[key] for key in sorted(unique)]
 
 
-def write_membership(path: Path, refs: Sequence[RowRef]) -> Path:
+class MembershipWriter:
+    """`membership.csv.gz` written one row at a time (rows arrive sorted by label hash)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        # mtime=0: the same members give the same bytes (and checksum) on every run.
+        self._gzip = gzip.GzipFile(path, "wb", mtime=0)
+        self._fh = io.TextIOWrapper(self._gzip, encoding="utf-8", newline="")
+        self._csv = csv.writer(self._fh)
+
+    def add(self, ref: RowRef) -> None:
+        self._csv.writerow([ref.label_hash, ref.data_hash])
+        self.rows += 1
+
+    def close(self) -> Path:
+        self._fh.close()
+        self._gzip.close()
+        return self.path
+
+
+def write_membership(path: Path, refs: Iterable[RowRef]) -> Path:
     """Write the sorted membership of `refs` (already sorted by `sorted_refs`)."""
-    with gzip.open(path, "wt", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        for ref in refs:
-            writer.writerow([ref.label_hash, ref.data_hash])
-    return path
+    writer = MembershipWriter(path)
+    for ref in refs:
+        writer.add(ref)
+    return writer.close()
 
 
 def read_membership(store: ObjectStore, key: str, size: int, chunk: int = READ_CHUNK) -> Iterator[Member]:
@@ -65,6 +86,50 @@ def _members(lines: list[str], key: str) -> Iterator[Member]:
         yield label_hash, data_hash
 
 
+class MembershipDiff:
+    """One sorted merge of the current listing with the previous version's membership.
+
+    `walk(current)` yields each current row (sorted by label hash, each once) with whether it entered
+    (is missing from `previous`); rows of `previous` missing from `current` are written to `left_out` as
+    CSV (`label_hash,data_hash`) and counted in `left`. Memory: one row of each side.
+    """
+
+    def __init__(self, previous: Iterable[Member], left_out: TextIO) -> None:
+        self._previous = iter(previous)
+        self._left_csv = csv.writer(left_out)
+        self._left_csv.writerow(["label_hash", "data_hash"])
+        self._last_previous = ""
+        self.entered = 0
+        self.left = 0
+
+    def _next_previous(self) -> Member | None:
+        member = next(self._previous, None)
+        if member is not None:
+            if member[0] < self._last_previous:
+                raise ExportError(f"membership file is not sorted at {member[0]!r}")
+            self._last_previous = member[0]
+        return member
+
+    def _leave(self, member: Member) -> None:
+        self._left_csv.writerow(member)
+        self.left += 1
+
+    def walk(self, current: Iterable[RowRef]) -> Iterator[tuple[RowRef, bool]]:
+        member = self._next_previous()
+        for ref in current:
+            while member is not None and member[0] < ref.label_hash:
+                self._leave(member)
+                member = self._next_previous()
+            entered = member is None or member[0] != ref.label_hash
+            if not entered:
+                member = self._next_previous()
+            self.entered += entered
+            yield ref, entered
+        while member is not None:
+            self._leave(member)
+            member = self._next_previous()
+
+
 @dataclass
 class MembershipChange:
     """The outcome of comparing the current listing with the previous version's membership."""
@@ -73,39 +138,11 @@ class MembershipChange:
     left: int = 0
 
 
-def compare(current: Sequence[RowRef], previous: Iterable[Member], left_out: TextIO) -> MembershipChange:
-    """Sorted merge of `current` (from `sorted_refs`) with `previous` (sorted the same way).
-
-    Rows of `current` missing from `previous` are returned as `entered`; rows of `previous` missing from
-    `current` are written to `left_out` as CSV (`label_hash,data_hash`) and counted.
-    """
-    writer = csv.writer(left_out)
-    writer.writerow(["label_hash", "data_hash"])
-    change = MembershipChange()
-    index = 0
-    last_previous = ""
-    for label_hash, data_hash in previous:
-        if label_hash < last_previous:
-            raise ExportError(f"membership file is not sorted at {label_hash!r}")
-        last_previous = label_hash
-        while index < len(current) and current[index].label_hash < label_hash:
-            change.entered.append(current[index])
-            index += 1
-        if index < len(current) and current[index].label_hash == label_hash:
-            index += 1
-            continue
-        writer.writerow([label_hash, data_hash])
-        change.left += 1
-    change.entered.extend(current[index:])
-    return change
-
-
-def compare_with_store(
-    store: ObjectStore, key: str, size: int, current: Sequence[RowRef], left_path: Path
-) -> MembershipChange:
-    """`compare` against the membership file at `key`, writing the left rows to `left_path`."""
-    with left_path.open("w", newline="", encoding="utf-8") as left_out:
-        return compare(current, read_membership(store, key, size), left_out)
+def compare(current: Iterable[RowRef], previous: Iterable[Member], left_out: TextIO) -> MembershipChange:
+    """`MembershipDiff` collected in memory: the entered rows as a list (small comparisons, tests)."""
+    diff = MembershipDiff(previous, left_out)
+    entered = [ref for ref, is_entered in diff.walk(current) if is_entered]
+    return MembershipChange(entered, diff.left)
 
 
 def read_all(data: bytes) -> list[Member]:

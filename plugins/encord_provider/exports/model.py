@@ -37,6 +37,18 @@ class RowRef:
         edited = self.last_edited_at.isoformat() if self.last_edited_at else "-"
         return f"{self.label_hash}:{edited}"
 
+    def to_row(self) -> tuple[str, str, str]:
+        """`(label_hash, data_hash, last_edited_at ISO or "")`: a line of `source_rows.csv` and the spools."""
+        return (
+            self.label_hash,
+            self.data_hash,
+            self.last_edited_at.isoformat() if self.last_edited_at else "",
+        )
+
+    @classmethod
+    def from_row(cls, row: tuple[str, ...] | list[str]) -> RowRef:
+        return cls(row[0], row[1], datetime.fromisoformat(row[2]) if row[2] else None)
+
 
 class ExportFilters(BaseModel):
     """What to export; the same filters are recorded in the manifest of every version."""

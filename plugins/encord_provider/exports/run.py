@@ -1,5 +1,10 @@
 """Write one label version: pick full/incremental, stream rows into the writers, upload, mark `_SUCCESS`.
 
+Streaming, memory bounded whatever the row count: the listing goes page by page into a sorted spool on
+disk; one sorted pass (`exports.selection`) writes the membership and picks the rows; those are fetched a
+page at a time, `source.workers` pages at once, and written in label-hash order while the next pages are
+fetched.
+
 Idempotence: a rerun with the same `run_key` returns the version already written; otherwise a run that
 finds no label row edited since the previous version's high-water mark, and no row entering or leaving the
 filtered set (`exports.membership`), writes nothing.
@@ -7,25 +12,17 @@ filtered set (`exports.membership`), writes nothing.
 
 from __future__ import annotations
 
-import csv
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from encord_provider.exports.coco import CocoWriter
-from encord_provider.exports.digest import file_sha256, source_digest
+from encord_provider.exports.digest import file_sha256
 from encord_provider.exports.jsonl import ChunkedJsonlWriter
-from encord_provider.exports.membership import (
-    LEFT_ROWS,
-    MEMBERSHIP,
-    MembershipChange,
-    compare_with_store,
-    sorted_refs,
-    write_membership,
-)
+from encord_provider.exports.membership import LEFT_ROWS, MEMBERSHIP, Member, read_membership
 from encord_provider.exports.model import (
     CocoOptions,
     ExportError,
@@ -36,7 +33,10 @@ from encord_provider.exports.model import (
     RowRef,
     VersionKind,
 )
+from encord_provider.exports.pages import batched, ordered_map
+from encord_provider.exports.selection import SOURCE_ROWS, Selection, read_selected, select_rows, unique_refs
 from encord_provider.exports.source import LabelSource
+from encord_provider.exports.spool import SortedSpool
 from encord_provider.exports.table import CsvTableWriter, ParquetTableWriter, TableWriter
 from encord_provider.exports.upload import upload_file
 from encord_provider.exports.versions import MANIFEST, SUCCESS, VersionLayout, VersionMarker
@@ -49,6 +49,8 @@ CONTENT_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
     ".csv": "text/csv",
 }
+FileList = list[tuple[Path, int | None]]
+"""Files of a version with their row counts (None where rows mean nothing)."""
 
 
 @dataclass(frozen=True)
@@ -90,28 +92,6 @@ def _plan(spec: ExportSpec, previous: Manifest | None) -> _Plan:
     return _Plan(number, kind, previous, edited_after)
 
 
-def _is_new(ref: RowRef, previous: Manifest | None) -> bool:
-    """Edited after the previous version's high-water mark (and not one of the rows exported at it)."""
-    if previous is None or previous.high_water_mark is None:
-        return True
-    if ref.last_edited_at is None:
-        return False
-    if ref.last_edited_at > previous.high_water_mark:
-        return True
-    return ref.last_edited_at == previous.high_water_mark and ref.fingerprint() not in previous.boundary_rows
-
-
-def _high_water(refs: Iterable[RowRef], previous: Manifest | None) -> tuple[datetime | None, list[str]]:
-    stamps = [r.last_edited_at for r in refs if r.last_edited_at is not None]
-    mark = max(stamps, default=None)
-    if previous and previous.high_water_mark and (mark is None or previous.high_water_mark > mark):
-        return previous.high_water_mark, list(previous.boundary_rows)
-    boundary = {r.fingerprint() for r in refs if mark is not None and r.last_edited_at == mark}
-    if previous and previous.high_water_mark == mark:
-        boundary.update(previous.boundary_rows)  # rows exported at the same instant by earlier versions
-    return mark, sorted(boundary)
-
-
 class _Writers:
     """All the format writers of one version, fed one label row at a time."""
 
@@ -138,8 +118,8 @@ class _Writers:
             table.add_row(row)
         self.rows += 1
 
-    def close(self) -> tuple[list[tuple[Path, int | None]], dict[str, int]]:
-        files: list[tuple[Path, int | None]] = []
+    def close(self) -> tuple[FileList, dict[str, int]]:
+        files: FileList = []
         counts: dict[str, int] = {"label_rows": self.rows}
         if self.jsonl:
             chunk_paths = self.jsonl.close()
@@ -154,17 +134,6 @@ class _Writers:
         return files, counts
 
 
-def _write_source_rows(path: Path, refs: Sequence[RowRef]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["label_hash", "data_hash", "last_edited_at"])
-        for ref in refs:
-            writer.writerow(
-                [ref.label_hash, ref.data_hash, ref.last_edited_at.isoformat() if ref.last_edited_at else ""]
-            )
-    return path
-
-
 def _version_name(spec: ExportSpec, plan: _Plan, created_at: datetime) -> str:
     if spec.version_name:
         name = spec.version_name
@@ -177,7 +146,7 @@ def _version_name(spec: ExportSpec, plan: _Plan, created_at: datetime) -> str:
     return name
 
 
-def _upload_all(layout: VersionLayout, version: str, files: list[tuple[Path, int | None]]) -> list[FileEntry]:
+def _upload_all(layout: VersionLayout, version: str, files: FileList) -> list[FileEntry]:
     entries = []
     for path, rows in files:
         key = layout.key(version, path.name)
@@ -188,24 +157,22 @@ def _upload_all(layout: VersionLayout, version: str, files: list[tuple[Path, int
     return entries
 
 
-def _unchanged(
-    spec: ExportSpec, plan: _Plan, refs: Sequence[RowRef], change: MembershipChange | None, digest: str
-) -> str | None:
+def _unchanged(spec: ExportSpec, plan: _Plan, selection: Selection) -> str | None:
     """Why nothing needs writing, or None when a version is due."""
     previous = plan.previous
-    if previous is None or (change is not None and change.left):
+    if previous is None or selection.left:
         return None
     if spec.force_full:
         same = (
             previous.kind == "full"
             and previous.filters == spec.filters
             and previous.coco_options == spec.coco
-            and previous.source_digest == digest
+            and previous.source_digest == selection.digest
         )
         return f"full snapshot identical to {previous.version}" if same else None
     if plan.kind == "full":
         return None
-    if not refs:
+    if not selection.selected:
         return (
             f"no label row edited, entering or leaving the filters since {previous.version} "
             f"(high-water mark {previous.high_water_mark})"
@@ -213,23 +180,21 @@ def _unchanged(
     return None
 
 
-def _membership_change(
-    layout: VersionLayout, previous: Manifest | None, listed: Sequence[RowRef], workdir: Path
-) -> MembershipChange | None:
-    """Compare `listed` with the previous version's membership; None when there is none to compare with."""
+def _list_sorted(source: LabelSource, filters: ExportFilters, workdir: Path) -> SortedSpool:
+    """The whole filtered listing, spooled to disk to be read back sorted by label hash."""
+    spool = SortedSpool(workdir, "listed")
+    for page in source.list_pages(filters):
+        for ref in page:
+            spool.add(ref.to_row())
+    return spool
+
+
+def _previous_members(layout: VersionLayout, previous: Manifest | None) -> Iterator[Member] | None:
+    """The previous version's membership, streamed; None when there is none to compare with."""
     entry = previous.file(MEMBERSHIP) if previous else None
     if previous is None or entry is None:
         return None
-    key = layout.key(previous.version, MEMBERSHIP)
-    return compare_with_store(layout.store, key, entry.bytes, listed, workdir / LEFT_ROWS)
-
-
-def _selected(plan: _Plan, listed: Sequence[RowRef], change: MembershipChange | None) -> list[RowRef]:
-    """The rows this version exports: all of them (full), or the edited and entering ones (incremental)."""
-    if plan.kind == "full":
-        return list(listed)
-    entered = {ref.label_hash for ref in change.entered} if change else set()
-    return [ref for ref in listed if ref.label_hash in entered or _is_new(ref, plan.previous)]
+    return read_membership(layout.store, layout.key(previous.version, MEMBERSHIP), entry.bytes)
 
 
 def export_labels(
@@ -245,14 +210,14 @@ def export_labels(
     if spec.version_name and any(m.version == spec.version_name for m in markers):
         raise ExportError(f"version {spec.version_name!r} of {spec.project} already exists")
     plan = _plan(spec, previous)
-    # The whole filtered set is listed every time: entering and leaving rows are found by comparison.
-    listed = sorted_refs(source.list_rows(spec.filters, None))
     with tempfile.TemporaryDirectory(prefix="encord-export-") as tmp:
         workdir = Path(tmp)
-        change = _membership_change(layout, previous, listed, workdir)
-        refs = _selected(plan, listed, change)
-        digest = source_digest(r.fingerprint() for r in refs)
-        if reason := _unchanged(spec, plan, refs, change, digest):
+        # The whole filtered set is listed every time: entering and leaving rows are found by comparison.
+        listed = _list_sorted(source, spec.filters, workdir)
+        members = _previous_members(layout, previous)
+        selection = select_rows(unique_refs(listed.sorted()), plan.kind, previous, members, workdir)
+        listed.remove()
+        if reason := _unchanged(spec, plan, selection):
             return ExportResult(
                 status="unchanged",
                 project=spec.project,
@@ -264,7 +229,7 @@ def export_labels(
             )
         created_at = now or datetime.now(UTC)
         version = _version_name(spec, plan, created_at)
-        work = _Work(plan, listed, refs, change, digest, version, created_at, workdir)
+        work = _Work(plan, selection, version, created_at, workdir)
         manifest = _write_version(layout, source, spec, work)
     return _result("written", layout, manifest)
 
@@ -274,38 +239,40 @@ class _Work:
     """Everything one version is written from."""
 
     plan: _Plan
-    listed: Sequence[RowRef]
-    refs: Sequence[RowRef]
-    change: MembershipChange | None
-    digest: str
+    selection: Selection
     version: str
     created_at: datetime
     workdir: Path
 
 
-def _membership_files(work: _Work) -> tuple[list[tuple[Path, int | None]], dict[str, int]]:
-    files: list[tuple[Path, int | None]] = [
-        (_write_source_rows(work.workdir / "source_rows.csv", work.refs), len(work.refs)),
-        (write_membership(work.workdir / MEMBERSHIP, work.listed), len(work.listed)),
-    ]
-    counts = {"member_rows": len(work.listed)}
-    if work.change is not None:
-        files.append((work.workdir / LEFT_ROWS, work.change.left))
-        counts.update(rows_entered=len(work.change.entered), rows_left=work.change.left)
-    return files, counts
+def _selection_files(selection: Selection) -> FileList:
+    rows = {SOURCE_ROWS: selection.selected, MEMBERSHIP: selection.members, LEFT_ROWS: selection.left}
+    return [(path, rows[name]) for name, path in selection.files.items()]
+
+
+def _fetch_page(source: LabelSource, filters: ExportFilters, page: Sequence[RowRef]) -> list[dict[str, Any]]:
+    rows = source.fetch(page, filters)
+    if len(rows) != len(page):
+        raise ExportError(f"asked the label source for {len(page)} label rows, got {len(rows)}")
+    return rows
+
+
+def _write_rows(source: LabelSource, spec: ExportSpec, work: _Work) -> tuple[FileList, dict[str, int]]:
+    """Fetch the selected rows page by page (`source.workers` pages at once) while writing them in order."""
+    writers = _Writers(work.workdir, spec, source.ontology())
+    pages = batched(read_selected(work.selection.files[SOURCE_ROWS]), source.page_size)
+    for rows in ordered_map(lambda page: _fetch_page(source, spec.filters, page), pages, source.workers):
+        for row in rows:
+            writers.add(row)
+    return writers.close()
 
 
 def _write_version(layout: VersionLayout, source: LabelSource, spec: ExportSpec, work: _Work) -> Manifest:
-    plan, version = work.plan, work.version
-    writers = _Writers(work.workdir, spec, source.ontology())
-    for row in source.fetch(work.refs, spec.filters):
-        writers.add(row)
-    files, counts = writers.close()
-    extra_files, extra_counts = _membership_files(work)
-    files += extra_files
-    counts.update(extra_counts)
+    plan, version, selection = work.plan, work.version, work.selection
+    files, counts = _write_rows(source, spec, work)
+    files += _selection_files(selection)
+    counts.update(selection.counts())
     entries = _upload_all(layout, version, files)
-    mark, boundary = _high_water(work.refs, plan.previous)
     previous = plan.previous
     manifest = Manifest(
         project=spec.project,
@@ -320,10 +287,10 @@ def _write_version(layout: VersionLayout, source: LabelSource, spec: ExportSpec,
         filters=spec.filters,
         coco_options=spec.coco,
         edited_after=plan.edited_after,
-        high_water_mark=mark,
-        boundary_rows=boundary,
-        source_rows=len(work.refs),
-        source_digest=work.digest,
+        high_water_mark=selection.high_water_mark,
+        boundary_rows=selection.boundary_rows,
+        source_rows=selection.selected,
+        source_digest=selection.digest,
         counts=counts,
         files=entries,
     )

@@ -1,77 +1,101 @@
-"""Where label rows come from: the `encord` SDK (or anything else with the same three calls)."""
+"""Where label rows come from: the `encord` SDK (or anything else with the same calls).
+
+A source lists the filtered label rows page by page (metadata only) and fetches the labels of a page
+when asked. `export_labels` never holds more than a few pages: listing goes to a sorted spool on disk,
+fetched pages go straight to the writers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from encord_provider.exports.model import ExportFilters, RowRef, as_utc
+from encord_provider.exports.model import ExportError, ExportFilters, RowRef, as_utc
+from encord_provider.exports.pages import batched, ordered_map
 
 if TYPE_CHECKING:
     from encord.objects import LabelRowV2
     from encord.project import Project
 
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_WORKERS = 2
+
 
 class LabelSource(Protocol):
+    page_size: int
+    """Rows per `fetch` call."""
+    workers: int
+    """How many `fetch` calls may run at once (from different threads)."""
+
     def ontology(self) -> dict[str, Any]:
         """The project ontology in `OntologyStructure.to_dict()` form."""
         ...
 
-    def list_rows(self, filters: ExportFilters, edited_after: datetime | None) -> list[RowRef]:
-        """Labelled rows matching the filters (rows without a label row are never listed).
+    def list_pages(self, filters: ExportFilters) -> Iterator[Sequence[RowRef]]:
+        """Every labelled row matching the filters, a page at a time, in any order.
 
-        `export_labels` passes `edited_after=None`: it needs the whole filtered set to see rows that
-        entered or left it (e.g. the stage) without a label edit.
+        A row may appear twice (e.g. its task moved between stages while the listing ran); the export keeps
+        one. Rows without a label row are never listed. The whole filtered set is listed every time: rows
+        that entered or left it (e.g. the stage) are found by comparison with the previous version.
         """
         ...
 
-    def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> Iterator[dict[str, Any]]:
-        """The Encord label JSON of each ref, in order."""
+    def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> list[dict[str, Any]]:
+        """The Encord label JSON of each ref (at most `page_size`), in order. Called from worker threads."""
         ...
 
 
 class SdkLabelSource:
-    """`project.list_label_rows_v2` + `initialise_labels` in bundles + `to_encord_dict()`.
+    """Label rows through the SDK, one page per request, `workers` requests at a time.
 
-    Rows that have no label row yet (`label_hash` None) are skipped: initialising them would *create*
-    label rows on the server, an export must not write.
+    Listing: a workflow project is listed stage by stage through the (paged) task listing; each page of
+    data hashes becomes one `list_label_rows_v2(data_hashes=...)` call. (`list_label_rows_v2` itself has no
+    paging: unfiltered, it returns every row of the project in one response.) A project without a workflow
+    is listed in that single call.
+
+    Fetching: `list_label_rows_v2(label_hashes=...)`, then `initialise_labels` of the page in one bundle and
+    `to_encord_dict()`. Rows that have no label row yet (`label_hash` None) are never listed: initialising
+    them would *create* label rows on the server, an export must not write.
     """
 
-    def __init__(self, project: Project, bundle_size: int = 500) -> None:
+    def __init__(
+        self, project: Project, bundle_size: int = DEFAULT_PAGE_SIZE, workers: int = DEFAULT_WORKERS
+    ) -> None:
+        if bundle_size < 1 or workers < 1:
+            raise ValueError("bundle_size and workers must be >= 1")
         self.project = project
-        self.bundle_size = bundle_size
-        self._pending: dict[str, LabelRowV2] = {}
+        self.page_size = bundle_size
+        self.workers = workers
 
     def ontology(self) -> dict[str, Any]:
         return dict(self.project.ontology_structure.to_dict())
 
-    def list_rows(self, filters: ExportFilters, edited_after: datetime | None) -> list[RowRef]:
-        rows = self.project.list_label_rows_v2(
-            edited_after=edited_after,
-            workflow_graph_node_title_eq=filters.stage,
-        )
-        refs: list[RowRef] = []
-        for row in rows:
-            if row.label_hash is None:
-                continue
-            self._pending[row.label_hash] = row
-            refs.append(RowRef(row.label_hash, row.data_hash, as_utc(row.last_edited_at)))
-        return refs
+    def list_pages(self, filters: ExportFilters) -> Iterator[list[RowRef]]:
+        from encord.orm.project import ProjectType
 
-    def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(refs), self.bundle_size):
-            batch = [self._pending.pop(ref.label_hash) for ref in refs[start : start + self.bundle_size]]
-            self._initialise(batch, filters)
-            for row in batch:
-                yield row.to_encord_dict()
-            del batch  # let the initialised rows go before the next bundle
-        self._pending.clear()  # listed rows that were not exported (incremental versions)
+        if self.project.project_type != ProjectType.WORKFLOW:
+            rows = self.project.list_label_rows_v2(workflow_graph_node_title_eq=filters.stage)
+            yield from batched(_refs(rows), self.page_size)
+            return
+        pages = batched(self._data_hashes(filters.stage), self.page_size)
+        yield from ordered_map(lambda page: self._list_page(page, filters.stage), pages, self.workers)
 
-    def _initialise(self, rows: list[LabelRowV2], filters: ExportFilters) -> None:
+    def _data_hashes(self, stage: str | None) -> Iterator[str]:
+        """The data hash of every task, stage by stage (only the stage titled `stage` if given)."""
+        for workflow_stage in self.project.workflow.stages:
+            if stage is None or workflow_stage.title == stage:
+                for task in workflow_stage.get_tasks():
+                    yield str(task.data_hash)
+
+    def _list_page(self, data_hashes: list[str], stage: str | None) -> list[RowRef]:
+        rows = self.project.list_label_rows_v2(data_hashes=data_hashes, workflow_graph_node_title_eq=stage)
+        return list(_refs(rows))
+
+    def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> list[dict[str, Any]]:
+        rows = self._label_rows(refs)
         objects = set(filters.include_object_feature_hashes or ()) or None
         classifications = set(filters.include_classification_feature_hashes or ()) or None
-        with self.project.create_bundle(bundle_size=self.bundle_size) as bundle:
+        with self.project.create_bundle(bundle_size=max(len(rows), 1)) as bundle:
             for row in rows:
                 row.initialise_labels(
                     include_object_feature_hashes=objects,
@@ -79,3 +103,22 @@ class SdkLabelSource:
                     bundle=bundle,
                     include_signed_url=filters.signed_urls,
                 )
+        return [row.to_encord_dict() for row in rows]
+
+    def _label_rows(self, refs: Sequence[RowRef]) -> list[LabelRowV2]:
+        """The listed rows of `refs`, in order; a row deleted since it was listed is an error (retry)."""
+        listed = self.project.list_label_rows_v2(label_hashes=[ref.label_hash for ref in refs])
+        by_hash = {row.label_hash: row for row in listed}
+        missing = [ref.label_hash for ref in refs if ref.label_hash not in by_hash]
+        if missing:
+            raise ExportError(
+                f"label rows {missing[:5]} ({len(missing)} in all) of project {self.project.project_hash} "
+                "were listed but no longer exist; rerun the export"
+            )
+        return [by_hash[ref.label_hash] for ref in refs]
+
+
+def _refs(rows: Iterable[LabelRowV2]) -> Iterator[RowRef]:
+    for row in rows:
+        if row.label_hash is not None:
+            yield RowRef(row.label_hash, row.data_hash, as_utc(row.last_edited_at))

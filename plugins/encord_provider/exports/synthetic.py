@@ -1,6 +1,6 @@
 """Synthetic label rows in the SDK's `to_encord_dict()` shape, built offline (benchmarks, tests, docs).
 
-`GeneratedLabelSource` yields rows lazily so a 100k-row export never holds them all in memory.
+`GeneratedLabelSource` makes rows lazily, a page at a time, so a large export never holds them all in memory.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from encord.common.bitmask_operations.bitmask_operations import serialise_bitmask
 
 from encord_provider.exports.model import ExportFilters, RowRef
+from encord_provider.exports.pages import batched
 
 WIDTH, HEIGHT = 64, 48
 FEATURES = {
@@ -158,27 +159,34 @@ class GeneratedLabelSource:
         make_row: Callable[[int, datetime], dict[str, Any]] = synthetic_label_row,
         ontology: dict[str, Any] | None = None,
         edited_at: Callable[[int], datetime] | None = None,
+        page_size: int = 500,
     ) -> None:
         self.count = count
         self.make_row = make_row
         self._ontology = ontology or synthetic_ontology()
         self.edited_at = edited_at or (lambda i: EPOCH + timedelta(seconds=i))
+        self.page_size = page_size
+        self.workers = 1
         self.fetched: list[int] = []
+        self._index_of: dict[str, int] | None = None
 
     def ontology(self) -> dict[str, Any]:
         return self._ontology
 
-    def list_rows(self, filters: ExportFilters, edited_after: datetime | None) -> list[RowRef]:
-        refs = []
+    def list_rows(self, filters: ExportFilters) -> Iterator[RowRef]:
+        """Every row, in index order (subclasses filter here)."""
         for index in range(self.count):
-            edited = self.edited_at(index)
-            if edited_after is None or edited > edited_after:
-                refs.append(RowRef(_uuid(index, "label"), _uuid(index, "data"), edited))
-        return refs
+            yield RowRef(_uuid(index, "label"), _uuid(index, "data"), self.edited_at(index))
 
-    def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> Iterator[dict[str, Any]]:
-        index_of = {_uuid(i, "label"): i for i in range(self.count)} if self.count <= 1_000_000 else {}
+    def list_pages(self, filters: ExportFilters) -> Iterator[list[RowRef]]:
+        return batched(self.list_rows(filters), self.page_size)
+
+    def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> list[dict[str, Any]]:
+        if self._index_of is None:  # label hashes are not invertible: one map, built on first use
+            self._index_of = {_uuid(i, "label"): i for i in range(self.count)}
+        rows = []
         for ref in refs:
-            index = index_of[ref.label_hash]
+            index = self._index_of[ref.label_hash]
             self.fetched.append(index)
-            yield self.make_row(index, self.edited_at(index))
+            rows.append(self.make_row(index, self.edited_at(index)))
+        return rows

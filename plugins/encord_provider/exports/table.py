@@ -184,7 +184,7 @@ class TableWriter(Protocol):
 class ParquetTableWriter:
     """Parquet file written one row group at a time."""
 
-    def __init__(self, path: Path, ontology: dict[str, Any], row_group_size: int = 50_000) -> None:
+    def __init__(self, path: Path, ontology: dict[str, Any], row_group_size: int = 10_000) -> None:
         self.path = path
         self._attributes = AttributeIndex(ontology)
         self.rows = 0

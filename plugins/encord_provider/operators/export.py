@@ -23,6 +23,8 @@ class EncordExportLabelsOperator(BaseOperator):
     :param force_full: write a full snapshot whatever the schedule of full versions says.
     :param version_name: explicit version folder name (manual runs); default from `version_name_template`.
     :param run_key: identifies the interval; a rerun with the same key returns the version already written.
+    :param bundle_size: label rows listed and initialised per request (one page).
+    :param fetch_workers: pages fetched at once while the previous ones are written.
     """
 
     template_fields: Sequence[str] = ("stage", "version_name", "run_key", "force_full", "prefix")
@@ -48,6 +50,7 @@ class EncordExportLabelsOperator(BaseOperator):
         full_snapshot_every: int = 10,
         rows_per_file: int = 50_000,
         bundle_size: int = 500,
+        fetch_workers: int = 2,
         force_full: bool | str = False,
         version_name: str | None = None,
         run_key: str | None = "{{ run_id }}",
@@ -71,6 +74,7 @@ class EncordExportLabelsOperator(BaseOperator):
         self.full_snapshot_every = full_snapshot_every
         self.rows_per_file = rows_per_file
         self.bundle_size = bundle_size
+        self.fetch_workers = fetch_workers
         self.force_full = force_full
         self.version_name = version_name
         self.run_key = run_key
@@ -112,7 +116,8 @@ class EncordExportLabelsOperator(BaseOperator):
             version_name=self.version_name or None,
             run_key=self.run_key or None,
         )
-        result = export_labels(store, SdkLabelSource(project, self.bundle_size), spec)
+        source = SdkLabelSource(project, self.bundle_size, workers=self.fetch_workers)
+        result = export_labels(store, source, spec)
         self.log.info(
             "export %s: %s %s (%s) %s",
             spec.project,
