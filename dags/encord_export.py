@@ -52,6 +52,8 @@ def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
             include_object_feature_hashes=export.include_object_feature_hashes,
             include_classification_feature_hashes=export.include_classification_feature_hashes,
             signed_urls=export.signed_urls,
+            label_statuses=export.label_statuses,
+            data_units=export.data_units,
             formats=export.formats,
             coco_options=export.coco.model_dump(),
             version_name_template=export.version_name_template,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId, Regex
 from encord_provider.config.listing import ListingConfig
+from encord_provider.config.run_controls import ApprovalConfig, DeadlineConfig
 from encord_provider.config.schedule import Schedule
 from encord_provider.storage.s3 import REGION_PATTERN
 
@@ -343,6 +344,8 @@ class IngestPipeline(_Strict):
     task_retries: int = Field(2, ge=0, le=20, description="Airflow retries of each ingest task.")
     retry_delay_seconds: float = Field(60.0, ge=0, description="Wait between Airflow task retries.")
     tags: list[str] = Field(default_factory=list)
+    deadline: DeadlineConfig | None = Field(None, description="Alert when a run is not done in time (SLA).")
+    approval: ApprovalConfig | None = Field(None, description="Ask a person before a big registration.")
 
     @field_validator("datasets", mode="before")
     @classmethod

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
 from encord_provider.config.schedule import Schedule
-from encord_provider.exports.model import CocoOptions
+from encord_provider.exports.model import CocoOptions, DataUnits, LabelStatusName
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 _AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
@@ -93,6 +93,14 @@ class ExportConfig(BaseModel):
     include_object_feature_hashes: list[str] | None = None
     include_classification_feature_hashes: list[str] | None = None
     signed_urls: bool = False
+    label_statuses: list[LabelStatusName] | None = Field(
+        None,
+        description="The Legacy export dialog's label statuses (NOT_LABELLED, LABEL_IN_PROGRESS, LABELLED, "
+        "REVIEW_IN_PROGRESS, REVIEWED, REVIEWED_TWICE); null = every status.",
+    )
+    data_units: DataUnits = Field(
+        "labelled", description="'labelled' = only data units with labels; 'all' = every data unit."
+    )
     version_name_template: str = Field(
         "v{number:05d}_{created_at:%Y%m%dT%H%M%SZ}",
         description="str.format template; fields: number (int), created_at (datetime), kind (full|incremental), "
@@ -121,6 +129,21 @@ class ExportConfig(BaseModel):
         if any(segment in ("", ".", "..") for segment in segments):
             raise ValueError(f"export prefix {value!r} must not have empty, '.' or '..' segments")
         return value
+
+    @field_validator("label_statuses")
+    @classmethod
+    def _check_label_statuses(cls, value: list[LabelStatusName] | None) -> list[LabelStatusName] | None:
+        if value is not None and not value:
+            raise ValueError("label_statuses must name at least one status; omit it to export every status")
+        return list(dict.fromkeys(value)) if value else value
+
+    @model_validator(mode="after")
+    def _check_not_labelled(self) -> ExportConfig:
+        if self.label_statuses and "NOT_LABELLED" in self.label_statuses and self.data_units != "all":
+            raise ValueError(
+                "label_statuses includes NOT_LABELLED, whose data units have no labels: set data_units: all"
+            )
+        return self
 
     @field_validator("formats")
     @classmethod

@@ -9,6 +9,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 VersionKind = Literal["full", "incremental"]
+LabelStatusName = Literal[
+    "NOT_LABELLED", "LABEL_IN_PROGRESS", "LABELLED", "REVIEW_IN_PROGRESS", "REVIEWED", "REVIEWED_TWICE"
+]
+"""The label statuses of Encord's Legacy export dialog (`encord.orm.label_row.LabelStatus`)."""
+DataUnits = Literal["labelled", "all"]
+"""Export only data units that have a label row, or every data unit (unlabelled ones with empty labels)."""
 MANIFEST_SCHEMA = "encord-label-export/1"
 
 
@@ -59,6 +65,8 @@ class ExportFilters(BaseModel):
     include_object_feature_hashes: tuple[str, ...] | None = None
     include_classification_feature_hashes: tuple[str, ...] | None = None
     signed_urls: bool = False
+    label_statuses: tuple[LabelStatusName, ...] | None = None
+    data_units: DataUnits = "labelled"
 
 
 class CocoOptions(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from encord_provider.exports import label_status
 from encord_provider.exports.model import ExportError, ExportFilters, RowRef, as_utc
 from encord_provider.exports.pages import batched, ordered_map
 
@@ -35,7 +36,7 @@ class LabelSource(Protocol):
         """Every labelled row matching the filters, a page at a time, in any order.
 
         A row may appear twice (e.g. its task moved between stages while the listing ran); the export keeps
-        one. Rows without a label row are never listed. The whole filtered set is listed every time: rows
+        one. Rows without a label row are listed only with `data_units: all` (see `exports.label_status`). The whole filtered set is listed every time: rows
         that entered or left it (e.g. the stage) are found by comparison with the previous version.
         """
         ...
@@ -75,10 +76,11 @@ class SdkLabelSource:
 
         if self.project.project_type != ProjectType.WORKFLOW:
             rows = self.project.list_label_rows_v2(workflow_graph_node_title_eq=filters.stage)
-            yield from batched(_refs(rows), self.page_size)
+            kept = (row for row in rows if label_status.keeps_legacy_row(row, filters.label_statuses))
+            yield from batched(_refs(kept, label_status.wants_unlabelled(filters)), self.page_size)
             return
         pages = batched(self._data_hashes(filters.stage), self.page_size)
-        yield from ordered_map(lambda page: self._list_page(page, filters.stage), pages, self.workers)
+        yield from ordered_map(lambda page: self._list_page(page, filters), pages, self.workers)
 
     def _data_hashes(self, stage: str | None) -> Iterator[str]:
         """The data hash of every task, stage by stage (only the stage titled `stage` if given)."""
@@ -87,11 +89,54 @@ class SdkLabelSource:
                 for task in workflow_stage.get_tasks():
                     yield str(task.data_hash)
 
-    def _list_page(self, data_hashes: list[str], stage: str | None) -> list[RowRef]:
-        rows = self.project.list_label_rows_v2(data_hashes=data_hashes, workflow_graph_node_title_eq=stage)
-        return list(_refs(rows))
+    def _list_page(self, data_hashes: list[str], filters: ExportFilters) -> list[RowRef]:
+        """The page's labelled rows (task statuses filtered by the server) and, if wanted, its unlabelled ones."""
+        from encord.orm.label_row import AnnotationTaskStatus
+
+        refs: list[RowRef] = []
+        if label_status.wants_labelled(filters):
+            statuses = label_status.task_statuses(filters)
+            rows = self.project.list_label_rows_v2(
+                data_hashes=data_hashes,
+                workflow_graph_node_title_eq=filters.stage,
+                label_statuses=None if statuses is None else [AnnotationTaskStatus(s) for s in statuses],
+            )
+            refs += _refs(rows, unlabelled=False)
+        if label_status.wants_unlabelled(filters):
+            rows = self.project.list_label_rows_v2(
+                data_hashes=data_hashes, workflow_graph_node_title_eq=filters.stage
+            )
+            refs += (
+                ref for ref in _refs(rows, unlabelled=True) if label_status.is_unlabelled_key(ref.label_hash)
+            )
+        return refs
 
     def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> list[dict[str, Any]]:
+        labelled = [ref for ref in refs if not label_status.is_unlabelled_key(ref.label_hash)]
+        unlabelled = [ref for ref in refs if label_status.is_unlabelled_key(ref.label_hash)]
+        fetched = dict(
+            zip([ref.label_hash for ref in labelled], self._fetch_labelled(labelled, filters), strict=True)
+        )
+        fetched.update(self._fetch_unlabelled(unlabelled))
+        return [fetched[ref.label_hash] for ref in refs]
+
+    def _fetch_unlabelled(self, refs: Sequence[RowRef]) -> dict[str, dict[str, Any]]:
+        """Empty label rows of data units that still have none, built from their metadata (no server write)."""
+        if not refs:
+            return {}
+        listed = self.project.list_label_rows_v2(data_hashes=[ref.data_hash for ref in refs])
+        rows = {row.data_hash: row for row in listed if row.label_hash is None}
+        missing = [ref.data_hash for ref in refs if ref.data_hash not in rows]
+        if missing:
+            raise ExportError(
+                f"data units {missing[:5]} ({len(missing)} in all) of project {self.project.project_hash} "
+                "were listed without labels but have since been labelled or removed; rerun the export"
+            )
+        return {ref.label_hash: label_status.empty_label_row(rows[ref.data_hash]) for ref in refs}
+
+    def _fetch_labelled(self, refs: Sequence[RowRef], filters: ExportFilters) -> list[dict[str, Any]]:
+        if not refs:
+            return []
         rows = self._label_rows(refs)
         objects = set(filters.include_object_feature_hashes or ()) or None
         classifications = set(filters.include_classification_feature_hashes or ()) or None
@@ -118,7 +163,10 @@ class SdkLabelSource:
         return [by_hash[ref.label_hash] for ref in refs]
 
 
-def _refs(rows: Iterable[LabelRowV2]) -> Iterator[RowRef]:
+def _refs(rows: Iterable[LabelRowV2], unlabelled: bool) -> Iterator[RowRef]:
+    """RowRefs of the labelled rows, and of the unlabelled ones (keyed `unlabelled:<data_hash>`) if asked."""
     for row in rows:
         if row.label_hash is not None:
             yield RowRef(row.label_hash, row.data_hash, as_utc(row.last_edited_at))
+        elif unlabelled:
+            yield RowRef(label_status.unlabelled_key(row.data_hash), row.data_hash, None)

@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from encord_provider import lineage
 from encord_provider.hooks.encord import EncordHook
 
 
@@ -19,6 +20,8 @@ class EncordExportLabelsOperator(BaseOperator):
     :param warehouse_conn_id: Airflow connection of the bucket (aws / google_cloud_platform / wasb).
     :param prefix: key prefix appended to the URI's path.
     :param stage: only label rows currently in this workflow stage (title).
+    :param label_statuses: the Legacy export dialog's label statuses to include (None = all).
+    :param data_units: "labelled" (only data units with labels) or "all" (unlabelled ones with empty labels).
     :param coco_options: `CocoOptions` fields (`point_segmentation`, `mask_iscrowd`) for coco.json.
     :param force_full: write a full snapshot whatever the schedule of full versions says.
     :param version_name: explicit version folder name (manual runs); default from `version_name_template`.
@@ -44,6 +47,8 @@ class EncordExportLabelsOperator(BaseOperator):
         include_object_feature_hashes: Sequence[str] | None = None,
         include_classification_feature_hashes: Sequence[str] | None = None,
         signed_urls: bool = False,
+        label_statuses: Sequence[str] | None = None,
+        data_units: str = "labelled",
         formats: Sequence[str] = ("json", "coco", "parquet"),
         coco_options: dict[str, Any] | None = None,
         version_name_template: str = "v{number:05d}_{created_at:%Y%m%dT%H%M%SZ}",
@@ -68,6 +73,8 @@ class EncordExportLabelsOperator(BaseOperator):
         self.include_object_feature_hashes = include_object_feature_hashes
         self.include_classification_feature_hashes = include_classification_feature_hashes
         self.signed_urls = signed_urls
+        self.label_statuses = label_statuses
+        self.data_units = data_units
         self.formats = list(formats)
         self.coco_options = dict(coco_options or {})
         self.version_name_template = version_name_template
@@ -84,11 +91,16 @@ class EncordExportLabelsOperator(BaseOperator):
 
         objects = self.include_object_feature_hashes
         classifications = self.include_classification_feature_hashes
-        return ExportFilters(
-            stage=self.stage or None,
-            include_object_feature_hashes=tuple(objects) if objects else None,
-            include_classification_feature_hashes=tuple(classifications) if classifications else None,
-            signed_urls=self.signed_urls,
+        # validated: label_statuses and data_units are plain strings here (operator arguments)
+        return ExportFilters.model_validate(
+            {
+                "stage": self.stage or None,
+                "include_object_feature_hashes": tuple(objects) if objects else None,
+                "include_classification_feature_hashes": tuple(classifications) if classifications else None,
+                "signed_urls": self.signed_urls,
+                "label_statuses": tuple(self.label_statuses) if self.label_statuses else None,
+                "data_units": self.data_units,
+            }
         )
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -128,4 +140,6 @@ class EncordExportLabelsOperator(BaseOperator):
         )
         if result.uri:
             self.log.info("version folder: %s counts: %s", result.uri, result.counts)
+            datasets = [str(d.dataset_hash) for d in project.list_datasets()]
+            lineage.report_export(self.encord_conn_id, self.project_hash, datasets, result.uri)
         return result.xcom()

@@ -18,6 +18,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
 
+from encord_provider import lineage
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.chunks import read_plan
@@ -174,6 +175,7 @@ def link_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str) ->
         resolved = resolve_duplicates(ledger, api, targets["folder_uuid"], source_store(pipeline).object_url)
         ledger.write(resolved, writer=f"resolve:{run_id}")
         result = link_ready_items(ledger, api, targets["dataset_hashes"], run_id, targets.get("backfill"))
+        lineage.report_linking(pipeline.encord_conn_id, targets["folder_uuid"], targets["dataset_hashes"])
         mark_datasets_complete(pipeline, staging, targets["dataset_hashes"])
         return result
 
@@ -353,6 +355,10 @@ class EncordRegisterChunkOperator(BaseOperator):
         counts = {str(s): sum(1 for r in records if r.state == s) for s in
                   (ObjectState.REGISTERED, ObjectState.DUPLICATE, ObjectState.FAILED, ObjectState.REJECTED)}  # fmt: skip
         entries = len({r.entry for r in records})
+        pipeline = self._pipeline
+        lineage.report_registration(
+            pipeline.encord_conn_id, lineage.source_uri(pipeline), registration.folder_uuid
+        )
         self.log.info(
             "upload job %s for %s: %d entries (%d objects): %d objects registered, %d already in the folder, "
             "%d failed, %d rejected", job_id or "(found in the folder)", registration.plan.name, entries, len(records),

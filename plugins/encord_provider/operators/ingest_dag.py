@@ -1,7 +1,7 @@
 """Build the one `encord_ingest__<name>` DAG of a pipeline: cron, manual Params and, with a trigger
 mode, the source Asset's watcher (`AssetOrTimeSchedule`), so every kind of run shares `max_active_runs=1`.
 
-prepare -> plan -> register (mapped over chunk-plan URIs, deferrable) -> link -> finalize -> announce
+prepare -> plan -> [approve ->] register (mapped over chunk-plan URIs, deferrable) -> link -> finalize -> announce
 (the Asset event, only when something new was registered or linked); release_lease is the teardown.
 Nothing here touches a bucket or Encord at parse time; tasks only receive the pipeline as a dict.
 """
@@ -105,6 +105,10 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     registered = EncordRegisterChunkOperator.partial(
         task_id="register", pipeline=config, targets=targets
     ).expand(plan_uri=plan_uris)
+    if pipeline.approval is not None:
+        from encord_provider.operators.approval import approval_task
+
+        plan_uris >> approval_task(pipeline) >> registered  # type: ignore[operator]
     linked = link(targets)
     registered >> linked
     finalized = finalize(registered.output, linked, targets)  # type: ignore[arg-type]  # XComArgs resolve at run time
@@ -139,6 +143,15 @@ def ingest_schedule(pipeline: IngestPipeline) -> Any:
     return AssetOrTimeSchedule(timetable=timetable, assets=[asset])
 
 
+def deadline_alert(pipeline: IngestPipeline) -> Any:
+    """The DAG's `DeadlineAlert` from the pipeline's `deadline:` (None without one)."""
+    if pipeline.deadline is None:
+        return None
+    from encord_provider.deadlines import build_deadline_alert
+
+    return build_deadline_alert(pipeline.deadline, pipeline.name, pipeline.dag_id)
+
+
 def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
     triggers = {"schedule": "", "s3_events": " or S3 event notifications", "polling": " or bucket polling"}
     with DAG(
@@ -150,6 +163,7 @@ def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
         default_args=default_args(pipeline),
         params=ingest_params(pipeline),
         tags=["encord", "ingest", *pipeline.tags],
+        deadline=deadline_alert(pipeline),
         doc_md=f"Register new objects of `{pipeline.source.bucket_url}/{pipeline.source.prefix}` into Encord "
         f"folder **{pipeline.folder.name}** and link them into {[d.title for d in pipeline.datasets]}. "
         f"Runs on its schedule{triggers[pipeline.trigger.mode]}, and manually.",

@@ -1,0 +1,189 @@
+"""The pipeline's run controls and lineage, in `dag.test()` runs against moto S3 and the Encord emulator:
+
+- `approval: {above_objects: N}`: a plan above N waits in Airflow's Required Actions until a person answers
+  (answered here through the HITL API's own handler); Reject registers nothing and the next run asks again;
+  a plan within N runs straight through.
+- hook lineage: source prefix -> Encord folder -> dataset, as the collector sees it.
+- `deadline:` puts an Airflow DeadlineAlert on the DAG.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dags.test_ingest_support import (
+    folder_items,
+    load_dag,
+    pipeline_config,
+    put_demo_media,
+    run_dag,
+    seed_integration,
+    task_states,
+    write_pipelines,
+    xcom,
+)
+from tests.lineage_fixtures import hook_lineage, lineage_uris
+
+__all__ = ["hook_lineage"]  # the fixture, imported for pytest
+pytestmark = pytest.mark.timeout(300)
+INTEGRATION = "test-aws-controls"
+DAG_ID = "encord_ingest__ctl"
+OBJECTS = 10  # put_demo_media: 4 images, pdf, video, text, 3 DICOM slices (+ one rejected .zip)
+
+
+@pytest.fixture
+def buckets(s3_client: Any, moto_endpoint: str, encord_emulator: Any) -> Any:
+    for bucket in ("media", "staging"):
+        s3_client.create_bucket(Bucket=bucket)
+    seed_integration(encord_emulator, INTEGRATION, "aws", endpoint_url=moto_endpoint)
+    put_demo_media(lambda key, data: s3_client.put_object(Bucket="media", Key=key, Body=data))
+    return s3_client
+
+
+def _pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> dict[str, Any]:
+    config = pipeline_config(
+        "ctl", "s3", "media", "aws_test", "s3://staging/encord", INTEGRATION, **overrides
+    )
+    write_pipelines(tmp_path, monkeypatch, config)
+    return config
+
+
+class _Reviewer:
+    """Answers the run's approval request once it waits, as a person in the Required Actions page would."""
+
+    def __init__(self, option: str, on_asked: Any = None) -> None:
+        self.option, self.on_asked = option, on_asked
+        self.asked: dict[str, Any] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _Reviewer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+        from sqlalchemy import select
+
+        stop = time.monotonic() + 200
+        while time.monotonic() < stop and not self.asked:
+            with create_session() as session:
+                query = select(TaskInstance).where(
+                    TaskInstance.dag_id == DAG_ID,
+                    TaskInstance.task_id == "approve",
+                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                )
+                ti = session.scalars(query).first()
+                if ti is not None:
+                    self._answer(session, ti)
+            time.sleep(0.3)
+
+    def _answer(self, session: Any, ti: Any) -> None:
+        from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+        from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+
+        detail = ti.hitl_detail
+        self.asked = {"subject": detail.subject, "body": detail.body, "options": list(detail.options)}
+        if self.on_asked:
+            self.asked["while_waiting"] = self.on_asked()
+        update_hitl_detail(
+            dag_id=ti.dag_id, dag_run_id=ti.run_id, task_id=ti.task_id,
+            update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[self.option]),
+            user=_User(), session=session,
+        )  # fmt: skip
+
+
+class _User:
+    def get_id(self) -> str:
+        return "reviewer-1"
+
+    def get_name(self) -> str:
+        return "Reviewer One"
+
+
+def test_a_big_plan_waits_for_approval_then_registers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buckets: Any, encord_client: Any
+) -> None:
+    config = _pipeline(tmp_path, monkeypatch, approval={"above_objects": OBJECTS - 1})
+    folder = config["folder"]["name"]
+    with _Reviewer("Approve", on_asked=lambda: len(_items(encord_client, folder))) as reviewer:
+        dag_run = run_dag(DAG_ID)
+    assert dag_run.state == "success", task_states(dag_run)
+    assert reviewer.asked["subject"] == f"Register {OBJECTS} objects for pipeline ctl?"
+    assert "approval.above_objects is 9" in reviewer.asked["body"] and "4 image" in reviewer.asked["body"]
+    assert reviewer.asked["options"] == ["Approve", "Reject"]
+    assert reviewer.asked["while_waiting"] == 0  # nothing was registered before the answer
+    assert xcom(dag_run, "approve")["chosen_options"] == ["Approve"]
+    assert len(folder_items(encord_client, folder)) == 8  # entries: the DICOM series is one item
+
+
+def test_reject_registers_nothing_and_the_next_run_asks_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buckets: Any, encord_client: Any
+) -> None:
+    config = _pipeline(tmp_path, monkeypatch, approval={"above_objects": 3})
+    with _Reviewer("Reject") as reviewer:
+        rejected = run_dag(DAG_ID)
+    assert reviewer.asked and rejected.state == "success", task_states(rejected)
+    states = task_states(rejected)
+    assert states[("approve", -1)] == "success" and states[("release_lease", -1)] == "success"
+    assert {states[(task, -1)] for task in ("register", "link", "finalize", "announce")} == {"skipped"}
+    assert _items(encord_client, config["folder"]["name"]) == []
+    with _Reviewer("Approve") as again:
+        approved = run_dag(DAG_ID)
+    assert again.asked["subject"] == f"Register {OBJECTS} objects for pipeline ctl?"
+    assert approved.state == "success" and xcom(approved, "finalize")["states"]["linked"] == OBJECTS
+
+
+def test_a_plan_within_the_limit_runs_straight_through_and_reports_lineage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buckets: Any, encord_client: Any, hook_lineage: Any
+) -> None:
+    _pipeline(tmp_path, monkeypatch, approval={"above_objects": OBJECTS})
+    dag_run = run_dag(DAG_ID)  # no reviewer: a wait would hang until the timeout
+    assert dag_run.state == "success", task_states(dag_run)
+    assert xcom(dag_run, "approve") == {"asked": False, "approved": True, "objects": OBJECTS}
+    targets = xcom(dag_run, "prepare")
+    folder = f"encord://folder/{targets['folder_uuid']}"
+    datasets = {f"encord://dataset/{h}" for h in targets["dataset_hashes"]}
+    inputs, outputs = lineage_uris(hook_lineage)
+    assert inputs == {"s3://media/in", folder}  # the Amazon provider drops the trailing slash
+    assert outputs == {folder, *datasets}
+
+
+def test_deadline_config_puts_a_deadline_alert_on_the_dag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineReference
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    _pipeline(tmp_path, monkeypatch, deadline={"after": "2h", "callback_kwargs": {"channel": "#ml-data"}})
+    dag = load_dag(DAG_ID)
+    (alert,) = dag.deadline
+    assert alert.interval == timedelta(hours=2)
+    assert alert.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert isinstance(alert.callback, AsyncCallback)
+    assert alert.callback.path == "encord_provider.deadlines.log_missed_deadline"
+    assert alert.callback.kwargs == {
+        "channel": "#ml-data",
+        "pipeline": "ctl",
+        "dag_id": DAG_ID,
+        "after": 7200.0,
+    }
+    serialized = DagSerialization.to_dict(dag)  # what the scheduler stores and evaluates
+    assert "deadline" in str(serialized) and "log_missed_deadline" in str(serialized)
+
+
+def _items(client: Any, folder_name: str) -> list[Any]:
+    """The folder's items, or [] while the folder does not exist."""
+    folders = [f for f in client.find_storage_folders(search=folder_name) if f.name == folder_name]
+    return list(folders[0].list_items()) if folders else []

@@ -1,0 +1,153 @@
+"""`deadline:` and `approval:` of a pipeline, and the export dialog's options: parse-time validation (file,
+line, field), the DeadlineAlert and its default callback as the triggerer runs it, and when to ask."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from encord_provider.config import PipelinesConfigError, parse_pipelines
+from encord_provider.config.run_controls import parse_duration
+from encord_provider.ingest.approval import approval_request
+
+BASE = """
+pipelines:
+  - name: demo_s3
+    source: {cloud: s3, bucket: media}
+    integration: {title: demo-aws}
+    folder: {name: Demo folder}
+    staging: {uri: "s3://staging/encord"}
+"""
+EXPORT = """
+projects:
+  - name: cats
+    project_hash: p1
+    export:
+      uri: s3://warehouse
+"""
+
+
+def _error(text: str) -> str:
+    with pytest.raises(PipelinesConfigError) as info:
+        parse_pipelines(text, "include/pipelines.yaml")
+    return str(info.value)
+
+
+def _line_of(text: str, snippet: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), 1) if snippet in line)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [(90, 90), ("45s", 45), ("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("1.5h", 5400)],
+)
+def test_durations(text: Any, seconds: float) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "2 hours", "h", "-5", 0, "0m", True])
+def test_bad_durations(text: Any) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_run_controls_parse() -> None:
+    text = (
+        BASE
+        + "    deadline: {after: 2h, reference: logical_date}\n    approval: {above_objects: 500, timeout: 8h}\n"
+    )
+    pipeline = parse_pipelines(text).pipelines[0]
+    assert pipeline.deadline is not None and pipeline.approval is not None
+    assert pipeline.deadline.after == timedelta(hours=2) and pipeline.deadline.reference == "logical_date"
+    assert pipeline.deadline.callback == "encord_provider.deadlines.log_missed_deadline"
+    assert pipeline.approval.above_objects == 500 and pipeline.approval.timeout == timedelta(hours=8)
+    assert parse_pipelines(BASE).pipelines[0].deadline is None
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("    deadline: {after: soon}\n", "pipelines[0].deadline.after: 'soon' is not a duration"),
+        ("    deadline: {after: 2h, callback: not a path}\n", "pipelines[0].deadline.callback"),
+        ("    deadline: {after: 2h, callback_kwargs: {context: 1}}\n", "must not set ['context']"),
+        ("    deadline: {after: 2h, reference: started}\n", "pipelines[0].deadline.reference"),
+        ("    approval: {above_objects: -1}\n", "pipelines[0].approval.above_objects"),
+        ("    approval: {timeout: 1h}\n", "pipelines[0].approval.above_objects: Field required"),
+    ],
+)
+def test_bad_run_controls_name_file_line_and_field(snippet: str, expected: str) -> None:
+    text = BASE + snippet
+    message = _error(text)
+    assert f"include/pipelines.yaml:{_line_of(text, snippet.strip()[:12])}:" in message
+    assert expected in message
+
+
+def test_export_dialog_options_parse_and_validate() -> None:
+    text = BASE + EXPORT + "      label_statuses: [REVIEWED, LABELLED, REVIEWED]\n      data_units: all\n"
+    export = parse_pipelines(text).projects[0].export
+    assert (
+        export is not None
+        and export.label_statuses == ["REVIEWED", "LABELLED"]
+        and export.data_units == "all"
+    )
+    default = parse_pipelines(BASE + EXPORT).projects[0].export
+    assert default is not None and default.label_statuses is None and default.data_units == "labelled"
+    bad = BASE + EXPORT + "      label_statuses: [DONE]\n"
+    assert (
+        f"pipelines.yaml:{_line_of(bad, 'DONE')}: projects[0].export.label_statuses[0]: Input should be"
+        in _error(bad)
+    )
+    lonely = BASE + EXPORT + "      label_statuses: [NOT_LABELLED]\n"
+    assert "set data_units: all" in _error(lonely)
+    assert "at least one status" in _error(BASE + EXPORT + "      label_statuses: []\n")
+
+
+def test_label_statuses_are_the_sdks() -> None:
+    from typing import get_args
+
+    from encord.orm.label_row import AnnotationTaskStatus, LabelStatus
+    from encord_provider.exports.label_status import TASK_STATUSES
+    from encord_provider.exports.model import LabelStatusName
+
+    sdk = {status.value for status in LabelStatus} - {LabelStatus.MISSING_LABEL_STATUS.value}
+    assert set(get_args(LabelStatusName)) == sdk
+    assert set(TASK_STATUSES) == sdk - {"NOT_LABELLED"}
+    assert {task for tasks in TASK_STATUSES.values() for task in tasks} == {
+        s.value for s in AnnotationTaskStatus
+    }
+
+
+def test_default_deadline_callback_runs_in_the_callback_trigger(caplog: pytest.LogCaptureFixture) -> None:
+    from airflow.triggers.callback import CallbackTrigger
+    from encord_provider.config.run_controls import DeadlineConfig
+    from encord_provider.deadlines import build_deadline_alert
+
+    alert = build_deadline_alert(
+        DeadlineConfig.model_validate({"after": "90m"}), "demo_s3", "encord_ingest__demo_s3"
+    )
+    kwargs = {**alert.callback.kwargs, "context": {"dag_run": {"dag_run_id": "scheduled__1"},
+                                                    "deadline": {"deadline_time": "2026-01-01T03:30:00Z"}}}  # fmt: skip
+    trigger = CallbackTrigger(alert.callback.path, kwargs)
+
+    async def events() -> list[Any]:
+        return [event.payload async for event in trigger.run()]
+
+    with caplog.at_level(logging.WARNING, logger="encord_provider.deadlines"):
+        payloads = asyncio.run(events())
+    assert [p["state"] for p in payloads] == ["running", "success"]
+    assert (
+        "DEADLINE MISSED: pipeline 'demo_s3': run scheduled__1 of encord_ingest__demo_s3 was not finished by "
+        "2026-01-01T03:30:00Z (1.5 h after" in caplog.text
+    )
+
+
+def test_approval_is_asked_only_above_the_limit() -> None:
+    plan = {"objects": 12, "entries": 9, "by_type": {"image": 10, "video": 2}, "manifests": ["a", "b"]}
+    assert approval_request("p", 12, plan) is None
+    assert approval_request("p", 0, {}) is None
+    request = approval_request("p", 11, plan)
+    assert request is not None and request.subject == "Register 12 objects for pipeline p?"
+    assert "10 image, 2 video" in request.body and "9 in 2 manifests" in request.body
