@@ -31,7 +31,7 @@ from tests.dags.test_ingest_support import (
 from tests.lineage_fixtures import hook_lineage, lineage_uris
 
 __all__ = ["hook_lineage"]  # the fixture, imported for pytest
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)
 INTEGRATION = "test-aws-controls"
 DAG_ID = "encord_ingest__ctl"
 OBJECTS = 10  # put_demo_media: 4 images, pdf, video, text, 3 DICOM slices (+ one rejected .zip)
@@ -60,6 +60,8 @@ class _Reviewer:
     def __init__(self, option: str, on_asked: Any = None) -> None:
         self.option, self.on_asked = option, on_asked
         self.asked: dict[str, Any] = {}
+        self.error: BaseException | None = None
+        self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> _Reviewer:
@@ -67,7 +69,10 @@ class _Reviewer:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.done.set()
         self.thread.join(timeout=5)
+        if self.error is not None:
+            raise AssertionError(f"the reviewer could not answer: {self.error!r}") from self.error
 
     def _run(self) -> None:
         from airflow.models.taskinstance import TaskInstance
@@ -75,8 +80,7 @@ class _Reviewer:
         from airflow.utils.state import TaskInstanceState
         from sqlalchemy import select
 
-        stop = time.monotonic() + 200
-        while time.monotonic() < stop and not self.asked:
+        while not self.asked and not self.done.is_set():  # pytest's timeout bounds the wait
             with create_session() as session:
                 query = select(TaskInstance).where(
                     TaskInstance.dag_id == DAG_ID,
@@ -85,14 +89,22 @@ class _Reviewer:
                 )
                 ti = session.scalars(query).first()
                 if ti is not None:
-                    self._answer(session, ti)
+                    try:
+                        self._answer(session, ti)
+                    except BaseException as err:  # fail the task, so dag.test() ends and the test reports it
+                        self.error, self.asked = err, {"error": repr(err)}
+                        session.rollback()
+                        ti = session.get(TaskInstance, ti.id)
+                        ti.state = TaskInstanceState.FAILED
             time.sleep(0.3)
 
     def _answer(self, session: Any, ti: Any) -> None:
         from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
         from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+        from airflow.models.hitl import HITLDetail
+        from sqlalchemy import select
 
-        detail = ti.hitl_detail
+        detail = session.scalars(select(HITLDetail).where(HITLDetail.ti_id == ti.id)).one()
         self.asked = {"subject": detail.subject, "body": detail.body, "options": list(detail.options)}
         if self.on_asked:
             self.asked["while_waiting"] = self.on_asked()

@@ -9,18 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from encord_provider.config import PipelinesConfigError, parse_pipelines
+from encord_provider.config import parse_pipelines
 from encord_provider.config.run_controls import parse_duration
 from encord_provider.ingest.approval import approval_request
 
-BASE = """
-pipelines:
-  - name: demo_s3
-    source: {cloud: s3, bucket: media}
-    integration: {title: demo-aws}
-    folder: {name: Demo folder}
-    staging: {uri: "s3://staging/encord"}
-"""
+from tests.unit.test_config_projects import INGEST as BASE
+from tests.unit.test_config_projects import _error, _line_of
+
 EXPORT = """
 projects:
   - name: cats
@@ -28,16 +23,6 @@ projects:
     export:
       uri: s3://warehouse
 """
-
-
-def _error(text: str) -> str:
-    with pytest.raises(PipelinesConfigError) as info:
-        parse_pipelines(text, "include/pipelines.yaml")
-    return str(info.value)
-
-
-def _line_of(text: str, snippet: str) -> int:
-    return next(number for number, line in enumerate(text.splitlines(), 1) if snippet in line)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +130,12 @@ def test_default_deadline_callback_runs_in_the_callback_trigger(caplog: pytest.L
 
 
 def test_approval_is_asked_only_above_the_limit() -> None:
-    plan = {"objects": 12, "entries": 9, "by_type": {"image": 10, "video": 2}, "manifests": ["a", "b"]}
+    plan = {
+        "objects": 12,
+        "entries": 9,
+        "by_type": {"image": {"entries": 7, "objects": 10}, "video": {"entries": 2, "objects": 2}},
+        "manifests": ["a", "b"],
+    }
     assert approval_request("p", 12, plan) is None
     assert approval_request("p", 0, {}) is None
     request = approval_request("p", 11, plan)

@@ -21,7 +21,9 @@ def approval_request(pipeline: str, above_objects: int, plan: dict[str, Any]) ->
     objects = int(plan.get("objects") or 0)
     if objects <= above_objects:
         return None
-    by_type = ", ".join(f"{count} {kind}" for kind, count in sorted((plan.get("by_type") or {}).items()))
+    by_type = ", ".join(
+        f"{_objects(counts)} {kind}" for kind, counts in sorted((plan.get("by_type") or {}).items())
+    )
     body = (
         f"Pipeline **{pipeline}** planned **{objects}** objects to register "
         f"(approval.above_objects is {above_objects}).\n\n"
@@ -33,3 +35,8 @@ def approval_request(pipeline: str, above_objects: int, plan: dict[str, Any]) ->
         "are planned again (and you are asked again) on the next run."
     )
     return ApprovalRequest(subject=f"Register {objects} objects for pipeline {pipeline}?", body=body)
+
+
+def _objects(counts: dict[str, int] | int) -> int:
+    """`by_type` of a plan holds {"entries": n, "objects": n} per data type."""
+    return counts if isinstance(counts, int) else int(counts.get("objects", 0))
