@@ -27,13 +27,22 @@ projects:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [(90, 90), ("45s", 45), ("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("1.5h", 5400)],
+    [
+        (90, 90),
+        ("45s", 45),
+        ("30m", 1800),
+        ("2h", 7200),
+        ("1h30m", 5400),
+        ("1d", 86400),
+        ("1.5h", 5400),
+        ("PT2H", 7200),
+    ],
 )
 def test_durations(text: Any, seconds: float) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["", "2 hours", "h", "-5", 0, "0m", True])
+@pytest.mark.parametrize("text", ["", "2 hours", "h", "-5", 0, "0m", True, "PT0S", "-PT1H", "P"])
 def test_bad_durations(text: Any) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
@@ -50,6 +59,9 @@ def test_run_controls_parse() -> None:
     assert pipeline.deadline.callback == "encord_provider.deadlines.log_missed_deadline"
     assert pipeline.approval.above_objects == 500 and pipeline.approval.timeout == timedelta(hours=8)
     assert parse_pipelines(BASE).pipelines[0].deadline is None
+    # tasks get the pipeline as JSON (durations become ISO 8601) and validate it again
+    again = type(pipeline).model_validate(pipeline.model_dump(mode="json"))
+    assert again.deadline == pipeline.deadline and again.approval == pipeline.approval
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*"
                        r"(?:(\d+(?:\.\d+)?)s)?\s*$")  # fmt: skip
@@ -21,7 +21,12 @@ DEFAULT_DEADLINE_CALLBACK = "encord_provider.deadlines.log_missed_deadline"
 
 
 def parse_duration(value: object) -> timedelta:
-    """`90` (seconds), `"45s"`, `"30m"`, `"2h"`, `"1h30m"`, `"1d"` -> timedelta (> 0)."""
+    """`90` (seconds), `"45s"`, `"30m"`, `"2h"`, `"1h30m"`, `"1d"`, ISO 8601 `"PT2H"` -> timedelta (> 0)."""
+    if isinstance(value, str) and value.strip().upper().startswith(("P", "-P")):
+        try:  # ISO 8601, as model_dump(mode="json") writes it
+            value = TypeAdapter(timedelta).validate_python(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 duration like PT2H") from None
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
