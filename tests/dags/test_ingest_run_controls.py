@@ -159,8 +159,8 @@ def test_reject_registers_nothing_and_the_next_run_asks_again(
 def test_a_plan_within_the_limit_runs_straight_through_and_reports_lineage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buckets: Any, encord_client: Any, hook_lineage: Any
 ) -> None:
-    _pipeline(tmp_path, monkeypatch, approval={"above_objects": OBJECTS}, deadline={"after": "2h"})
-    dag_run = run_dag(DAG_ID)  # no reviewer: a wait would hang until the timeout; the deadline is not missed
+    _pipeline(tmp_path, monkeypatch, approval={"above_objects": OBJECTS})
+    dag_run = run_dag(DAG_ID)  # no reviewer: a wait would hang until the timeout
     assert dag_run.state == "success", task_states(dag_run)
     assert xcom(dag_run, "approve") == {"asked": False, "approved": True, "objects": OBJECTS}
     targets = xcom(dag_run, "prepare")
@@ -191,7 +191,9 @@ def test_deadline_config_puts_a_deadline_alert_on_the_dag(
         "dag_id": DAG_ID,
         "after": 7200.0,
     }
-    serialized = DagSerialization.to_dict(dag)  # what the scheduler stores and evaluates
+    # What the dag processor stores for the scheduler. (Not run with dag.test(): in Airflow 3.3.2 it
+    # deserialises its own copy, whose alerts are not stored ids, and fails the run's end on a DAG with one.)
+    serialized = DagSerialization.to_dict(dag)
     assert "deadline" in str(serialized) and "log_missed_deadline" in str(serialized)
 
 
