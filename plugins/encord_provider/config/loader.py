@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.config.projects import ProjectPipeline
+from encord_provider.errors import PermanentError
 
 log = logging.getLogger(__name__)
 PIPELINES_FILE_ENV = "ENCORD_PIPELINES_FILE"
@@ -23,7 +24,7 @@ DEFAULT_RELATIVE_PATH = Path("include") / "pipelines.yaml"
 PathKey = tuple[str | int, ...]
 
 
-class PipelinesConfigError(ValueError):
+class PipelinesConfigError(PermanentError, ValueError):
     """The pipelines file is missing, not YAML, or does not validate. The message lists every problem."""
 
     def __init__(self, path: Path | str, problems: list[str]) -> None:

@@ -8,11 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from encord_provider.errors import TransientError
+
 VersionKind = Literal["full", "incremental"]
 MANIFEST_SCHEMA = "encord-label-export/1"
 
 
-class ExportError(RuntimeError):
+class ExportError(TransientError, RuntimeError):
     """An export could not be written; the message names the label row / object / file at fault."""
 
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from encord_provider.errors import PermanentError
 from encord_provider.manifests.datatypes import DataType, mime_type_of
 from encord_provider.manifests.video_probe import VideoProbeError, probe_mp4
 from encord_provider.storage.base import ObjectStore
@@ -28,7 +29,7 @@ IMAGE_HEAD_BYTES = (64 * 1024, 1024 * 1024)
 MAX_PDF_PROBE_BYTES = 64 * 1024 * 1024
 
 
-class MetadataError(ValueError):
+class MetadataError(PermanentError, ValueError):
     """A sidecar or probe problem that rejects the object; the message names the file (and line)."""
 
 
@@ -109,7 +110,7 @@ def merge_group_metadata(sidecars: list[tuple[str, dict[str, Any]]]) -> GroupMet
     return GroupMetadata({**shared, MEMBER_METADATA_KEY: dict(sidecars)}, conflicts)
 
 
-class _SidecarValueError(ValueError):
+class _SidecarValueError(PermanentError, ValueError):
     """A JSON construct that parses in Python but cannot be carried faithfully into a manifest."""
 
 

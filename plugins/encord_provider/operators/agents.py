@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from encord_provider.errors import PermanentError
 from encord_provider.hooks.encord import EncordHook
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ MAX_REPORTED_FAILURES = 50
 _ENV_KEYS = ("ENCORD_SSH_KEY", "ENCORD_DOMAIN", "ENCORD_SSH_KEY_FILE")
 
 
-class AgentLoadError(ImportError):
+class AgentLoadError(PermanentError, ImportError):
     """The agent path does not name an importable Runner or callable."""
 
 

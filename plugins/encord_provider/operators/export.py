@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from encord_provider.hooks.encord import EncordHook
+from encord_provider.operators.failures import failing_fast
 
 
 class EncordExportLabelsOperator(BaseOperator):
@@ -91,6 +92,7 @@ class EncordExportLabelsOperator(BaseOperator):
             signed_urls=self.signed_urls,
         )
 
+    @failing_fast
     def execute(self, context: Any) -> dict[str, Any]:
         from encord_provider.exports.model import CocoOptions
         from encord_provider.exports.run import ExportSpec, export_labels
@@ -101,7 +103,7 @@ class EncordExportLabelsOperator(BaseOperator):
         store, uri_path = store_from_url(
             self.warehouse_uri, endpoint_url=self.endpoint_url, conn_id=self.warehouse_conn_id
         )
-        project = EncordHook(self.encord_conn_id).client.get_project(self.project_hash)
+        project = EncordHook(self.encord_conn_id).api.project(self.project_hash)
         spec = ExportSpec(
             project=self.project_name,
             project_hash=self.project_hash,
