@@ -33,6 +33,7 @@ from airflow.sdk import BaseOperator
 from encord_provider.errors import PermanentError, TransientError
 from encord_provider.hooks.encord import EncordHook
 from encord_provider.operators.failures import failing_fast
+from encord_provider.operators.links import EncordProjectLink
 
 if TYPE_CHECKING:
     from encord.project import Project
@@ -348,6 +349,7 @@ class EncordAgentStageOperator(BaseOperator):
     :param fail_on_task_errors: fail the Airflow task when any Encord task failed (after reporting all).
     """
 
+    operator_extra_links = (EncordProjectLink(),)
     template_fields: Sequence[str] = ("project_hash", "agent", "stages")
     ui_color = "#c9d6ff"
 

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 
 from encord_provider.hooks.encord import EncordHook
 from encord_provider.operators.failures import failing_fast
+from encord_provider.operators.links import EncordProjectLink
 
 
 class EncordExportLabelsOperator(BaseOperator):
@@ -28,6 +29,7 @@ class EncordExportLabelsOperator(BaseOperator):
     :param fetch_workers: pages fetched at once while the previous ones are written.
     """
 
+    operator_extra_links = (EncordProjectLink(),)
     template_fields: Sequence[str] = ("stage", "version_name", "run_key", "force_full", "prefix")
     ui_color = "#d4f0d4"
 

@@ -50,6 +50,7 @@ from encord_provider.ingest.targets import mark_datasets_complete, resolve_targe
 from encord_provider.ledger import Ledger, ObjectState
 from encord_provider.ledger.watermark import partial_run_reason
 from encord_provider.operators.failures import fail_fast, raise_for_event
+from encord_provider.operators.links import EncordDatasetLink, EncordFolderLink
 from encord_provider.reports import write_html_report
 from encord_provider.storage.base import ConditionalStore
 from encord_provider.triggers.upload_job import UploadJobTrigger
@@ -252,6 +253,7 @@ class EncordRegisterChunkOperator(BaseOperator):
     (`encord_provider.ingest.jobs`).
     """
 
+    operator_extra_links = (EncordFolderLink(), EncordDatasetLink())
     template_fields: Sequence[str] = ("plan_uri", "targets")
     ui_color = "#e0d4fb"
 
