@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.encord_api import EncordApi, JobState, is_finished
+from encord_provider.encord_api.jobs import DONE
 from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.chunks import read_plan
 from encord_provider.ingest.errors import LeaseLostError
@@ -293,7 +294,7 @@ class EncordRegisterChunkOperator(BaseOperator):
         pipeline = self._pipeline
         if isinstance(step, SettledByEvidence):
             registration.ledger.write(step.records, writer=f"evidence:{self.plan_uri}")
-            return self._summary(registration, "", "DONE", step.records)
+            return self._summary(registration, "", DONE, step.records)
         if isinstance(step, AwaitEvidence):
             from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
