@@ -144,3 +144,27 @@ def test_fail_fast_fails_permanent_errors_and_lets_the_rest_retry() -> None:
         raise_for_event({"status": "error", "error": "EncordAccessError: refused", "permanent": True}, "job")
     with pytest.raises(TriggerFailedError, match="timeout"), fail_fast():
         raise_for_event({"status": "timeout"}, "job did not finish (timeout)")
+
+
+def test_export_listings_go_through_the_gateway_retries() -> None:
+    from datetime import UTC, datetime
+
+    from encord_provider.exports.model import ExportFilters
+    from encord_provider.exports.source import SdkLabelSource
+
+    answers: list[Any] = [
+        sdk.UnknownException("503"),
+        [NS(label_hash="l1", data_hash="d1", last_edited_at=datetime(2026, 1, 1, tzinfo=UTC))],
+    ]
+
+    def list_label_rows_v2(**filters: Any) -> Any:
+        answer = answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    project = NS(project_type="manual_qa", list_label_rows_v2=list_label_rows_v2)
+    api = EncordApi(NS(), retry=RetryPolicy(base_delay=0.0), sleep=lambda s: None)
+    source = SdkLabelSource(project, read=api.read)  # type: ignore[arg-type]
+    pages = list(source.list_pages(ExportFilters()))
+    assert [[ref.label_hash for ref in page] for page in pages] == [["l1"]] and answers == []

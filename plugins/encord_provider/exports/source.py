@@ -7,8 +7,8 @@ fetched pages go straight to the writers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from encord_provider.exports.model import ExportError, ExportFilters, RowRef, as_utc
 from encord_provider.exports.pages import batched, ordered_map
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WORKERS = 2
+T = TypeVar("T")
+Read = Callable[[Callable[[], T], str], T]  # `EncordApi.read`: retries and error classification
+
+
+def _once(fn: Callable[[], T], what: str) -> T:
+    return fn()
 
 
 class LabelSource(Protocol):
@@ -59,11 +65,13 @@ class SdkLabelSource:
     """
 
     def __init__(
-        self, project: Project, bundle_size: int = DEFAULT_PAGE_SIZE, workers: int = DEFAULT_WORKERS
-    ) -> None:
+        self, project: Project, bundle_size: int = DEFAULT_PAGE_SIZE, workers: int = DEFAULT_WORKERS,
+        read: Read[Any] = _once,
+    ) -> None:  # fmt: skip
         if bundle_size < 1 or workers < 1:
             raise ValueError("bundle_size and workers must be >= 1")
         self.project = project
+        self.read = read  # listings go through it (the operator passes `EncordApi.read`)
         self.page_size = bundle_size
         self.workers = workers
 
@@ -74,7 +82,8 @@ class SdkLabelSource:
         from encord.orm.project import ProjectType
 
         if self.project.project_type != ProjectType.WORKFLOW:
-            rows = self.project.list_label_rows_v2(workflow_graph_node_title_eq=filters.stage)
+            rows = self.read(lambda: self.project.list_label_rows_v2(workflow_graph_node_title_eq=filters.stage),
+                             "list label rows")  # fmt: skip
             yield from batched(_refs(rows), self.page_size)
             return
         pages = batched(self._data_hashes(filters.stage), self.page_size)
@@ -88,7 +97,8 @@ class SdkLabelSource:
                     yield str(task.data_hash)
 
     def _list_page(self, data_hashes: list[str], stage: str | None) -> list[RowRef]:
-        rows = self.project.list_label_rows_v2(data_hashes=data_hashes, workflow_graph_node_title_eq=stage)
+        rows = self.read(lambda: self.project.list_label_rows_v2(data_hashes=data_hashes,
+                         workflow_graph_node_title_eq=stage), "list label rows")  # fmt: skip
         return list(_refs(rows))
 
     def fetch(self, refs: Sequence[RowRef], filters: ExportFilters) -> list[dict[str, Any]]:
@@ -107,7 +117,8 @@ class SdkLabelSource:
 
     def _label_rows(self, refs: Sequence[RowRef]) -> list[LabelRowV2]:
         """The listed rows of `refs`, in order; a row deleted since it was listed is an error (retry)."""
-        listed = self.project.list_label_rows_v2(label_hashes=[ref.label_hash for ref in refs])
+        hashes = [ref.label_hash for ref in refs]
+        listed = self.read(lambda: self.project.list_label_rows_v2(label_hashes=hashes), "list label rows")
         by_hash = {row.label_hash: row for row in listed}
         missing = [ref.label_hash for ref in refs if ref.label_hash not in by_hash]
         if missing:

@@ -105,7 +105,8 @@ class EncordExportLabelsOperator(BaseOperator):
         store, uri_path = store_from_url(
             self.warehouse_uri, endpoint_url=self.endpoint_url, conn_id=self.warehouse_conn_id
         )
-        project = EncordHook(self.encord_conn_id).api.project(self.project_hash)
+        api = EncordHook(self.encord_conn_id).api
+        project = api.project(self.project_hash)
         spec = ExportSpec(
             project=self.project_name,
             project_hash=self.project_hash,
@@ -120,7 +121,7 @@ class EncordExportLabelsOperator(BaseOperator):
             version_name=self.version_name or None,
             run_key=self.run_key or None,
         )
-        source = SdkLabelSource(project, self.bundle_size, workers=self.fetch_workers)
+        source = SdkLabelSource(project, self.bundle_size, workers=self.fetch_workers, read=api.read)
         result = export_labels(store, source, spec)
         self.log.info(
             "export %s: %s %s (%s) %s",
