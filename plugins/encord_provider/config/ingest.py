@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId, Regex
 from encord_provider.config.listing import ListingConfig
@@ -364,4 +365,4 @@ class IngestPipeline(_Strict):
 
     @property
     def asset_uri(self) -> str:
-        return f"encord://{self.name}/ingested"
+        return ingest_asset_uri(self.name)

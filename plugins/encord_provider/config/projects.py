@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
 from encord_provider.config.schedule import Schedule
@@ -198,4 +199,4 @@ class ProjectPipeline(BaseModel):
 
     @property
     def ingest_asset_uri(self) -> str | None:
-        return f"encord://{self.triggered_by_ingest}/ingested" if self.triggered_by_ingest else None
+        return ingest_asset_uri(self.triggered_by_ingest) if self.triggered_by_ingest else None
