@@ -49,6 +49,11 @@ class AgentLoadError(PermanentError, ImportError):
     """The agent path does not name an importable Runner or callable."""
 
 
+class AgentConfigError(PermanentError, ValueError):
+    """The agent's settings do not fit it (e.g. a plain callable without stages, a Runner without a function
+    for the stage)."""
+
+
 class AgentTasksFailedError(TransientError):
     """Some Encord tasks failed in the agent (`fail_on_task_errors`); a retry tries those still waiting."""
 
@@ -153,7 +158,7 @@ def _label_rows_for(
 
 def _storage_items_for(client: EncordUserClient | None, rows: dict[str, Any]) -> dict[str, Any]:
     if client is None:
-        raise AgentLoadError("the agent asks for a StorageItem: drain_with_callable needs the `client`")
+        raise AgentConfigError("the agent asks for a StorageItem: drain_with_callable needs the `client`")
     uuids = {
         str(row.backing_item_uuid): data_hash for data_hash, row in rows.items() if row.backing_item_uuid
     }
@@ -288,7 +293,7 @@ def _registration(runner: Any, stage: AgentStage) -> Any:
         if str(registered.identity) in (stage.title, str(stage.uuid)):
             return registered
     known = [str(registered.identity) for registered in runner.agents]
-    raise AgentLoadError(f"the Runner has no function for stage {stage.title!r}; it registered {known}")
+    raise AgentConfigError(f"the Runner has no function for stage {stage.title!r}; it registered {known}")
 
 
 def drain_with_runner(
@@ -306,7 +311,7 @@ def drain_with_runner(
     from encord_agents.tasks import Runner
 
     if runner.project_hash is not None and str(runner.project_hash) != str(project.project_hash):
-        raise AgentLoadError(
+        raise AgentConfigError(
             f"the Runner is bound to project {runner.project_hash}, not {project.project_hash}"
         )
     stage = get_agent_stage(project, stage_name)
@@ -426,7 +431,7 @@ class EncordAgentStageOperator(BaseOperator):
         if not callable(agent):
             raise AgentLoadError(f"agent {self.agent!r} is neither an encord-agents Runner nor a callable")
         if not self.stages:
-            raise AgentLoadError(f"agent {self.agent!r} is a plain callable: name the stage(s) it drains")
+            raise AgentConfigError(f"agent {self.agent!r} is a plain callable: name the stage(s) it drains")
         return [
             drain_with_callable(
                 project,
