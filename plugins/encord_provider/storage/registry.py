@@ -16,7 +16,7 @@ parsing, connection dispatch and error texts pick it up from here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -145,9 +145,9 @@ def uri_examples(role: Role | None = None) -> str:
     return shapes[0] if len(shapes) == 1 else ", ".join(shapes[:-1]) + " or " + shapes[-1]
 
 
-def conn_type_names(backends_: Iterable[Backend] | None = None) -> str:
+def conn_type_names() -> str:
     """`aws, google_cloud_platform or wasb`: the documented connection type of each backend."""
-    names = [b.conn_types[0] for b in (backends_ or _BACKENDS.values()) if b.conn_types]
+    names = [b.conn_types[0] for b in _BACKENDS.values() if b.conn_types]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
