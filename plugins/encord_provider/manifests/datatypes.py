@@ -70,7 +70,7 @@ TYPES: dict[DataType, TypeSpec] = {
         TypeSpec(DataType.IMAGE_SEQUENCE, "image_sequence", "image_groups", per_file=False, multi_object=True),
         TypeSpec(
             DataType.DICOM_SERIES, "dicom", "dicom_series", (".dcm", ".dicom"), {".dcm": "application/dicom"},
-            multi_object=True, aliases=("dicom_series",),
+            multi_object=True,
         ),
         TypeSpec(
             DataType.NIFTI, "nifti", "nifti", (".nii", ".nii.gz"),
