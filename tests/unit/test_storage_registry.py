@@ -102,7 +102,7 @@ def test_a_fourth_backend_parses_a_pipelines_file_and_opens_its_stores(mem_backe
 
     store, prefix = store_from_url("mem://media/in/", conn_id="mem_test")
     assert prefix == "in/" and [r.key for r in store.list_objects(prefix)] == ["in/a.jpg"]
-    assert mem_backend.key_order("b") == "b"
+    assert mem_backend.key_order("b") == "b" and mem_backend.object_url(source, "in/a.jpg") == record.url
 
 
 def test_a_fourth_backends_rules_and_connection_types_apply(mem_backend: registry.Backend) -> None:
