@@ -20,7 +20,6 @@ from encord_provider.exports.model import CocoOptions
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 _AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
-WAREHOUSE_SCHEMES = ("s3", "gs", "az", "file")
 ExportFormat = Literal["json", "coco", "parquet", "csv"]
 DEFAULT_FORMATS: tuple[ExportFormat, ...] = ("json", "coco", "parquet")
 
@@ -113,7 +112,7 @@ class ExportConfig(BaseModel):
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:
-        return check_bucket_uri(value, "export", WAREHOUSE_SCHEMES)
+        return check_bucket_uri(value, "export", "export")
 
     @field_validator("prefix")
     @classmethod

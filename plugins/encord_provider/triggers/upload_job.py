@@ -29,10 +29,11 @@ MIN_FIRST_POLL_DELAY = 2.5
 def renew_lease(lease: dict[str, Any]) -> None:
     """Renew a run's lease from the trigger (`lease` as built by `operators.ingest.lease_for_trigger`)."""
     from encord_provider.ingest.lease import PipelineLease
-    from encord_provider.ingest.stores import open_store
     from encord_provider.storage.base import ConditionalStore
+    from encord_provider.storage.factory import bucket_uri, open_store
 
-    store: Any = open_store(lease["scheme"], lease["bucket"], lease.get("conn_id"), lease.get("endpoint_url"))
+    uri = bucket_uri(lease["scheme"], lease["bucket"])
+    store: Any = open_store(uri, conn_id=lease.get("conn_id"), endpoint_url=lease.get("endpoint_url"))
     conditional: ConditionalStore = store
     PipelineLease(conditional, lease["key"], float(lease["ttl_seconds"])).renew(lease["token"])
 
