@@ -1,0 +1,202 @@
+"""Emulator listings: time per page at 10k vs 1M items, through the real encord SDK.
+
+One generated world per size, written straight into the emulator's store (going through HTTP would take
+hours at 1M): a folder of N storage items, a dataset linking all N as data rows, and a project over that
+dataset with one task per row at its Annotate stage. Then an emulator serves that data dir and the SDK pages:
+
+- folder items: ``folder.list_items(page_size=100)``;
+- stage tasks: ``workflow.get_stage("Annotate").get_tasks()`` (100 a page);
+- data rows: ``dataset.list_data_rows(data_hashes=<100 hashes>)``;
+- label rows: ``project.list_label_rows_v2(data_hashes=<100 hashes>)``.
+
+Each listing is warmed up once, then PAGES pages are timed; the median seconds per page at 1M over 10k is
+the ratio (target <= 1.5: a page costs O(page + log n), not O(n)).
+
+Run: ``python -m bench.bench_emulator_listing`` (prints JSON). ``BENCH_EMULATOR_SIZES=10000,1000000`` sets
+the sizes; ``BENCH_EMULATOR_CODE=<dir holding encord_emulator>`` serves with another emulator version (to
+measure a baseline on the same generated store).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from encord_emulator.core.store import Store
+from encord_emulator.services.datasets.models import ROW_KIND, create_dataset, row_id
+from encord_emulator.services.ontologies.models import put_ontology
+from encord_emulator.services.projects.models import put_project
+from encord_emulator.services.storage.models import ITEM_KIND, create_folder
+from encord_emulator.services.workflow.graph import default_workflow_spec
+from encord_emulator.services.workflow.models import TASK_KIND, new_task
+from encord_emulator.testing import EmulatorProcess
+
+SIZES = [int(n) for n in os.environ.get("BENCH_EMULATOR_SIZES", "10000,1000000").split(",")]
+PAGES = int(os.environ.get("BENCH_EMULATOR_PAGES", "8"))
+PAGE = 100
+BATCH = 20_000
+TARGET_RATIO = 1.5
+OWNER = "bench@example.com"
+
+
+# ---------------------------------------------------------------- the generated world
+
+
+def _item(folder_uuid: str, index: int, stamp: str) -> dict[str, Any]:
+    key = f"images/{index:08d}.jpg"
+    return {
+        "uuid": str(uuid.uuid4()), "parent": folder_uuid, "item_type": "image", "name": f"{index:08d}.jpg",
+        "description": "", "url": f"s3://bench/{key}", "urls": [f"s3://bench/{key}"], "client_metadata": {},
+        "owner": OWNER, "created_at": stamp, "last_edited_at": stamp, "integration_hash": None,
+        "storage_location": "s3", "file_size": 1000, "mime_type": "image/jpeg", "width": 64, "height": 48,
+    }  # fmt: skip
+
+
+def generate_world(data_dir: Path, size: int) -> dict[str, str]:
+    """The store of ``size`` items, rows and tasks; returns the folder, dataset and project ids."""
+    store = Store(data_dir)
+    try:
+        _create_indexes(store)
+        folder = create_folder(store, "bench", OWNER)
+        dataset = create_dataset(store, "bench", OWNER)
+        ontology = put_ontology(store, str(uuid.uuid4()), "bench", "", {"objects": [], "classifications": []})
+        project = put_project(store, str(uuid.uuid4()), title="bench", description="", ontology_hash=ontology["uuid"],
+                              dataset_hashes=[dataset["dataset_hash"]], workflow_spec=default_workflow_spec(),
+                              creator_email=OWNER)  # fmt: skip
+        stamp = "2026-01-01T00:00:00+00:00"
+        for start in range(0, size, BATCH):
+            items = [_item(folder["uuid"], index, stamp) for index in range(start, min(size, start + BATCH))]
+            rows = {
+                row_id(dataset["dataset_hash"], item["uuid"]): {"dataset_hash": dataset["dataset_hash"],
+                    "data_hash": item["uuid"], "item_uuid": item["uuid"], "created_at": stamp}
+                for item in items
+            }  # fmt: skip
+            tasks = [new_task(project, {**row, "data_title": "x"}, stamp) for row in rows.values()]
+            with store.transaction():
+                store.put_many(ITEM_KIND, {item["uuid"]: item for item in items})
+                store.put_many(ROW_KIND, rows)
+                store.put_many(TASK_KIND, {task["uuid"]: task for task in tasks})
+        return {
+            "folder": folder["uuid"],
+            "dataset": dataset["dataset_hash"],
+            "project": project["project_hash"],
+        }
+    finally:
+        store.close()
+
+
+def _create_indexes(store: Store) -> None:
+    """The indexes the listings walk, made on the empty store (building them over 3M documents later costs
+    minutes, and lazily that would land in the first timed page)."""
+    next(store.scan(ITEM_KIND, "name", parent=""), None)
+    next(store.scan(TASK_KIND, "created_at", project_hash="", stage_uuid=""), None)
+    for field in ("parent", "project_hash", "data_hash", "dataset_hash", "item_uuid", "stage_uuid"):
+        store.query("label_row", **{field: ""})
+
+
+# ---------------------------------------------------------------- timing pages through the SDK
+
+
+def _per_page(pages: Callable[[], Iterator[Any]]) -> float:
+    """Median seconds of one page over PAGES pages of ``pages()`` (after one warm-up page)."""
+    iterator = pages()
+    next(iterator)
+    times = []
+    for _ in range(PAGES):
+        started = time.perf_counter()
+        next(iterator)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def measure(emulator: EmulatorProcess, world: dict[str, str]) -> dict[str, float]:
+    client = emulator.client()
+    folder = client.get_storage_folder(uuid.UUID(world["folder"]))
+    dataset = client.get_dataset(world["dataset"], include_data_rows=False)
+    project = client.get_project(world["project"])
+    stage = project.workflow.get_stage(name="Annotate")
+    hashes = [
+        str(item.uuid) for item in itertools.islice(folder.list_items(page_size=1000), PAGE * (PAGES + 1))
+    ]
+
+    def hash_pages() -> Iterator[list[str]]:
+        return (hashes[start : start + PAGE] for start in range(0, len(hashes), PAGE))
+
+    return {
+        "folder_items": _per_page(lambda: _chunks(iter(folder.list_items(page_size=PAGE)), PAGE)),
+        "stage_tasks": _per_page(lambda: _chunks(iter(stage.get_tasks()), PAGE)),
+        "data_rows": _per_page(lambda: (dataset.list_data_rows(data_hashes=page) for page in hash_pages())),
+        "label_rows": _per_page(
+            lambda: (project.list_label_rows_v2(data_hashes=page) for page in hash_pages())
+        ),
+    }
+
+
+@contextmanager
+def _served(data_dir: Path) -> Iterator[EmulatorProcess]:
+    code = os.environ.get("BENCH_EMULATOR_CODE")
+    saved = os.environ.get("PYTHONPATH")
+    if code:
+        os.environ["PYTHONPATH"] = os.pathsep.join([code, saved or ""])
+    try:
+        with EmulatorProcess(data_dir=data_dir) as emulator:
+            yield emulator
+    finally:
+        if code:
+            os.environ.pop("PYTHONPATH") if saved is None else os.environ.update(PYTHONPATH=saved)
+
+
+def bench_size(size: int) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-emulator-{size}-"))
+    try:
+        started = time.perf_counter()
+        world = generate_world(data_dir, size)
+        generate_s = time.perf_counter() - started
+        with _served(data_dir) as emulator:
+            per_page = measure(emulator, world)
+        return {"items": size, "generate_seconds": round(generate_s, 1), "seconds_per_page": per_page}
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run() -> dict[str, object]:
+    results = [bench_size(size) for size in SIZES]
+    small, large = results[0], results[-1]
+    ratios = {
+        listing: {
+            "ms_per_page": {
+                str(r["items"]): round(r["seconds_per_page"][listing] * 1000, 2) for r in results
+            },
+            "ratio": round(large["seconds_per_page"][listing] / small["seconds_per_page"][listing], 3),
+            "target": TARGET_RATIO,
+        }
+        for listing in small["seconds_per_page"]
+    }
+    for figures in ratios.values():
+        figures["target_met"] = figures["ratio"] <= TARGET_RATIO
+    return {
+        "page_size": PAGE,
+        "pages_timed": PAGES,
+        "sizes": SIZES,
+        "generate_seconds": {str(r["items"]): r["generate_seconds"] for r in results},
+        "listings": ratios,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
