@@ -100,7 +100,7 @@ def _create_indexes(store: Store) -> None:
     minutes, and lazily that would land in the first timed page)."""
     next(store.scan(ITEM_KIND, "name", parent=""), None)
     next(store.scan(TASK_KIND, "created_at", project_hash="", stage_uuid=""), None)
-    for field in ("parent", "project_hash", "data_hash", "dataset_hash", "item_uuid", "stage_uuid"):
+    for field in ("parent", "project_hash", "data_hash", "status"):
         store.query("label_row", **{field: ""})
 
 
@@ -154,8 +154,12 @@ def _served(data_dir: Path) -> Iterator[EmulatorProcess]:
     if code:
         os.environ["PYTHONPATH"] = os.pathsep.join([code, saved or ""])
     try:
-        with EmulatorProcess(data_dir=data_dir) as emulator:
+        emulator = EmulatorProcess(data_dir=data_dir)
+        emulator.start(timeout=600)  # the start-up queries may build an index over the generated store
+        try:
             yield emulator
+        finally:
+            emulator.close()
     finally:
         if code:
             os.environ.pop("PYTHONPATH") if saved is None else os.environ.update(PYTHONPATH=saved)

@@ -97,12 +97,20 @@ def _mirror(store: Store, dataset_hash: str, items: list[dict[str, Any]]) -> Non
 
 
 def _link(store: Store, dataset_hash: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = {}
-    for item in items:
-        data_hash = item["uuid"]
-        rows[row_id(dataset_hash, data_hash)] = {
-            "dataset_hash": dataset_hash, "data_hash": data_hash, "item_uuid": item["uuid"], "created_at": now_iso(),
+    return _put_rows(store, dataset_hash, [(item["uuid"], item["uuid"]) for item in items])
+
+
+def _put_rows(store: Store, dataset_hash: str, links: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """New rows ``(data hash, item uuid)``; the subscribers of ``on_rows_added`` hear of them."""
+    rows = {
+        row_id(dataset_hash, data_hash): {
+            "dataset_hash": dataset_hash,
+            "data_hash": data_hash,
+            "item_uuid": item_uuid,
+            "created_at": now_iso(),
         }  # fmt: skip
+        for data_hash, item_uuid in links
+    }
     store.put_many(ROW_KIND, rows)
     _added(store, dataset_hash, list(rows.values()))
     return list(rows.values())
@@ -134,16 +142,12 @@ def link_items(
 def _link_duplicates(
     store: Store, dataset_hash: str, items: list[dict[str, Any]], already: set[str]
 ) -> list[dict[str, Any]]:
-    rows = {}
+    links: dict[str, tuple[str, str]] = {}
     for item in items:
         key = row_id(dataset_hash, item["uuid"])
-        data_hash = item["uuid"] if key not in already and key not in rows else new_uuid()
-        rows[row_id(dataset_hash, data_hash)] = {
-            "dataset_hash": dataset_hash, "data_hash": data_hash, "item_uuid": item["uuid"], "created_at": now_iso(),
-        }  # fmt: skip
-    store.put_many(ROW_KIND, rows)
-    _added(store, dataset_hash, list(rows.values()))
-    return list(rows.values())
+        data_hash = item["uuid"] if key not in already and key not in links else new_uuid()
+        links[row_id(dataset_hash, data_hash)] = (data_hash, item["uuid"])
+    return _put_rows(store, dataset_hash, list(links.values()))
 
 
 RowsHook = Callable[[Store, str, list[str]], None]
