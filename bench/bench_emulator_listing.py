@@ -9,8 +9,9 @@ dataset with one task per row at its Annotate stage. Then an emulator serves tha
 - data rows: ``dataset.list_data_rows(data_hashes=<100 hashes>)``;
 - label rows: ``project.list_label_rows_v2(data_hashes=<100 hashes>)``.
 
-Each listing is warmed up once, then PAGES pages are timed; the median seconds per page at 1M over 10k is
-the ratio (target <= 1.5: a page costs O(page + log n), not O(n)).
+Both worlds are served at once and their pages are timed alternately (10k, 1M, 10k, ...), so the machine's
+load hits both sizes alike. Each listing is warmed up once, then PAGES pages are timed per size; the median
+seconds per page at 1M over 10k is the ratio (target <= 1.5: a page costs O(page + log n), not O(n)).
 
 Run: ``python -m bench.bench_emulator_listing`` (prints JSON). ``BENCH_EMULATOR_SIZES=10000,1000000`` sets
 the sizes; ``BENCH_EMULATOR_CODE=<dir holding encord_emulator>`` serves with another emulator version (to
@@ -28,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,17 +107,7 @@ def _create_indexes(store: Store) -> None:
 
 # ---------------------------------------------------------------- timing pages through the SDK
 
-
-def _per_page(pages: Callable[[], Iterator[Any]]) -> float:
-    """Median seconds of one page over PAGES pages of ``pages()`` (after one warm-up page)."""
-    iterator = pages()
-    next(iterator)
-    times = []
-    for _ in range(PAGES):
-        started = time.perf_counter()
-        next(iterator)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+Pages = Iterator[Any]
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -124,7 +115,8 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def measure(emulator: EmulatorProcess, world: dict[str, str]) -> dict[str, float]:
+def listings(emulator: EmulatorProcess, world: dict[str, str]) -> dict[str, Callable[[], Pages]]:
+    """Per listing, a function starting a fresh iterator whose every ``next`` fetches one page."""
     client = emulator.client()
     folder = client.get_storage_folder(uuid.UUID(world["folder"]))
     dataset = client.get_dataset(world["dataset"], include_data_rows=False)
@@ -138,13 +130,29 @@ def measure(emulator: EmulatorProcess, world: dict[str, str]) -> dict[str, float
         return (hashes[start : start + PAGE] for start in range(0, len(hashes), PAGE))
 
     return {
-        "folder_items": _per_page(lambda: _chunks(iter(folder.list_items(page_size=PAGE)), PAGE)),
-        "stage_tasks": _per_page(lambda: _chunks(iter(stage.get_tasks()), PAGE)),
-        "data_rows": _per_page(lambda: (dataset.list_data_rows(data_hashes=page) for page in hash_pages())),
-        "label_rows": _per_page(
-            lambda: (project.list_label_rows_v2(data_hashes=page) for page in hash_pages())
-        ),
+        "folder_items": lambda: _chunks(iter(folder.list_items(page_size=PAGE)), PAGE),
+        "stage_tasks": lambda: _chunks(iter(stage.get_tasks()), PAGE),
+        "data_rows": lambda: (dataset.list_data_rows(data_hashes=page) for page in hash_pages()),
+        "label_rows": lambda: (project.list_label_rows_v2(data_hashes=page) for page in hash_pages()),
     }
+
+
+def time_interleaved(by_size: dict[int, dict[str, Callable[[], Pages]]]) -> dict[int, dict[str, float]]:
+    """Median seconds per page, per size and listing; pages of the sizes alternate."""
+    result: dict[int, dict[str, float]] = {size: {} for size in by_size}
+    for listing in next(iter(by_size.values())):
+        iterators = {size: funcs[listing]() for size, funcs in by_size.items()}
+        for iterator in iterators.values():
+            next(iterator)  # warm-up page
+        times: dict[int, list[float]] = {size: [] for size in by_size}
+        for _ in range(PAGES):
+            for size, iterator in iterators.items():
+                started = time.perf_counter()
+                next(iterator)
+                times[size].append(time.perf_counter() - started)
+        for size in by_size:
+            result[size][listing] = statistics.median(times[size])
+    return result
 
 
 @contextmanager
@@ -156,49 +164,45 @@ def _served(data_dir: Path) -> Iterator[EmulatorProcess]:
     try:
         emulator = EmulatorProcess(data_dir=data_dir)
         emulator.start(timeout=600)  # the start-up queries may build an index over the generated store
-        try:
-            yield emulator
-        finally:
-            emulator.close()
     finally:
         if code:
             os.environ.pop("PYTHONPATH") if saved is None else os.environ.update(PYTHONPATH=saved)
-
-
-def bench_size(size: int) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-emulator-{size}-"))
     try:
-        started = time.perf_counter()
-        world = generate_world(data_dir, size)
-        generate_s = time.perf_counter() - started
-        with _served(data_dir) as emulator:
-            per_page = measure(emulator, world)
-        return {"items": size, "generate_seconds": round(generate_s, 1), "seconds_per_page": per_page}
+        yield emulator
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        emulator.close()
 
 
 def run() -> dict[str, object]:
-    results = [bench_size(size) for size in SIZES]
-    small, large = results[0], results[-1]
-    ratios = {
-        listing: {
-            "ms_per_page": {
-                str(r["items"]): round(r["seconds_per_page"][listing] * 1000, 2) for r in results
-            },
-            "ratio": round(large["seconds_per_page"][listing] / small["seconds_per_page"][listing], 3),
+    dirs = {size: Path(tempfile.mkdtemp(prefix=f"bench-emulator-{size}-")) for size in SIZES}
+    try:
+        generate_s, worlds = {}, {}
+        for size, data_dir in dirs.items():
+            started = time.perf_counter()
+            worlds[size] = generate_world(data_dir, size)
+            generate_s[str(size)] = round(time.perf_counter() - started, 1)
+        with ExitStack() as stack:
+            emulators = {size: stack.enter_context(_served(data_dir)) for size, data_dir in dirs.items()}
+            per_page = time_interleaved({size: listings(emulators[size], worlds[size]) for size in SIZES})
+    finally:
+        for data_dir in dirs.values():
+            shutil.rmtree(data_dir, ignore_errors=True)
+    small, large = per_page[SIZES[0]], per_page[SIZES[-1]]
+    figures: dict[str, Any] = {}
+    for listing in small:
+        ratio = round(large[listing] / small[listing], 3)
+        figures[listing] = {
+            "ms_per_page": {str(size): round(per_page[size][listing] * 1000, 2) for size in SIZES},
+            "ratio": ratio,
             "target": TARGET_RATIO,
+            "target_met": ratio <= TARGET_RATIO,
         }
-        for listing in small["seconds_per_page"]
-    }
-    for figures in ratios.values():
-        figures["target_met"] = figures["ratio"] <= TARGET_RATIO
     return {
         "page_size": PAGE,
         "pages_timed": PAGES,
         "sizes": SIZES,
-        "generate_seconds": {str(r["items"]): r["generate_seconds"] for r in results},
-        "listings": ratios,
+        "generate_seconds": generate_s,
+        "listings": figures,
     }
 
 
