@@ -208,7 +208,7 @@ def clean(bench: Bench) -> dict[str, Any]:
 
 
 def kill_after_job_start(bench: Bench) -> dict[str, Any]:
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
 
     config = bench.pipeline("kill", task_retries=1, retry_delay_seconds=1)
     bench.settings(upload_job_processing_seconds=3)

@@ -32,7 +32,7 @@ from encord.objects.coordinates import (
 from encord.orm.dataset import StorageLocation
 from encord.project import Project
 from encord.user_client import EncordUserClient
-from encord_emulator.store import Store
+from encord_emulator.core.store import Store
 from encord_emulator.testing import EmulatorProcess
 from PIL import Image
 

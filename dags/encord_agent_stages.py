@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import encord_provider.config.loader as loader_module
 import pendulum
 from airflow.sdk import DAG, Asset, chain
 from encord_provider.config.loader import default_pipelines_path, load_pipelines
@@ -21,7 +20,7 @@ from encord_provider.operators.agents import EncordAgentStageOperator
 # Agents resolve next to the pipelines file, then in the project's include/ folder (path arithmetic only).
 AGENT_SEARCH_PATHS = [
     str(default_pipelines_path().parent),
-    str(Path(loader_module.__file__).resolve().parents[3] / "include"),
+    str(Path(__file__).resolve().parents[1] / "include"),
 ]
 
 

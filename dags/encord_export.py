@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, Asset, Param
+from encord_provider.assets import labels_asset_uri
 from encord_provider.config.loader import load_pipelines
 from encord_provider.config.projects import ExportConfig, ProjectPipeline
 from encord_provider.operators.export import EncordExportLabelsOperator
@@ -63,7 +64,7 @@ def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
             fetch_workers=export.fetch_workers,
             force_full="{{ params.full_snapshot }}",
             version_name="{{ params.version_name or '' }}",
-            outlets=[Asset(f"encord://{project.name}/labels")],
+            outlets=[Asset(labels_asset_uri(project.name))],
         )
     return dag
 

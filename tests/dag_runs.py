@@ -11,6 +11,8 @@ def xcom_value(dag_run: Any, task_id: str) -> Any:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        query = XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id)
+        query = XComModel.get_many(
+            run_id=dag_run.run_id, key="return_value", dag_ids=dag_run.dag_id, task_ids=task_id
+        )
         row = session.scalars(query).first()
         return None if row is None else XComModel.deserialize_value(row)

@@ -8,8 +8,8 @@ import sys
 
 import uvicorn
 
-from encord_emulator.app import create_app
-from encord_emulator.seed import SeedError
+from encord_emulator.core.app import create_app
+from encord_emulator.core.seed import SeedError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,14 +15,42 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Encord",
         "description": "Register cloud-bucket data in Encord, drain agent stages and export label versions.",
         "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Encord",
+                "external-doc-url": "https://docs.encord.com/",
+                "tags": ["software"],
+            },
+        ],  # fmt: skip
         "hooks": [
             {"integration-name": "Encord", "python-modules": ["encord_provider.hooks.encord"]},
         ],
         "operators": [
-            {"integration-name": "Encord", "python-modules": ["encord_provider.operators"]},
+            {
+                "integration-name": "Encord",
+                "python-modules": [
+                    "encord_provider.operators.ingest",
+                    "encord_provider.operators.agents",
+                    "encord_provider.operators.export",
+                ],
+            },
         ],
         "triggers": [
-            {"integration-name": "Encord", "python-modules": ["encord_provider.triggers"]},
+            {
+                "integration-name": "Encord",
+                "python-modules": [
+                    "encord_provider.triggers.upload_job",
+                    "encord_provider.triggers.bucket_poll",
+                ],
+            },
+        ],
+        "extra-links": [
+            "encord_provider.operators.links.EncordProjectLink",
+            "encord_provider.operators.links.EncordFolderLink",
+            "encord_provider.operators.links.EncordDatasetLink",
+        ],
+        "asset-uris": [
+            {"schemes": ["encord"], "handler": "encord_provider.assets.normalize_encord_uri"},
         ],
         "connection-types": [
             {

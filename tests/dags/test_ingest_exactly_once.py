@@ -79,7 +79,7 @@ def test_retry_after_a_kill_right_after_job_start_finds_the_running_job(
 ) -> None:  # fmt: skip
     """The first try dies after Encord accepted its job, before the job id was recorded; the job takes
     longer than the retry delay. The retry finds the job's items instead of starting a second job."""
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
 
     config = scenario(task_retries=1, retry_delay_seconds=1, chunking={"max_entries": 8},
                       registration={"unknown_job_settle_minutes": 0.25})  # fmt: skip

@@ -89,7 +89,7 @@ def test_stale_cached_hash_falls_back_to_the_title(
     encord_emulator: Any, encord_client: Any,
 ) -> None:  # fmt: skip
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
     from encord_provider.ingest.targets import resolve_dataset
 
     title = f"stale-{uuid.uuid4().hex[:8]}"
@@ -104,7 +104,7 @@ def test_stale_cached_hash_falls_back_to_the_title(
 def test_two_datasets_with_the_title_fail_naming_both(encord_client: Any) -> None:
     from encord.orm.dataset import StorageLocation
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
     from encord_provider.ingest.errors import EncordTargetError
     from encord_provider.ingest.targets import resolve_dataset
 
@@ -126,7 +126,7 @@ def test_two_datasets_with_the_title_fail_naming_both(encord_client: Any) -> Non
 
 def test_configured_hash_that_does_not_exist_is_an_error(encord_client: Any) -> None:
     from encord_provider.config.ingest import DatasetConfig
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
     from encord_provider.ingest.errors import EncordTargetError
     from encord_provider.ingest.targets import resolve_dataset
 
@@ -140,7 +140,7 @@ def test_dataset_is_attached_to_projects_and_items_become_tasks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_client: Any, moto_endpoint: str,
     encord_emulator: Any, encord_client: Any,
 ) -> None:  # fmt: skip
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
 
     from tests.emulator.test_projects_helpers import ONTOLOGY_SPEC
 
@@ -171,7 +171,7 @@ def test_dataset_is_attached_to_projects_and_items_become_tasks(
 
 def test_stale_cached_folder_falls_back_to_the_name(encord_client: Any) -> None:
     from encord_provider.config.ingest import FolderConfig
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
     from encord_provider.ingest.targets import resolve_folder
 
     name = f"folder-{uuid.uuid4().hex[:8]}"
@@ -186,7 +186,7 @@ def test_stale_cached_folder_falls_back_to_the_name(encord_client: Any) -> None:
 
 def test_two_top_level_folders_with_the_name_fail_naming_both(encord_client: Any) -> None:
     from encord_provider.config.ingest import FolderConfig
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
     from encord_provider.ingest.errors import EncordTargetError
     from encord_provider.ingest.targets import resolve_folder
 

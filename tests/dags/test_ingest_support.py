@@ -151,7 +151,7 @@ def assert_exactly_once(
 
 def emulator_store(emulator: Any) -> Any:
     """The emulator's document store, opened beside the running server (SQLite in WAL mode)."""
-    from encord_emulator.store import Store
+    from encord_emulator.core.store import Store
 
     return Store(emulator.data_dir)
 

@@ -66,7 +66,7 @@ def test_upload_job_trigger_never_fires_within_2_5_s_of_deferring() -> None:
     job that is already done is reported only after the first-poll delay, which cannot be set lower."""
     import time
 
-    from encord_provider.ingest.encord_api import JobState
+    from encord_provider.encord_api import JobState
 
     polls: list[float] = []
 

@@ -95,7 +95,9 @@ def test_the_polling_trigger_finds_same_second_and_late_objects_once(
     assert first.state == "success", task_states(first)
     hidden = {"in/late.jpg"}
     real_open = bucket_poll.open_store
-    monkeypatch.setattr(bucket_poll, "open_store", lambda *args: ReplicationLag(real_open(*args), hidden))
+    monkeypatch.setattr(
+        bucket_poll, "open_store", lambda *args, **kwargs: ReplicationLag(real_open(*args, **kwargs), hidden)
+    )
     trigger = source_watcher(IngestPipeline.model_validate(config)).trigger
     assert trigger.safety_lag_seconds == 900 and trigger.poll_interval == 0.1
 

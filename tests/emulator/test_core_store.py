@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from encord_emulator.store import Store
+from encord_emulator.core.store import Store
 
 
 @pytest.fixture
@@ -73,3 +73,40 @@ def test_sequences_are_unique_under_threads_and_persist(tmp_path: Path) -> None:
     assert reopened.next_seq("job") == 201
     assert reopened.get("doc", "x") == {"ok": True}
     assert reopened.kinds() == {"doc": 1}
+
+
+def _position(doc: dict[str, object]) -> tuple[str, str]:
+    return (str(doc.get("name") or ""), str(doc["id"]))
+
+
+@pytest.mark.parametrize("desc", [False, True])
+def test_scan_walks_in_key_order_from_any_cursor(store: Store, desc: bool) -> None:
+    """Ordered by (field or "", id), ties on the field settled by id, missing fields first, other kinds and
+    other parents left out; resumes strictly after any cursor, across read batches."""
+    names = ["b", "a", None, "b", "c", "a", "", "b"] * 5
+    for index, name in enumerate(names):
+        doc = {"id": f"{index:03d}", "parent": "p" if index % 7 else "q", "name": name}
+        store.put("item", doc["id"], doc)
+    store.put("folder", "x", {"id": "x", "parent": "p", "name": "a"})
+    expected = sorted((d for d in store.query("item") if d["parent"] == "p"), key=_position, reverse=desc)
+    assert list(store.scan("item", "name", desc=desc, batch=3, parent="p")) == expected
+    for cut in (0, 5, 17, len(expected) - 1):
+        cursor = _position(expected[cut])
+        assert (
+            list(store.scan("item", "name", after=cursor, desc=desc, batch=4, parent="p"))
+            == expected[cut + 1 :]
+        )
+
+
+def test_scan_seeks_along_an_index(store: Store) -> None:
+    next(store.scan("item", "name", parent="p"), None)
+    indexes = {row[0] for row in store._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "ix_docs_by__parent__name" in indexes
+    key = "ifnull(json_extract(doc, '$.name'), '')"
+    plan = store._conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT id FROM docs WHERE kind = 'item' AND json_extract(doc, '$.parent') = 'p' "
+        f"AND {key} >= 'a' AND ({key} > 'a' OR id > 'b') ORDER BY {key}, id LIMIT 5"
+    ).fetchall()
+    assert (
+        "ix_docs_by__parent__name" in str(plan) and "<expr>>?" in str(plan) and "TEMP B-TREE" not in str(plan)
+    )

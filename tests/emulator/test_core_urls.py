@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from encord_emulator.cloud import ObjectLocation, UrlError, parse_object_url
-from encord_emulator.manifest import ManifestError, parse_upload_body, parse_upload_json
+from encord_emulator.clouds.urls import ObjectLocation, UrlError, parse_object_url
+from encord_emulator.services.storage.manifest import ManifestError, parse_upload_body, parse_upload_json
 from encord_provider.storage import urls
 
 AWS: dict[str, Any] = {

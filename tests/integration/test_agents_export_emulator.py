@@ -6,6 +6,7 @@ World: PNGs in moto registered through the SDK, a project Start -> Pre-classify 
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -76,6 +77,21 @@ def test_runner_and_callable_drain_their_stages(
     for row in rows:
         assert len(row.get_object_instances()) == 1, "pre-label added one box"
         assert len(row.get_classification_instances()) == 1, "pre-classify answered the weather"
+
+
+def test_the_users_runner_is_left_as_it_is_and_max_tasks_is_exact(
+    agent_project: World, encord_emulator: EmulatorProcess
+) -> None:
+    with encord_agent_env(encord_emulator.url, encord_emulator.private_key):
+        runner = importlib.reload(importlib.import_module("agents.pre_classify")).runner
+    registered = [(agent, agent.callable, agent.dependant) for agent in runner.agents]
+    client, project_hash = runner.client, runner.project_hash
+    report = drain_with_runner(runner, agent_project.project(), "Pre-classify", max_tasks=3, bundle_size=2,
+                               client=agent_project.client)  # fmt: skip
+    assert (report.listed, report.attempted, report.moved, report.failures) == (4, 3, 3, [])
+    assert _stage_count(agent_project, "Pre-classify") == 1  # the Runner read a batch past max_tasks, held it
+    assert [(a, a.callable, a.dependant) for a in runner.agents] == registered
+    assert (runner.client, runner.project_hash) == (client, project_hash)
 
 
 def test_callable_failures_are_reported_per_task_without_losing_others(agent_project: World) -> None:

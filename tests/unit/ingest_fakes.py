@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from encord_provider.config.ingest import IngestPipeline
+from encord_provider.encord_api import FolderIndex, JobState
 from encord_provider.ingest.chunks import ChunkPlan, PlannedObject
-from encord_provider.ingest.encord_api import FolderIndex, JobState
 from encord_provider.storage.local import LocalStore
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from encord import exceptions as sdk
 from encord_provider.config.ingest import IntegrationRef
-from encord_provider.ingest.encord_api import EncordApi, ErrorKind, JobState, RetryPolicy, classify
+from encord_provider.encord_api import EncordApi, ErrorKind, JobState, RetryPolicy, classify
 from encord_provider.ingest.errors import (
     AmbiguousWriteError,
     EncordAccessError,

@@ -36,6 +36,9 @@ def test_airflow_cli_lists_provider_and_hook() -> None:
     hooks = _airflow("providers", "hooks", "-o", "plain")
     line = next(line for line in hooks.splitlines() if line.split() and line.split()[0] == "encord")
     assert "encord_provider.hooks.encord.EncordHook" in line
+    links = _airflow("providers", "links", "-o", "plain")
+    for name in ("EncordProjectLink", "EncordFolderLink", "EncordDatasetLink"):
+        assert f"encord_provider.operators.links.{name}" in links
 
 
 @pytest.fixture

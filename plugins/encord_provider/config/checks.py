@@ -38,6 +38,33 @@ def check_http_url(value: str | None) -> str | None:
     return value
 
 
+def one_of(values: tuple[str, ...]) -> str:
+    """`Input should be 'a', 'b' or 'c'`: pydantic's wording for a Literal, for choices known at run time."""
+    quoted = [repr(value) for value in values]
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"Input should be {listed}"
+
+
+def check_source_cloud(value: str) -> str:
+    """A cloud a source bucket may live in: a `storage.registry` backend with the "source" role."""
+    from encord_provider.storage import registry
+
+    if value not in registry.clouds("source"):
+        raise ValueError(one_of(registry.clouds("source")))
+    return value
+
+
+def check_data_type(value: str) -> str:
+    """A data type as config spells it ("dicom"); the manifest spelling ("dicom_series") is accepted too and
+    read as the config one. See manifests.datatypes.TYPES."""
+    from encord_provider.manifests.datatypes import CONFIG_NAMES, config_name, parse_data_type
+
+    try:
+        return config_name(parse_data_type(value))
+    except ValueError:
+        raise ValueError(one_of(CONFIG_NAMES)) from None
+
+
 def check_regex(value: str | None) -> str | None:
     if value is not None:
         try:
@@ -51,3 +78,5 @@ ConnId = Annotated[str, AfterValidator(check_conn_id)]
 OptionalConnId = Annotated[str | None, AfterValidator(check_conn_id)]
 HttpUrl = Annotated[str | None, AfterValidator(check_http_url)]
 Regex = Annotated[str | None, AfterValidator(check_regex)]
+Cloud = Annotated[str, AfterValidator(check_source_cloud)]  # s3, gcs, azure: see storage.registry
+DataTypeName = Annotated[str, AfterValidator(check_data_type)]  # image, video, dicom...: manifests.datatypes

@@ -10,26 +10,23 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
-from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId, Regex
+from encord_provider.config.checks import Cloud, ConnId, DataTypeName, HttpUrl, OptionalConnId, Regex
 from encord_provider.config.listing import ListingConfig
 from encord_provider.config.run_controls import ApprovalConfig, DeadlineConfig
 from encord_provider.config.schedule import Schedule
+from encord_provider.manifests.datatypes import CONFIG_NAMES
 from encord_provider.storage.s3 import REGION_PATTERN
 
 if TYPE_CHECKING:
     from encord_provider.manifests.image_modes import ImageModeRule
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
-STAGING_SCHEMES = ("s3", "gs", "az")
-CLOUD_SCHEMES = {"s3": "s3", "gcs": "gs", "azure": "az"}
 DEFAULT_SCHEDULE = "0 2 * * *"  # nightly, 02:00 UTC
-DATA_TYPES = ("image", "video", "audio", "pdf", "text", "dicom", "nifti", "image_sequence", "image_group")
+DATA_TYPES = CONFIG_NAMES  # the spellings of the data-type registry (manifests.datatypes.TYPES)
 
-Cloud = Literal["s3", "gcs", "azure"]
-DataType = Literal[
-    "image", "video", "audio", "pdf", "text", "dicom", "nifti", "image_sequence", "image_group"
-]
+DataType = DataTypeName
 
 
 class _Strict(BaseModel):
@@ -66,7 +63,8 @@ class SourceConfig(_Strict):
     bucket: str = Field(min_length=1)
     prefix: str = ""
     conn_id: OptionalConnId = Field(
-        None, description="Airflow connection of the bucket (aws / google_cloud_platform / wasb)."
+        None,
+        description="Airflow connection of the bucket (its cloud's type: aws, google_cloud_platform, wasb).",
     )
     endpoint_url: HttpUrl = Field(None, description="Storage endpoint override (S3-compatible, emulators).")
     bucket_region: str | None = Field(
@@ -106,7 +104,9 @@ class SourceConfig(_Strict):
 
     @property
     def scheme(self) -> str:
-        return CLOUD_SCHEMES[self.cloud]
+        from encord_provider.storage import registry
+
+        return registry.by_cloud(self.cloud).scheme
 
     @property
     def bucket_url(self) -> str:
@@ -218,7 +218,7 @@ class StagingConfig(_Strict):
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:
-        return check_bucket_uri(value, "staging", STAGING_SCHEMES)
+        return check_bucket_uri(value, "staging", "staging")
 
     @property
     def scheme(self) -> str:
@@ -367,4 +367,4 @@ class IngestPipeline(_Strict):
 
     @property
     def asset_uri(self) -> str:
-        return f"encord://{self.name}/ingested"
+        return ingest_asset_uri(self.name)

@@ -16,14 +16,15 @@ Plain pydantic, checked when the pipelines file is loaded; nothing is read at DA
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri
 
-INVENTORY_SCHEMES = ("s3", "gs", "az", "file")
-InventoryFormat = Literal["s3", "gcs", "azure"]
+InventoryFormat = Literal[
+    "s3", "gcs", "azure"
+]  # the readers in storage/inventory/ (an inventory's own format)
 
 
 class InventoryConfig(BaseModel):
@@ -51,7 +52,7 @@ class InventoryConfig(BaseModel):
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:
-        check_bucket_uri(value, "inventory", INVENTORY_SCHEMES)
+        check_bucket_uri(value, "inventory", "inventory")
         return value  # a trailing slash is kept: it marks a folder
 
     @model_validator(mode="after")
@@ -83,10 +84,12 @@ class ListingConfig(BaseModel):
         manifest build over them needs `input_order=InputOrder.ANY` (sorted on disk)."""
         return self.mode == "list"
 
-    def check_cloud(self, cloud: InventoryFormat) -> None:
+    def check_cloud(self, cloud: str) -> None:
         """An inventory describes the source bucket, so its format is the source's cloud."""
         if self.inventory is None:
             return
+        if cloud not in get_args(InventoryFormat):
+            raise ValueError(f"cloud {cloud!r} has no inventory format; use listing mode 'list'")
         if self.inventory.format not in (None, cloud):
             raise ValueError(
                 f"inventory format {self.inventory.format!r} does not match the source cloud {cloud!r}"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.config.projects import ProjectPipeline
+from encord_provider.errors import PermanentError
 
 log = logging.getLogger(__name__)
 PIPELINES_FILE_ENV = "ENCORD_PIPELINES_FILE"
@@ -23,7 +24,7 @@ DEFAULT_RELATIVE_PATH = Path("include") / "pipelines.yaml"
 PathKey = tuple[str | int, ...]
 
 
-class PipelinesConfigError(ValueError):
+class PipelinesConfigError(PermanentError, ValueError):
     """The pipelines file is missing, not YAML, or does not validate. The message lists every problem."""
 
     def __init__(self, path: Path | str, problems: list[str]) -> None:
@@ -130,12 +131,25 @@ def _inside(uri: str, bucket_url: str, prefix: str) -> bool:
 
 
 def default_pipelines_path(project_root: Path | None = None) -> Path:
-    """ENCORD_PIPELINES_FILE, else <project root>/include/pipelines.yaml."""
+    """ENCORD_PIPELINES_FILE, else <project root>/include/pipelines.yaml. The project root is the folder
+    holding Airflow's dags folder (`dags/` and `include/` side by side), never where this package is
+    installed."""
     override = os.environ.get(PIPELINES_FILE_ENV)
     if override:
         return Path(override)
-    root = project_root or Path(__file__).resolve().parents[3]
-    return root / DEFAULT_RELATIVE_PATH
+    return (project_root or _airflow_project_root()) / DEFAULT_RELATIVE_PATH
+
+
+def _airflow_project_root() -> Path:
+    """The parent of `[core] dags_folder` (AIRFLOW__CORE__DAGS_FOLDER); the working directory without Airflow."""
+    dags_folder = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
+    if not dags_folder:
+        try:
+            from airflow.configuration import conf
+        except ImportError:
+            return Path.cwd()
+        dags_folder = conf.get("core", "dags_folder")
+    return Path(dags_folder).expanduser().resolve().parent
 
 
 def _line_index(

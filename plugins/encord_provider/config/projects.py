@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
 from encord_provider.config.schedule import Schedule
@@ -19,7 +20,6 @@ from encord_provider.exports.model import CocoOptions, DataUnits, LabelStatusNam
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$"
 _AGENT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
-WAREHOUSE_SCHEMES = ("s3", "gs", "az", "file")
 ExportFormat = Literal["json", "coco", "parquet", "csv"]
 DEFAULT_FORMATS: tuple[ExportFormat, ...] = ("json", "coco", "parquet")
 
@@ -120,7 +120,7 @@ class ExportConfig(BaseModel):
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:
-        return check_bucket_uri(value, "export", WAREHOUSE_SCHEMES)
+        return check_bucket_uri(value, "export", "export")
 
     @field_validator("prefix")
     @classmethod
@@ -221,4 +221,4 @@ class ProjectPipeline(BaseModel):
 
     @property
     def ingest_asset_uri(self) -> str | None:
-        return f"encord://{self.triggered_by_ingest}/ingested" if self.triggered_by_ingest else None
+        return ingest_asset_uri(self.triggered_by_ingest) if self.triggered_by_ingest else None

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from encord_provider.errors import TransientError
+
 VersionKind = Literal["full", "incremental"]
 LabelStatusName = Literal[
     "NOT_LABELLED", "LABEL_IN_PROGRESS", "LABELLED", "REVIEW_IN_PROGRESS", "REVIEWED", "REVIEWED_TWICE"
@@ -18,7 +20,7 @@ DataUnits = Literal["labelled", "all"]
 MANIFEST_SCHEMA = "encord-label-export/1"
 
 
-class ExportError(RuntimeError):
+class ExportError(TransientError, RuntimeError):
     """An export could not be written; the message names the label row / object / file at fault."""
 
 

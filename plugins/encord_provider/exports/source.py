@@ -7,8 +7,8 @@ fetched pages go straight to the writers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from encord_provider.exports import label_status
 from encord_provider.exports.model import ExportError, ExportFilters, RowRef, as_utc
@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WORKERS = 2
+T = TypeVar("T")
+Read = Callable[[Callable[[], T], str], T]  # `EncordApi.read`: retries and error classification
+
+
+def _once(fn: Callable[[], T], what: str) -> T:
+    return fn()
 
 
 class LabelSource(Protocol):
@@ -55,16 +61,19 @@ class SdkLabelSource:
     is listed in that single call.
 
     Fetching: `list_label_rows_v2(label_hashes=...)`, then `initialise_labels` of the page in one bundle and
-    `to_encord_dict()`. Rows that have no label row yet (`label_hash` None) are never listed: initialising
-    them would *create* label rows on the server, an export must not write.
+    `to_encord_dict()`. Rows that have no label row yet (`label_hash` None) are never initialised: that
+    would *create* label rows on the server, an export must not write. With `data_units: all` they are
+    listed and written as empty rows (`exports.label_status`).
     """
 
     def __init__(
-        self, project: Project, bundle_size: int = DEFAULT_PAGE_SIZE, workers: int = DEFAULT_WORKERS
-    ) -> None:
+        self, project: Project, bundle_size: int = DEFAULT_PAGE_SIZE, workers: int = DEFAULT_WORKERS,
+        read: Read[Any] = _once,
+    ) -> None:  # fmt: skip
         if bundle_size < 1 or workers < 1:
             raise ValueError("bundle_size and workers must be >= 1")
         self.project = project
+        self.read = read  # listings go through it (the operator passes `EncordApi.read`)
         self.page_size = bundle_size
         self.workers = workers
 
@@ -75,7 +84,8 @@ class SdkLabelSource:
         from encord.orm.project import ProjectType
 
         if self.project.project_type != ProjectType.WORKFLOW:
-            rows = self.project.list_label_rows_v2(workflow_graph_node_title_eq=filters.stage)
+            rows = self.read(lambda: self.project.list_label_rows_v2(workflow_graph_node_title_eq=filters.stage),
+                             "list label rows")  # fmt: skip
             kept = (row for row in rows if label_status.keeps_legacy_row(row, filters.label_statuses))
             yield from batched(_refs(kept, label_status.wants_unlabelled(filters)), self.page_size)
             return
@@ -94,18 +104,16 @@ class SdkLabelSource:
         from encord.orm.label_row import AnnotationTaskStatus
 
         refs: list[RowRef] = []
+        stage = filters.stage
         if label_status.wants_labelled(filters):
-            statuses = label_status.task_statuses(filters)
-            rows = self.project.list_label_rows_v2(
-                data_hashes=data_hashes,
-                workflow_graph_node_title_eq=filters.stage,
-                label_statuses=None if statuses is None else [AnnotationTaskStatus(s) for s in statuses],
-            )
+            names = label_status.task_statuses(filters)
+            statuses = None if names is None else [AnnotationTaskStatus(s) for s in names]
+            rows = self.read(lambda: self.project.list_label_rows_v2(data_hashes=data_hashes,
+                             workflow_graph_node_title_eq=stage, label_statuses=statuses), "list label rows")  # fmt: skip
             refs += _refs(rows, unlabelled=False)
         if label_status.wants_unlabelled(filters):
-            rows = self.project.list_label_rows_v2(
-                data_hashes=data_hashes, workflow_graph_node_title_eq=filters.stage
-            )
+            rows = self.read(lambda: self.project.list_label_rows_v2(data_hashes=data_hashes,
+                             workflow_graph_node_title_eq=stage), "list label rows")  # fmt: skip
             refs += (
                 ref for ref in _refs(rows, unlabelled=True) if label_status.is_unlabelled_key(ref.label_hash)
             )
@@ -124,7 +132,10 @@ class SdkLabelSource:
         """Empty label rows of data units that still have none, built from their metadata (no server write)."""
         if not refs:
             return {}
-        listed = self.project.list_label_rows_v2(data_hashes=[ref.data_hash for ref in refs])
+        data_hashes = [ref.data_hash for ref in refs]
+        listed = self.read(
+            lambda: self.project.list_label_rows_v2(data_hashes=data_hashes), "list label rows"
+        )
         rows = {row.data_hash: row for row in listed if row.label_hash is None}
         missing = [ref.data_hash for ref in refs if ref.data_hash not in rows]
         if missing:
@@ -152,7 +163,8 @@ class SdkLabelSource:
 
     def _label_rows(self, refs: Sequence[RowRef]) -> list[LabelRowV2]:
         """The listed rows of `refs`, in order; a row deleted since it was listed is an error (retry)."""
-        listed = self.project.list_label_rows_v2(label_hashes=[ref.label_hash for ref in refs])
+        hashes = [ref.label_hash for ref in refs]
+        listed = self.read(lambda: self.project.list_label_rows_v2(label_hashes=hashes), "list label rows")
         by_hash = {row.label_hash: row for row in listed}
         missing = [ref.label_hash for ref in refs if ref.label_hash not in by_hash]
         if missing:

@@ -1,29 +1,41 @@
-"""EncordHook: an `EncordUserClient` built lazily from an Airflow connection of type `encord`.
+"""EncordHook: the `EncordApi` gateway (and its `EncordUserClient`) of an Airflow connection of type `encord`.
 
 The private key is read from the connection's `private_key` field, or else from the worker's
 ENCORD_SSH_KEY / ENCORD_SSH_KEY_FILE environment variables. It is never logged.
+
+The client is built on first use (never at DAG-parse time) and once per process for a given domain and
+key: every hook of a task (and every trigger of a triggerer) with the same credentials shares it. The SDK
+opens a new HTTP session per request, so sharing a client across threads is safe.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from encord_provider.errors import PermanentError
 from encord_provider.get_provider_info import ENCORD_PUBLIC_DOMAIN
 
 if TYPE_CHECKING:
     from encord.user_client import EncordUserClient
 
+    from encord_provider.encord_api import EncordApi
 
-class EncordKeyMissingError(ValueError):
+_CLIENTS: dict[tuple[str, str], EncordUserClient] = {}  # (domain, sha256 of the key) -> client
+_CLIENTS_LOCK = threading.Lock()
+
+
+class EncordKeyMissingError(PermanentError, ValueError):
     """The connection has no private key and the environment provides none."""
 
 
-class EncordKeyInvalidError(ValueError):
+class EncordKeyInvalidError(PermanentError, ValueError):
     """The private key cannot be read or loaded; the message names the connection and where the key came
     from, never the key."""
 
@@ -48,7 +60,7 @@ def _normalise_key(key: str) -> str:
 
 
 class EncordHook(BaseHook):
-    """Interact with Encord through the official `encord` SDK."""
+    """Interact with Encord through the official `encord` SDK, via the `EncordApi` gateway (`hook.api`)."""
 
     conn_name_attr = "encord_conn_id"
     default_conn_name = "encord_default"
@@ -101,10 +113,24 @@ class EncordHook(BaseHook):
 
     @cached_property
     def client(self) -> EncordUserClient:
-        """The SDK client, created on first use (never at DAG-parse time)."""
+        """The SDK client, created on first use and shared by the hooks of the process with the same key."""
+        key, source = self._key_and_source()
+        cache_key = (self.domain, hashlib.sha256(key.encode()).hexdigest())
+        with _CLIENTS_LOCK:
+            if cache_key not in _CLIENTS:
+                _CLIENTS[cache_key] = self._create_client(key, source)
+            return _CLIENTS[cache_key]
+
+    @cached_property
+    def api(self) -> EncordApi:
+        """The gateway every operator and trigger uses (retries, error classification, upload jobs)."""
+        from encord_provider.encord_api import EncordApi
+
+        return EncordApi.from_hook(self)
+
+    def _create_client(self, key: str, source: str) -> EncordUserClient:
         from encord.user_client import EncordUserClient
 
-        key, source = self._key_and_source()
         try:
             return EncordUserClient.create_with_ssh_private_key(key, domain=self.domain)
         except (ValueError, TypeError) as err:  # cryptography's parse errors, binascii padding errors
@@ -119,7 +145,7 @@ class EncordHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Authenticate against the domain with a cheap signed call."""
         try:
-            self.client.get_cloud_integrations()
+            self.client.get_cloud_integrations()  # one try: the Test button should answer at once
         except (EncordKeyMissingError, EncordKeyInvalidError) as err:
             return False, str(err)
         except Exception as err:  # the SDK raises many types; report the class, never the key

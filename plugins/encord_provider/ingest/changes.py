@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from encord_provider.config.ingest import IngestPipeline
-from encord_provider.ingest.encord_api import EncordApi
+from encord_provider.encord_api import EncordApi
 from encord_provider.ledger import SETTLED_STATES, Ledger, LedgerRecord, ObjectState, utc_now
 from encord_provider.storage.records import ObjectRecord
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from encord_provider.ingest.encord_api import JobState
+from encord_provider.encord_api import JobState
 from encord_provider.ingest.stores import key_of_uri
 from encord_provider.ledger import LedgerRecord, ObjectState
 from encord_provider.storage.base import ObjectStore
@@ -102,7 +102,7 @@ def apply_job_result(
             )  # fmt: skip
             if title in items:
                 record = record.moved(ObjectState.REGISTERED, item_uuid=items[title])
-            elif entry_error is None and state.status == "DONE":
+            elif entry_error is None and state.succeeded:
                 record = record.moved(ObjectState.DUPLICATE)
             else:
                 error = entry_error or job_error

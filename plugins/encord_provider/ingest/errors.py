@@ -5,21 +5,25 @@
 - `TransientIngestError`: worth retrying (rate limits, 5xx, unreachable endpoint, a lease held by another
   run). Airflow's task retries apply.
 
-Only `encord_provider.operators.ingest.fail_fast` maps these to Airflow; the domain never imports Airflow.
+They are the ingest branch of the provider's hierarchy (`encord_provider.errors`): permanent ones are
+`PermanentError`s, transient ones `TransientError`s. Only `encord_provider.operators.failures.fail_fast`
+maps them to Airflow; the domain never imports Airflow.
 """
 
 from __future__ import annotations
 
+from encord_provider.errors import EncordProviderError, PermanentError, TransientError
 
-class IngestError(Exception):
+
+class IngestError(EncordProviderError):
     """Base of the ingest errors."""
 
 
-class PermanentIngestError(IngestError):
+class PermanentIngestError(IngestError, PermanentError):
     """Retrying cannot help; the message names what to fix (connection, bucket and role, integration...)."""
 
 
-class TransientIngestError(IngestError):
+class TransientIngestError(IngestError, TransientError):
     """Retrying later may succeed."""
 
 

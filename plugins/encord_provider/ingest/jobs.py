@@ -35,8 +35,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from encord_provider.encord_api import EncordApi, FolderIndex, JobState
 from encord_provider.ingest.chunks import ChunkPlan, apply_job_result
-from encord_provider.ingest.encord_api import EncordApi, FolderIndex, JobState
 from encord_provider.ingest.errors import AmbiguousWriteError, PermanentIngestError
 from encord_provider.ingest.stores import key_of_uri
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from encord_provider.ingest.encord_api import EncordApi
+from encord_provider.encord_api import EncordApi
 from encord_provider.ledger import LINKABLE_STATES, Ledger, LedgerRecord, ObjectState
 
 log = logging.getLogger(__name__)

@@ -15,16 +15,13 @@ from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ingest.chunks import ChunkPlan, PlannedObject
 from encord_provider.ingest.stores import key_of_uri
 from encord_provider.manifests import ImageMode, ManifestConfig, StoreSink, TypeMap, build_manifests
-from encord_provider.manifests.datatypes import DataType
+from encord_provider.manifests.datatypes import DataType, config_name, parse_data_type
 from encord_provider.manifests.rejections import SkipReport
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.key_order import KeyOrder
 from encord_provider.storage.records import ObjectRecord
 
 _TYPE_MAP = TypeMap()
-# Param/config spellings -> manifest DataType values
-_FILTER_NAMES = {DataType.DICOM_SERIES.value: "dicom"}
-_CONFIG_NAMES = {"dicom": DataType.DICOM_SERIES.value}
 
 
 def kind_of(key: str) -> str | None:
@@ -32,7 +29,7 @@ def kind_of(key: str) -> str | None:
     kind = _TYPE_MAP.classify(key)
     if not isinstance(kind, DataType):
         return None
-    return _FILTER_NAMES.get(kind.value, kind.value)
+    return config_name(kind)
 
 
 @dataclass
@@ -51,9 +48,7 @@ def manifest_config(pipeline: IngestPipeline, chunk_size: int = 0) -> ManifestCo
     return ManifestConfig(
         skip_duplicate_urls=True,
         max_entries=max_entries,
-        per_type={
-            DataType(_CONFIG_NAMES.get(k, k)): min(n, max_entries) for k, n in chunking.per_type.items()
-        },
+        per_type={parse_data_type(k): min(n, max_entries) for k, n in chunking.per_type.items()},
         image_mode=ImageMode(chunking.image_mode),
         image_mode_rules=tuple(rule.to_rule() for rule in chunking.image_modes),
         group_regex=chunking.group_regex,
@@ -89,7 +84,8 @@ def build_chunk_plans(
             plan.entries[entry["title"]] = [
                 PlannedObject(o["key"], o["etag"], o["url"]) for o in entry["objects"]
             ]
-            counts = result.by_type.setdefault(entry["type"], {"entries": 0, "objects": 0})
+            kind = config_name(DataType(entry["type"]))  # the run report speaks the config's names
+            counts = result.by_type.setdefault(kind, {"entries": 0, "objects": 0})
             counts["entries"] += 1
             counts["objects"] += len(entry["objects"])
         result.plans.append(plan)

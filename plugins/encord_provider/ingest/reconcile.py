@@ -10,8 +10,8 @@ import logging
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from encord_provider.encord_api import EncordApi, FolderIndex
 from encord_provider.ingest.chunks import ChunkPlan, apply_job_result, read_plan
-from encord_provider.ingest.encord_api import EncordApi, FolderIndex
 from encord_provider.ingest.jobs import JobMarker, entries_subset, find_entries, marker_key, note_progress
 from encord_provider.ledger import SETTLED_STATES, Ledger, LedgerRecord, ObjectState
 from encord_provider.storage.base import ConditionalStore

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from encord_provider.config.ingest import DatasetConfig, FolderConfig, IngestPipeline
-from encord_provider.ingest.encord_api import EncordApi
+from encord_provider.encord_api import EncordApi
 from encord_provider.ingest.errors import AmbiguousWriteError, EncordTargetError, EncordUnavailableError
 from encord_provider.ingest.reconcile import requeue_for_new_folder
 from encord_provider.ingest.stores import resources_key

@@ -27,12 +27,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from encord_provider.errors import TransientError
 from encord_provider.ledger.records import LedgerRecord, Watermark
 
 FORMAT_VERSION = 2
 
 
-class LedgerCorruptError(RuntimeError):
+class LedgerCorruptError(TransientError, RuntimeError):
     """A ledger file cannot be read (names the file and, where known, the line)."""
 
     kind = "corrupt"

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from encord_provider.errors import TransientError
 from encord_provider.ledger.files import LedgerCorruptError, LedgerFile, decode_file, decode_header
 from encord_provider.ledger.names import (
     SEGMENTS,
@@ -38,7 +39,7 @@ READ_ATTEMPTS = 5
 HEADER_PROBE = 64 * 1024
 
 
-class LedgerChangedError(RuntimeError):
+class LedgerChangedError(TransientError, RuntimeError):
     """The ledger kept changing under a reader (files vanished on every attempt)."""
 
 

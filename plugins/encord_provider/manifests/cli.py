@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from encord_provider.errors import PermanentError
 from encord_provider.manifests.builder import BuildSummary, build_manifests
 from encord_provider.manifests.config import (
     ImageMode,
@@ -251,7 +252,7 @@ def listing_filter(args: argparse.Namespace, prefix: str) -> ListingFilter:
     )
 
 
-class CliError(Exception):
+class CliError(PermanentError):
     """An error reported as one line, exit status 2."""
 
 

@@ -22,78 +22,86 @@ class DataType(StrEnum):
     NIFTI = "nifti"
 
 
-# Names accepted in configuration besides the enum values (config/ingest.py uses "dicom").
-TYPE_ALIASES: dict[str, DataType] = {"dicom": DataType.DICOM_SERIES, "videos": DataType.VIDEO}
+@dataclass(frozen=True)
+class TypeSpec:
+    """One data type, as config, manifests and reports spell and recognise it.
 
-JSON_KEYS: dict[DataType, str] = {
-    DataType.VIDEO: "videos",
-    DataType.AUDIO: "audio",
-    DataType.PDF: "pdfs",
-    DataType.TEXT: "text",
-    DataType.IMAGE: "images",
-    DataType.IMAGE_GROUP: "image_groups",
-    DataType.IMAGE_SEQUENCE: "image_groups",
-    DataType.DICOM_SERIES: "dicom_series",
-    DataType.NIFTI: "nifti",
+    `config_name` is what a pipelines file, the run's `data_types` Param and the run report say ("dicom");
+    `manifest_key` the JSON section of a registration manifest ("dicom_series"); `extensions` classify
+    listed objects (with `mime_types` where Python's `mimetypes` lacks them); `probe` is the
+    `module:function` that reads its media metadata into the entry's `metadata_key` block.
+    """
+
+    data_type: DataType
+    config_name: str
+    manifest_key: str
+    extensions: tuple[str, ...] = ()
+    mime_types: Mapping[str, str] = field(default_factory=dict)
+    per_file: bool = True  # a listed object can be of this type (groups and sequences are built from images)
+    multi_object: bool = False  # one entry holds several objects
+    probe: str | None = None
+    metadata_key: str | None = None
+    aliases: tuple[str, ...] = ()  # more names accepted in config and on the command line
+
+
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic")
+_VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpeg", ".mpg", ".ts")
+_AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus", ".aiff")
+_TEXT_EXTENSIONS = (".txt", ".md", ".json", ".html", ".htm", ".csv", ".xml", ".tsv", ".jsonl")
+_PROBES = "encord_provider.manifests.metadata"
+
+# The registry, in manifest order (the order of the JSON sections).
+TYPES: dict[DataType, TypeSpec] = {
+    spec.data_type: spec
+    for spec in (
+        TypeSpec(
+            DataType.VIDEO, "video", "videos", _VIDEO_EXTENSIONS,
+            {".mkv": "video/x-matroska", ".webm": "video/webm"},
+            probe=f"{_PROBES}:probe_video", metadata_key="videoMetadata", aliases=("videos",),
+        ),
+        TypeSpec(DataType.AUDIO, "audio", "audio", _AUDIO_EXTENSIONS, {".flac": "audio/flac", ".opus": "audio/opus"}),
+        TypeSpec(DataType.PDF, "pdf", "pdfs", (".pdf",), probe=f"{_PROBES}:probe_pdf", metadata_key="pdfMetadata"),
+        TypeSpec(DataType.TEXT, "text", "text", _TEXT_EXTENSIONS, {".md": "text/markdown", ".jsonl": "application/jsonl"}),
+        TypeSpec(
+            DataType.IMAGE, "image", "images", _IMAGE_EXTENSIONS, {".webp": "image/webp"},
+            probe=f"{_PROBES}:probe_image", metadata_key="imageMetadata",
+        ),
+        TypeSpec(DataType.IMAGE_GROUP, "image_group", "image_groups", per_file=False, multi_object=True),
+        TypeSpec(DataType.IMAGE_SEQUENCE, "image_sequence", "image_groups", per_file=False, multi_object=True),
+        TypeSpec(
+            DataType.DICOM_SERIES, "dicom", "dicom_series", (".dcm", ".dicom"), {".dcm": "application/dicom"},
+            multi_object=True,
+        ),
+        TypeSpec(
+            DataType.NIFTI, "nifti", "nifti", (".nii", ".nii.gz"),
+            {".nii": "application/x-nifti", ".nii.gz": "application/x-nifti"},
+        ),
+    )
+}  # fmt: skip
+
+# Derived views (kept as names the manifest modules already use).
+JSON_KEYS: dict[DataType, str] = {t: spec.manifest_key for t, spec in TYPES.items()}
+MULTI_OBJECT_TYPES = frozenset(t for t, spec in TYPES.items() if spec.multi_object)
+FILE_KINDS = frozenset(t for t, spec in TYPES.items() if spec.per_file)  # images become groups at grouping
+DEFAULT_EXTENSIONS: dict[str, DataType] = {ext: t for t, spec in TYPES.items() for ext in spec.extensions}
+MIME_TYPES: dict[str, str] = {ext: mime for spec in TYPES.values() for ext, mime in spec.mime_types.items()}
+CONFIG_NAMES: tuple[str, ...] = tuple(spec.config_name for spec in TYPES.values())
+_NAMES: dict[str, DataType] = {
+    name: t for t, spec in TYPES.items() for name in (t.value, spec.config_name, *spec.aliases)
 }
 
-MULTI_OBJECT_TYPES = frozenset({DataType.IMAGE_GROUP, DataType.IMAGE_SEQUENCE, DataType.DICOM_SERIES})
 
-# Per-file kinds a listed object can be; images become image/group/sequence entries at grouping time.
-FILE_KINDS = frozenset(
-    {
-        DataType.VIDEO,
-        DataType.AUDIO,
-        DataType.PDF,
-        DataType.TEXT,
-        DataType.IMAGE,
-        DataType.DICOM_SERIES,
-        DataType.NIFTI,
-    }
-)
-
-DEFAULT_EXTENSIONS: dict[str, DataType] = {
-    **dict.fromkeys(
-        (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".heic"), DataType.IMAGE
-    ),
-    **dict.fromkeys(
-        (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".mpeg", ".mpg", ".ts"), DataType.VIDEO
-    ),
-    **dict.fromkeys((".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus", ".aiff"), DataType.AUDIO),
-    ".pdf": DataType.PDF,
-    **dict.fromkeys(
-        (".txt", ".md", ".json", ".html", ".htm", ".csv", ".xml", ".tsv", ".jsonl"), DataType.TEXT
-    ),
-    ".dcm": DataType.DICOM_SERIES,
-    ".dicom": DataType.DICOM_SERIES,
-    ".nii": DataType.NIFTI,
-    ".nii.gz": DataType.NIFTI,
-}
-
-MIME_TYPES: dict[str, str] = {
-    ".mkv": "video/x-matroska",
-    ".webm": "video/webm",
-    ".webp": "image/webp",
-    ".flac": "audio/flac",
-    ".opus": "audio/opus",
-    ".md": "text/markdown",
-    ".jsonl": "application/jsonl",
-    ".nii": "application/x-nifti",
-    ".nii.gz": "application/x-nifti",
-    ".dcm": "application/dicom",
-}
+def config_name(data_type: DataType) -> str:
+    """The name config, run Params and run reports use: `DataType.DICOM_SERIES` -> "dicom"."""
+    return TYPES[data_type].config_name
 
 
 def parse_data_type(name: str) -> DataType:
     """`"image"`, `"dicom"`, `"dicom_series"`... -> DataType; a clear ValueError otherwise."""
     lowered = name.strip().lower()
-    if lowered in TYPE_ALIASES:
-        return TYPE_ALIASES[lowered]
-    try:
-        return DataType(lowered)
-    except ValueError:
-        valid = sorted([t.value for t in DataType] + list(TYPE_ALIASES))
-        raise ValueError(f"unknown Encord data type {name!r}; expected one of {valid}") from None
+    if lowered in _NAMES:
+        return _NAMES[lowered]
+    raise ValueError(f"unknown Encord data type {name!r}; expected one of {sorted(_NAMES)}")
 
 
 def extension_of(key: str) -> str:

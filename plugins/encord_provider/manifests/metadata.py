@@ -8,13 +8,15 @@ so pairing is streaming with a small stack of "open" objects (bounded by key nes
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from encord_provider.manifests.datatypes import DataType, mime_type_of
+from encord_provider.errors import PermanentError
+from encord_provider.manifests.datatypes import TYPES, mime_type_of
 from encord_provider.manifests.video_probe import VideoProbeError, probe_mp4
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.errors import ObjectNotFoundError
@@ -28,7 +30,7 @@ IMAGE_HEAD_BYTES = (64 * 1024, 1024 * 1024)
 MAX_PDF_PROBE_BYTES = 64 * 1024 * 1024
 
 
-class MetadataError(ValueError):
+class MetadataError(PermanentError, ValueError):
     """A sidecar or probe problem that rejects the object; the message names the file (and line)."""
 
 
@@ -109,7 +111,7 @@ def merge_group_metadata(sidecars: list[tuple[str, dict[str, Any]]]) -> GroupMet
     return GroupMetadata({**shared, MEMBER_METADATA_KEY: dict(sidecars)}, conflicts)
 
 
-class _SidecarValueError(ValueError):
+class _SidecarValueError(PermanentError, ValueError):
     """A JSON construct that parses in Python but cannot be carried faithfully into a manifest."""
 
 
@@ -245,9 +247,14 @@ def probe_video(store: ObjectStore, record: ObjectRecord) -> dict[str, Any]:
     return {**facts, "file_size": record.size, "mime_type": mime_type_of(record.key)}
 
 
-PROBES = {DataType.IMAGE: probe_image, DataType.PDF: probe_pdf, DataType.VIDEO: probe_video}
-METADATA_KEYS = {
-    DataType.IMAGE: "imageMetadata",
-    DataType.PDF: "pdfMetadata",
-    DataType.VIDEO: "videoMetadata",
-}
+def _probe_function(path: str) -> Callable[[ObjectStore, ObjectRecord], dict[str, Any]]:
+    module, _, name = path.partition(":")
+    probe: Callable[[ObjectStore, ObjectRecord], dict[str, Any]] = getattr(
+        importlib.import_module(module), name
+    )
+    return probe
+
+
+# From the data-type registry (manifests.datatypes.TYPES): which types have a probe, and its block's key.
+PROBES = {kind: _probe_function(spec.probe) for kind, spec in TYPES.items() if spec.probe}
+METADATA_KEYS = {kind: spec.metadata_key for kind, spec in TYPES.items() if spec.metadata_key}

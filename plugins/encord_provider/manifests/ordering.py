@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from encord_provider.errors import PermanentError
 from encord_provider.storage.key_order import KeyOrder, code_point_order
 from encord_provider.storage.records import ObjectRecord
 
 
-class UnorderedInputError(ValueError):
+class UnorderedInputError(PermanentError, ValueError):
     """Keys arrived out of order while the build assumed sorted input."""
 
 

@@ -11,13 +11,14 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
+from encord_provider.errors import PermanentError
 from encord_provider.storage.base import ObjectStore
 
 MAX_MOOV_BYTES = 64 * 1024 * 1024
 CONTAINERS = {b"trak", b"mdia", b"minf", b"stbl"}
 
 
-class VideoProbeError(ValueError):
+class VideoProbeError(PermanentError, ValueError):
     pass
 
 

@@ -1,43 +1,61 @@
 """Drain AGENT stages of an Encord workflow project with user agents, one bounded pass per task run.
 
 Two kinds of agent are accepted, referenced by import path (`package.module:attr`):
-- an encord-agents `Runner` (SequentialRunner) whose `@runner.stage(...)` functions are used unchanged;
-  it runs `runner.run_stage(...)` once per stage with ENCORD_SSH_KEY / ENCORD_DOMAIN set from the Airflow
-  connection for the duration of the task only (the SDK reads them when the module builds its Runner);
-- a plain callable `(task, label_row) -> pathway name | pathway uuid | None` (None leaves the task where it is).
+- an encord-agents `Runner` (SequentialRunner) whose `@runner.stage(...)` functions are used unchanged.
+  The module is imported with ENCORD_SSH_KEY / ENCORD_DOMAIN set from the Airflow connection for the
+  duration of the task only (encord-agents reads them when the module builds its Runner). The user's
+  Runner is never modified: each registered function is registered again, wrapped to record per-task
+  failures, on a fresh `Runner(project_hash, user_client=...)` of this connection, which runs the stage
+  with its public `run_stage`;
+- a plain callable returning a pathway name, a pathway uuid, a `TaskAgentReturnStruct` or None (None
+  leaves the task where it is). Its parameters get encord-agents' dependency injection
+  (`encord_provider.agents.injection`): `(task, label_row)`, or any typed `AgentTask`, `LabelRowV2`,
+  `StorageItem`, `AgentStage`, `Project` and `Annotated[..., Depends(...)]` parameters.
 
 Per-task failures are collected (task uuid, data hash, error) and never stop the other tasks.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from encord_provider.errors import PermanentError, TransientError
 from encord_provider.hooks.encord import EncordHook
+from encord_provider.operators.failures import failing_fast
+from encord_provider.operators.links import EncordProjectLink
 
 if TYPE_CHECKING:
-    from encord.objects import LabelRowV2
     from encord.project import Project
     from encord.user_client import EncordUserClient
     from encord.workflow.stages.agent import AgentStage, AgentTask
 
-AgentCallable = Callable[["AgentTask", "LabelRowV2"], "str | None"]
+AgentCallable = Callable[..., Any]  # parameters injected by encord-agents (see the module docstring)
 MAX_REPORTED_FAILURES = 50
 _ENV_KEYS = ("ENCORD_SSH_KEY", "ENCORD_DOMAIN", "ENCORD_SSH_KEY_FILE")
 
 
-class AgentLoadError(ImportError):
+class AgentLoadError(PermanentError, ImportError):
     """The agent path does not name an importable Runner or callable."""
+
+
+class AgentConfigError(PermanentError, ValueError):
+    """The agent's settings do not fit it (e.g. a plain callable without stages, a Runner without a function
+    for the stage)."""
+
+
+class AgentTasksFailedError(TransientError):
+    """Some Encord tasks failed in the agent (`fail_on_task_errors`); a retry tries those still waiting."""
 
 
 @dataclass
@@ -108,7 +126,7 @@ def encord_agent_env(domain: str, private_key: str) -> Iterator[None]:
 
 
 def is_runner(obj: Any) -> bool:
-    from encord_agents.tasks.runner.sequential_runner import SequentialRunner
+    from encord_agents.tasks import SequentialRunner
 
     return isinstance(obj, SequentialRunner)
 
@@ -136,6 +154,27 @@ def _label_rows_for(
         for row in rows.values():
             row.initialise_labels(bundle=bundle, include_signed_url=signed)
     return rows
+
+
+def _storage_items_for(client: EncordUserClient | None, rows: dict[str, Any]) -> dict[str, Any]:
+    if client is None:
+        raise AgentConfigError("the agent asks for a StorageItem: drain_with_callable needs the `client`")
+    uuids = {
+        str(row.backing_item_uuid): data_hash for data_hash, row in rows.items() if row.backing_item_uuid
+    }
+    items = client.get_storage_items(list(uuids), sign_url=True)
+    return {uuids[str(item.uuid)]: item for item in items}
+
+
+def _pathway_choice(result: Any) -> str | None:
+    """The pathway an agent chose; a `TaskAgentReturnStruct`'s label row is saved first."""
+    from encord_agents.tasks.models import TaskAgentReturnStruct
+
+    if isinstance(result, TaskAgentReturnStruct):
+        if result.label_row is not None:
+            result.label_row.save()
+        result = result.pathway
+    return None if result is None else str(result)
 
 
 def _pathway_arguments(stage: AgentStage, choice: str) -> dict[str, str]:
@@ -178,20 +217,31 @@ def drain_with_callable(
     max_tasks: int,
     bundle_size: int,
     include_signed_url: bool = False,
+    client: EncordUserClient | None = None,
 ) -> StageReport:
+    """One bounded pass of a plain callable over the stage; `client` is needed only for StorageItems."""
+    from encord_provider.agents.injection import Context, dependant_of, solve
+
     stage = get_agent_stage(project, stage_name)
+    dependant = dependant_of(agent)
     report = StageReport(stage=stage_name)
     # Take the whole bounded slice first: moving tasks while paging would skip some.
     tasks = list(itertools.islice(stage.get_tasks(), max_tasks))
     report.listed = len(tasks)
     for start in range(0, len(tasks), bundle_size):
         batch = tasks[start : start + bundle_size]
-        rows = _label_rows_for(project, batch, bundle_size, include_signed_url)
+        needs_rows = dependant.needs_label_row or dependant.needs_storage_item
+        rows = _label_rows_for(project, batch, bundle_size, include_signed_url) if needs_rows else {}
+        items = _storage_items_for(client, rows) if dependant.needs_storage_item else {}
         moves: list[tuple[AgentTask, dict[str, str]]] = []
         for task in batch:
             report.attempted += 1
+            data_hash = str(task.data_hash)
+            context = Context(project=project, label_row=rows.get(data_hash), task=task, agent_stage=stage,
+                              storage_item=items.get(data_hash))  # fmt: skip
             try:
-                choice = agent(task, rows[str(task.data_hash)])
+                with ExitStack() as stack:
+                    choice = _pathway_choice(agent(**solve(dependant, context, stack)))
                 if choice is None:
                     report.held += 1
                     continue
@@ -204,48 +254,46 @@ def drain_with_callable(
 
 # ---- encord-agents Runner -----------------------------------------------------------------------
 
+TASK_PARAMETER = "encord_provider_task"  # how the solver hands the recorder the task it runs for
 
-class _FailureRecorder:
-    """Wraps a Runner agent's function to remember the last error per task (the Runner only logs them)."""
 
-    def __init__(self, task_by_data_hash: dict[str, str]) -> None:
-        self.task_by_data_hash = task_by_data_hash
+class _TaskRecorder:
+    """Wraps a Runner agent's function to remember the last error per task (the Runner only logs them)
+    and to hold every task beyond `max_tasks` (the Runner may read a whole batch past it)."""
+
+    def __init__(self, max_tasks: int) -> None:
+        self.max_tasks = max_tasks
+        self.seen: dict[str, str] = {}  # task uuid -> data hash, in the order first seen
         self.errors: dict[str, TaskFailure] = {}
 
-    def _task_of(self, values: dict[str, Any]) -> tuple[str, str] | None:
-        for value in values.values():
-            data_hash = getattr(value, "data_hash", None)
-            if data_hash is None:
-                continue
-            task_uuid = getattr(value, "uuid", None) if hasattr(value, "proceed") else None
-            task_uuid = task_uuid or self.task_by_data_hash.get(str(data_hash))
-            if task_uuid:
-                return str(task_uuid), str(data_hash)
-        return None
-
     def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        from encord_provider.agents.injection import injectable, task_parameter
+
         def recorded(**values: Any) -> Any:
-            key = self._task_of(values)
+            task = values.pop(TASK_PARAMETER)
+            uuid, data_hash = str(task.uuid), str(task.data_hash)
+            if uuid not in self.seen and len(self.seen) >= self.max_tasks:
+                return None
+            self.seen[uuid] = data_hash
             try:
                 result = function(**values)
             except Exception as err:
-                if key:
-                    self.errors[key[0]] = TaskFailure(key[0], key[1], _error_text(err))
+                self.errors[uuid] = TaskFailure(uuid, data_hash, _error_text(err))
                 raise
-            if key:
-                self.errors.pop(key[0], None)
+            self.errors.pop(uuid, None)
             return result
 
-        return recorded
+        # `recorded` takes `function`'s signature and module (so string annotations resolve), plus the task.
+        return injectable(functools.wraps(function)(recorded), task_parameter(TASK_PARAMETER))
 
 
-def _bind_runner(runner: Any, client: EncordUserClient, project_hash: str) -> None:
-    """Point a Runner built at import time at this connection's client and project."""
-    runner.client = client
-    if runner.project_hash is not None and str(runner.project_hash) != project_hash:
-        raise AgentLoadError(f"the Runner is bound to project {runner.project_hash}, not {project_hash}")
-    if runner.project_hash is not None:
-        runner.project = client.get_project(project_hash)
+def _registration(runner: Any, stage: AgentStage) -> Any:
+    """The function the user's Runner registered for `stage` (by title or uuid), read from `runner.agents`."""
+    for registered in runner.agents:
+        if str(registered.identity) in (stage.title, str(stage.uuid)):
+            return registered
+    known = [str(registered.identity) for registered in runner.agents]
+    raise AgentConfigError(f"the Runner has no function for stage {stage.title!r}; it registered {known}")
 
 
 def drain_with_runner(
@@ -256,27 +304,32 @@ def drain_with_runner(
     max_tasks: int,
     bundle_size: int,
     num_retries: int = 1,
+    client: EncordUserClient | None = None,
 ) -> StageReport:
-    stage = get_agent_stage(project, stage_name)
-    before = {str(t.uuid): str(t.data_hash) for t in stage.get_tasks()}
-    report = StageReport(stage=stage_name, listed=len(before), attempted=min(len(before), max_tasks))
-    recorder = _FailureRecorder({data_hash: uuid for uuid, data_hash in before.items()})
-    originals = [(agent, agent.callable) for agent in runner.agents]
-    for agent, function in originals:
-        agent.callable = recorder.wrap(function)
-    try:
-        runner.run_stage(
-            stage_name,
-            project_hash=None if runner.project_hash else project.project_hash,
-            num_retries=num_retries,
-            task_batch_size=bundle_size,
-            max_tasks=max_tasks,
+    """One bounded pass of the user's Runner function for the stage, through a fresh Runner of `client`
+    (default: the user's Runner's own client); the user's Runner is left as it is."""
+    from encord_agents.tasks import Runner
+
+    if runner.project_hash is not None and str(runner.project_hash) != str(project.project_hash):
+        raise AgentConfigError(
+            f"the Runner is bound to project {runner.project_hash}, not {project.project_hash}"
         )
-    finally:
-        for agent, function in originals:
-            agent.callable = function
+    stage = get_agent_stage(project, stage_name)
+    registered = _registration(runner, stage)
+    before = {str(t.uuid): str(t.data_hash) for t in stage.get_tasks()}
+    recorder = _TaskRecorder(max_tasks)
+    fresh = Runner(project_hash=str(project.project_hash), user_client=client or runner.client)
+    fresh.stage(
+        stage.uuid,
+        label_row_metadata_include_args=registered.label_row_metadata_include_args,
+        label_row_initialise_labels_args=registered.label_row_initialise_labels_args,
+        will_set_priority=registered.will_set_priority,
+    )(recorder.wrap(registered.callable))
+    fresh.run_stage(stage.uuid, num_retries=num_retries, task_batch_size=min(bundle_size, max_tasks),
+                    max_tasks=max_tasks)  # fmt: skip
     remaining = {str(t.uuid) for t in stage.get_tasks()}
-    report.moved = len(set(before) - remaining)
+    report = StageReport(stage=stage_name, listed=len(before), attempted=len(recorder.seen))
+    report.moved = len(set(recorder.seen) - remaining)
     report.failures = [f for uuid, f in recorder.errors.items() if uuid in remaining]
     report.held = report.attempted - report.moved - len(report.failures)
     return report
@@ -301,6 +354,7 @@ class EncordAgentStageOperator(BaseOperator):
     :param fail_on_task_errors: fail the Airflow task when any Encord task failed (after reporting all).
     """
 
+    operator_extra_links = (EncordProjectLink(),)
     template_fields: Sequence[str] = ("project_hash", "agent", "stages")
     ui_color = "#c9d6ff"
 
@@ -331,11 +385,12 @@ class EncordAgentStageOperator(BaseOperator):
         self.search_paths = list(search_paths)
         self.fail_on_task_errors = fail_on_task_errors
 
+    @failing_fast
     def execute(self, context: Any) -> dict[str, Any]:
         hook = EncordHook(self.encord_conn_id)
         with encord_agent_env(hook.domain, hook.private_key()):
             agent = load_agent(self.agent, self.search_paths)
-            project = hook.client.get_project(self.project_hash)
+            project = hook.api.project(self.project_hash)
             reports = self._drain(agent, hook.client, project)
         summary = {
             "project_hash": self.project_hash,
@@ -355,12 +410,11 @@ class EncordAgentStageOperator(BaseOperator):
                     "task %s (data %s) failed: %s", failure.task_uuid, failure.data_hash, failure.error
                 )
         if self.fail_on_task_errors and summary["failed"]:
-            raise RuntimeError(f"{summary['failed']} Encord task(s) failed; see the summary above")
+            raise AgentTasksFailedError(f"{summary['failed']} Encord task(s) failed; see the summary above")
         return summary
 
     def _drain(self, agent: Any, client: EncordUserClient, project: Project) -> list[StageReport]:
         if is_runner(agent):
-            _bind_runner(agent, client, self.project_hash)
             stages = self.stages or runner_stages(agent)
             return [
                 drain_with_runner(
@@ -370,13 +424,14 @@ class EncordAgentStageOperator(BaseOperator):
                     max_tasks=self.max_tasks_per_run,
                     bundle_size=self.bundle_size,
                     num_retries=self.num_retries,
+                    client=client,
                 )  # fmt: skip
                 for stage in stages
             ]
         if not callable(agent):
             raise AgentLoadError(f"agent {self.agent!r} is neither an encord-agents Runner nor a callable")
         if not self.stages:
-            raise ValueError(f"agent {self.agent!r} is a plain callable: name the stage(s) it drains")
+            raise AgentConfigError(f"agent {self.agent!r} is a plain callable: name the stage(s) it drains")
         return [
             drain_with_callable(
                 project,
@@ -385,6 +440,7 @@ class EncordAgentStageOperator(BaseOperator):
                 max_tasks=self.max_tasks_per_run,
                 bundle_size=self.bundle_size,
                 include_signed_url=self.include_signed_url,
+                client=client,
             )  # fmt: skip
             for stage in self.stages
         ]

@@ -9,6 +9,8 @@ from airflow.sdk import BaseOperator
 
 from encord_provider import lineage
 from encord_provider.hooks.encord import EncordHook
+from encord_provider.operators.failures import failing_fast
+from encord_provider.operators.links import EncordProjectLink
 
 
 class EncordExportLabelsOperator(BaseOperator):
@@ -30,6 +32,7 @@ class EncordExportLabelsOperator(BaseOperator):
     :param fetch_workers: pages fetched at once while the previous ones are written.
     """
 
+    operator_extra_links = (EncordProjectLink(),)
     template_fields: Sequence[str] = ("stage", "version_name", "run_key", "force_full", "prefix")
     ui_color = "#d4f0d4"
 
@@ -103,6 +106,7 @@ class EncordExportLabelsOperator(BaseOperator):
             }
         )
 
+    @failing_fast
     def execute(self, context: Any) -> dict[str, Any]:
         from encord_provider.exports.model import CocoOptions
         from encord_provider.exports.run import ExportSpec, export_labels
@@ -113,7 +117,8 @@ class EncordExportLabelsOperator(BaseOperator):
         store, uri_path = store_from_url(
             self.warehouse_uri, endpoint_url=self.endpoint_url, conn_id=self.warehouse_conn_id
         )
-        project = EncordHook(self.encord_conn_id).client.get_project(self.project_hash)
+        api = EncordHook(self.encord_conn_id).api
+        project = api.project(self.project_hash)
         spec = ExportSpec(
             project=self.project_name,
             project_hash=self.project_hash,
@@ -128,7 +133,7 @@ class EncordExportLabelsOperator(BaseOperator):
             version_name=self.version_name or None,
             run_key=self.run_key or None,
         )
-        source = SdkLabelSource(project, self.bundle_size, workers=self.fetch_workers)
+        source = SdkLabelSource(project, self.bundle_size, workers=self.fetch_workers, read=api.read)
         result = export_labels(store, source, spec)
         self.log.info(
             "export %s: %s %s (%s) %s",
@@ -140,6 +145,7 @@ class EncordExportLabelsOperator(BaseOperator):
         )
         if result.uri:
             self.log.info("version folder: %s counts: %s", result.uri, result.counts)
-            datasets = [str(d.dataset_hash) for d in project.list_datasets()]
+            listed = api.read(lambda: list(project.list_datasets()), "list project datasets")
+            datasets = [str(d.dataset_hash) for d in listed]
             lineage.report_export(self.encord_conn_id, self.project_hash, datasets, result.uri)
         return result.xcom()

@@ -1,8 +1,9 @@
 """Airflow glue of ingestion: the steps of `encord_ingest__<name>` and the deferrable register operator.
 
 Each step opens what it needs (stores, ledger, `EncordApi`, the pipeline lease), calls the domain in
-`encord_provider.ingest`, and passes on only small values (URIs, counts). `fail_fast` is the one place that
-maps domain errors to Airflow: permanent ones fail the task at once, transient ones are left to retries.
+`encord_provider.ingest`, and passes on only small values (URIs, counts). Each runs inside `fail_fast`
+(`operators.failures`, the one place that maps errors to Airflow): permanent ones fail the task at once,
+transient ones are left to retries.
 See docs/ingestion.md for the flow.
 """
 
@@ -10,20 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
 from encord_provider import lineage
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
+from encord_provider.encord_api import EncordApi, JobState, is_finished
+from encord_provider.encord_api.jobs import DONE
 from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.chunks import read_plan
-from encord_provider.ingest.encord_api import EncordApi, JobState
-from encord_provider.ingest.errors import LeaseLostError, PermanentIngestError
+from encord_provider.ingest.errors import LeaseLostError
 from encord_provider.ingest.jobs import AwaitEvidence, ChunkRegistration, RegisterStep, SettledByEvidence
 from encord_provider.ingest.lease import PipelineLease
 from encord_provider.ingest.link import link_ready_items, resolve_duplicates
@@ -50,22 +51,13 @@ from encord_provider.ingest.stores import (
 from encord_provider.ingest.targets import mark_datasets_complete, resolve_targets
 from encord_provider.ledger import Ledger, ObjectState
 from encord_provider.ledger.watermark import partial_run_reason
+from encord_provider.operators.failures import fail_fast, raise_for_event
+from encord_provider.operators.links import EncordDatasetLink, EncordFolderLink
 from encord_provider.reports import write_html_report
 from encord_provider.storage.base import ConditionalStore
 from encord_provider.triggers.upload_job import UploadJobTrigger
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def fail_fast() -> Iterator[None]:
-    """Permanent domain errors (and a missing connection) fail the task at once; the rest may retry."""
-    try:
-        yield
-    except PermanentIngestError as err:
-        raise AirflowFailException(str(err)) from err
-    except AirflowNotFoundException as err:
-        raise AirflowFailException(f"{err}: define it (UI, CLI or AIRFLOW_CONN_<ID>) and run again") from err
 
 
 def _staging(pipeline: IngestPipeline) -> ConditionalStore:
@@ -264,6 +256,7 @@ class EncordRegisterChunkOperator(BaseOperator):
     (`encord_provider.ingest.jobs`).
     """
 
+    operator_extra_links = (EncordFolderLink(), EncordDatasetLink())
     template_fields: Sequence[str] = ("plan_uri", "targets")
     ui_color = "#e0d4fb"
 
@@ -303,7 +296,7 @@ class EncordRegisterChunkOperator(BaseOperator):
         pipeline = self._pipeline
         if isinstance(step, SettledByEvidence):
             registration.ledger.write(step.records, writer=f"evidence:{self.plan_uri}")
-            return self._summary(registration, "", "DONE", step.records)
+            return self._summary(registration, "", DONE, step.records)
         if isinstance(step, AwaitEvidence):
             from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
@@ -335,9 +328,9 @@ class EncordRegisterChunkOperator(BaseOperator):
             status = (event or {}).get("status")
             if status == "lease_lost":
                 raise LeaseLostError(str((event or {}).get("error")))
-            if status not in ("DONE", "ERROR", "CANCELLED"):
+            if not is_finished(status):
                 # Objects stay `submitted`; a retry resumes the same job, the next run settles it.
-                raise RuntimeError(f"upload job for {self.plan_uri} did not finish: {event!r}")
+                raise_for_event(event or {}, f"upload job for {self.plan_uri} did not finish ({status})")
             registration = self._registration()
             job_id = str((event or {})["upload_job_id"])
             return self._complete(

@@ -9,7 +9,7 @@ from encord_provider.storage.errors import (
 )
 from encord_provider.storage.factory import (
     ParsedUri,
-    make_store,
+    open_store,
     parse_uri,
     read_uri,
     store_from_url,
@@ -34,7 +34,7 @@ __all__ = [
     "key_from_url",
     "list_filtered",
     "list_parallel",
-    "make_store",
+    "open_store",
     "parse_object_url",
     "parse_uri",
     "read_uri",

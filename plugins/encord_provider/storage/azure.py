@@ -9,6 +9,7 @@ from typing import Any
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.key_order import utf16_order
+from encord_provider.storage.probe import StoreProblem
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import azure_object_url
 
@@ -220,3 +221,95 @@ def _settings(content_type: str | None) -> Any:
     from azure.storage.blob import ContentSettings
 
     return ContentSettings(content_type=content_type) if content_type else None
+
+
+def open_azure_store(
+    container: str, connection: Any, endpoint_url: str | None, **store_kwargs: Any
+) -> AzureBlobStore:
+    """The registry's opener. Without a connection: `endpoint_url` as the account URL, else a given
+    `connection_string`/`service`, else AZURE_STORAGE_CONNECTION_STRING. With a `wasb` connection: see
+    `_from_connection`."""
+    from encord_provider.storage.errors import UnsupportedUriError
+
+    if connection is not None:
+        return _from_connection(container, connection, endpoint_url, store_kwargs)
+    if endpoint_url:
+        return AzureBlobStore(container, account_url=endpoint_url, **store_kwargs)
+    if "service" not in store_kwargs and "connection_string" not in store_kwargs:
+        conn_str = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+        if not conn_str:
+            raise UnsupportedUriError(
+                f"az://{container}: give conn_id, endpoint_url, connection_string, or set "
+                "AZURE_STORAGE_CONNECTION_STRING"
+            )
+        store_kwargs = {**store_kwargs, "connection_string": conn_str}
+    return AzureBlobStore(container, **store_kwargs)
+
+
+def _connection_string_parts(conn_str: str) -> dict[str, str]:
+    """`A=1;B=x=y;` -> {"A": "1", "B": "x=y"} (values may contain '=')."""
+    pairs = (part.split("=", 1) for part in conn_str.split(";") if "=" in part)
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def _from_connection(
+    container: str, connection: Any, endpoint_url: str | None, store_kwargs: dict[str, Any]
+) -> AzureBlobStore:
+    """The connection's `connection_string`, unless `endpoint_url` is given: then (as without a connection
+    string) the account URL (`endpoint_url`, extra `account_url`, host, or
+    `https://<login>.blob.core.windows.net`) with the account key (password, `shared_access_key`, or the
+    connection string's AccountKey) or a `sas_token`. An explicit endpoint always wins."""
+    from encord_provider.storage.connections import extra_value
+    from encord_provider.storage.errors import ConnectionConfigError
+
+    conn_id = connection.conn_id
+    conn_str = extra_value(connection, "connection_string")
+    if conn_str and not endpoint_url:
+        return AzureBlobStore(container, connection_string=conn_str, **store_kwargs)
+    login = connection.login
+    account_url = (
+        endpoint_url
+        or extra_value(connection, "account_url")
+        or connection.host
+        or (f"https://{login}.blob.core.windows.net" if login else None)
+    )
+    if not account_url:
+        raise ConnectionConfigError(
+            f"connection {conn_id!r}: set extra connection_string, or host/login (the storage account)"
+        )
+    if not account_url.startswith(("http://", "https://")):
+        account_url = f"https://{account_url}"
+    from_conn_str = _connection_string_parts(conn_str or "")
+    account = login or from_conn_str.get("AccountName")
+    sas_token = extra_value(connection, "sas_token") or from_conn_str.get("SharedAccessSignature")
+    key = (
+        extra_value(connection, "shared_access_key") or connection.password or from_conn_str.get("AccountKey")
+    )
+    credential: Any
+    if sas_token:
+        credential = sas_token.lstrip("?")
+    elif key and account:
+        credential = {"account_name": account, "account_key": key}
+    else:
+        raise ConnectionConfigError(
+            f"connection {conn_id!r}: needs an account key (password or shared_access_key) with the "
+            "account name in login, or a sas_token"
+        )
+    return AzureBlobStore(container, account_url=account_url, credential=credential, **store_kwargs)
+
+
+def classify_azure_error(err: BaseException) -> StoreProblem | None:
+    """What an error of this SDK says about the bucket (storage.probe.classify); None: something else."""
+    try:
+        from azure.core import exceptions
+    except ImportError:  # the Azure client is optional
+        return None
+    if isinstance(err, exceptions.ResourceNotFoundError):
+        return StoreProblem.MISSING if "Container" in str(getattr(err, "error_code", "")) else None
+    if isinstance(err, exceptions.ClientAuthenticationError):
+        return StoreProblem.ACCESS
+    if isinstance(err, exceptions.HttpResponseError) and err.status_code in (401, 403):
+        return StoreProblem.ACCESS
+    if isinstance(err, exceptions.ServiceRequestError):
+        return StoreProblem.UNREACHABLE
+    return None

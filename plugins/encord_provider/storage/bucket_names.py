@@ -34,7 +34,7 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def _s3_problem(name: str) -> str | None:
+def s3_problem(name: str) -> str | None:
     if not _S3_NAME.match(name) or ".." in name:
         return RULES["s3"]
     if _is_ip(name):
@@ -44,7 +44,7 @@ def _s3_problem(name: str) -> str | None:
     return None
 
 
-def _gcs_problem(name: str) -> str | None:
+def gcs_problem(name: str) -> str | None:
     parts = name.split(".")
     too_long = len(name) > (222 if len(parts) > 1 else 63) or any(len(part) > 63 for part in parts)
     if len(name) < 3 or too_long or not _GCS_NAME.match(name) or ".." in name:
@@ -56,18 +56,19 @@ def _gcs_problem(name: str) -> str | None:
     return None
 
 
-def _azure_problem(name: str) -> str | None:
+def azure_problem(name: str) -> str | None:
     if name in _AZURE_SPECIAL or _AZURE_NAME.match(name):
         return None
     return RULES["az"]
 
 
-_CHECKS = {"s3": _s3_problem, "gs": _gcs_problem, "az": _azure_problem}
-
-
 def bucket_name_problem(scheme: str, name: str) -> str | None:
-    """Why `name` is not a valid bucket (container) name for `scheme` (s3, gs, az), or None."""
-    check = _CHECKS.get(scheme)
+    """Why `name` is not a valid bucket (container) name for `scheme`, or None (also for a backend with no
+    naming rules)."""
+    from encord_provider.storage import registry
+
+    backend = registry.find(scheme)
+    check = backend.bucket_problem if backend else None
     if check is None:
         return None
     problem = check(name)

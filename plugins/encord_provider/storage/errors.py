@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from encord_provider.errors import EncordProviderError, PermanentError, TransientError
 
-class StorageError(Exception):
+
+class StorageError(EncordProviderError):
     """Base class for storage-layer errors."""
 
 
@@ -15,7 +17,7 @@ class ObjectNotFoundError(StorageError, FileNotFoundError):
         self.uri = uri
 
 
-class PreconditionFailedError(StorageError):
+class PreconditionFailedError(StorageError, TransientError):
     """A conditional write lost: the object already exists, or changed since it was read (names its URI)."""
 
     def __init__(self, uri: str, condition: str) -> None:
@@ -23,9 +25,9 @@ class PreconditionFailedError(StorageError):
         self.uri = uri
 
 
-class UnsupportedUriError(StorageError, ValueError):
+class UnsupportedUriError(StorageError, PermanentError, ValueError):
     """A URI or object URL whose scheme or host form this package does not understand."""
 
 
-class ConnectionConfigError(StorageError, ValueError):
+class ConnectionConfigError(StorageError, PermanentError, ValueError):
     """An Airflow connection cannot be turned into a store (the message names the connection)."""

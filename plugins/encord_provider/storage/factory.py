@@ -1,5 +1,9 @@
-"""Stores from URIs (`s3://bucket/prefix`, `gs://…`, `az://container/…`, `file:///path`), and whole-object
-reads/writes by URI, used to pass chunk files between tasks."""
+"""Opening stores from URIs (`s3://bucket/prefix`, `gs://…`, `az://container/…`, `file:///path`), and
+whole-object reads/writes by URI, used to pass chunk files between tasks.
+
+`open_store` is the one way a store is built from a (URI, connection, endpoint): ingest, export, triggers,
+the CLI and the UI all come through it. The schemes are those of `storage.registry`.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from encord_provider.storage import registry
 from encord_provider.storage.base import ObjectStore
-from encord_provider.storage.errors import UnsupportedUriError
-
-SCHEMES = ("s3", "gs", "az", "file")
-_ALIASES = {"gcs": "gs", "abfs": "az", "wasb": "az"}
+from encord_provider.storage.errors import ConnectionConfigError, UnsupportedUriError
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,118 +26,105 @@ class ParsedUri:
     key: str
 
     def __str__(self) -> str:
-        if self.scheme == "file":
-            return f"file:///{self.key}"
+        if self.bucket == "/":
+            return f"{self.scheme}:///{self.key}"
         return f"{self.scheme}://{self.bucket}/{self.key}"
 
 
 def parse_uri(uri: str) -> ParsedUri:
     """Split a storage URI; keys are taken verbatim (no percent-decoding) except for `file://`."""
-    scheme, sep, rest = uri.partition("://")
-    scheme = _ALIASES.get(scheme.lower(), scheme.lower())
-    if not sep or scheme not in SCHEMES:
-        raise UnsupportedUriError(f"unsupported storage URI {uri!r}: expected one of {', '.join(SCHEMES)}://")
-    if scheme == "file":
+    name, sep, rest = uri.partition("://")
+    backend = registry.find(name)
+    if not sep or backend is None:
+        expected = ", ".join(f"{scheme}://" for scheme in registry.schemes())
+        raise UnsupportedUriError(f"unsupported storage URI {uri!r}: expected one of {expected}")
+    if backend.path_uris:
         parts = urlsplit(uri)
         path = unquote(parts.path)
         if parts.netloc not in ("", "localhost") or not path.startswith("/"):
-            raise UnsupportedUriError(f"file URI must hold an absolute path: {uri!r}")
-        return ParsedUri("file", "/", path.lstrip("/"))
+            raise UnsupportedUriError(f"{backend.scheme} URI must hold an absolute path: {uri!r}")
+        return ParsedUri(backend.scheme, "/", path.lstrip("/"))
     bucket, _, key = rest.partition("/")
     if not bucket:
         raise UnsupportedUriError(f"storage URI has no bucket: {uri!r}")
-    return ParsedUri(scheme, bucket, key)
+    return ParsedUri(backend.scheme, bucket, key)
 
 
-def make_store(
-    scheme: str,
-    bucket: str,
-    *,
-    endpoint_url: str | None = None,
-    conn_id: str | None = None,
-    **client_kwargs: Any,
+def open_store(
+    uri: str, *, conn_id: str | None = None, endpoint_url: str | None = None, **store_kwargs: Any
 ) -> ObjectStore:
-    """A store for one bucket: from an Airflow connection if `conn_id` is given (`endpoint_url` then
-    overrides the connection's endpoint), else from the environment (default AWS/Google credentials,
-    AZURE_STORAGE_CONNECTION_STRING)."""
-    if conn_id:
-        from encord_provider.storage.connections import store_from_connection
+    """The store of the bucket `uri` names (`s3://bucket[/anything]`; `file:///…`: rooted at `/`).
 
-        return store_from_connection(conn_id, bucket, endpoint_url=endpoint_url, **client_kwargs)
-    if scheme == "s3":
-        from encord_provider.storage.s3 import S3Store
-
-        return S3Store(bucket, endpoint_url=endpoint_url, **client_kwargs)
-    if scheme == "gs":
-        from encord_provider.storage.gcs import GCSStore
-
-        return GCSStore(bucket, endpoint_url=endpoint_url, **client_kwargs)
-    if scheme == "az":
-        return _azure_store(bucket, endpoint_url, client_kwargs)
-    if scheme == "file":
-        from encord_provider.storage.local import LocalStore
-
-        return LocalStore(bucket)
-    raise UnsupportedUriError(f"unsupported storage scheme {scheme!r}")
+    With `conn_id`, the Airflow connection's credentials are used (its type must be one the backend reads)
+    and `endpoint_url`, if given, replaces only the connection's endpoint; without one, the environment's
+    default credentials. `store_kwargs` go to the store (e.g. `page_size`, `bucket_region`).
+    """
+    parsed = parse_uri(uri)
+    backend = registry.find(parsed.scheme)
+    assert backend is not None  # parse_uri checked the scheme
+    connection = _connection_for(backend, conn_id) if conn_id else None
+    store: ObjectStore = backend.open(parsed.bucket, connection, endpoint_url, **store_kwargs)
+    return store
 
 
-def _azure_store(container: str, endpoint_url: str | None, client_kwargs: dict[str, Any]) -> ObjectStore:
-    from encord_provider.storage.azure import AzureBlobStore
+def bucket_uri(scheme: str, bucket: str) -> str:
+    """`s3://bucket`: the URI `open_store` takes for a bucket given by parts (config, trigger payloads)."""
+    return f"{scheme}://{bucket}"
 
-    if endpoint_url:
-        return AzureBlobStore(container, account_url=endpoint_url, **client_kwargs)
-    if "service" not in client_kwargs and "connection_string" not in client_kwargs:
-        conn_str = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
-        if not conn_str:
-            raise UnsupportedUriError(
-                f"az://{container}: give conn_id, endpoint_url, connection_string, or set "
-                "AZURE_STORAGE_CONNECTION_STRING"
-            )
-        client_kwargs = {**client_kwargs, "connection_string": conn_str}
-    return AzureBlobStore(container, **client_kwargs)
+
+def _connection_for(backend: registry.Backend, conn_id: str) -> Any:
+    if not backend.conn_types:
+        return None  # e.g. file://: a directory has no credentials
+    from encord_provider.storage.connections import conn_type_of, get_connection
+
+    connection = get_connection(conn_id)
+    if conn_type_of(connection) not in backend.conn_types:
+        raise ConnectionConfigError(
+            f"connection {conn_id!r} has type {connection.conn_type!r}, but {backend.scheme}:// buckets need "
+            f"a connection of type {' or '.join(backend.conn_types)}"
+        )
+    return connection
 
 
 def store_from_url(
-    url: str, *, endpoint_url: str | None = None, conn_id: str | None = None, **client_kwargs: Any
+    url: str, *, endpoint_url: str | None = None, conn_id: str | None = None, **store_kwargs: Any
 ) -> tuple[ObjectStore, str]:
-    """The store for the bucket in `url` and the prefix after it: `s3://b/in/` -> (S3Store('b'), 'in/')."""
+    """The store for the bucket in `url` and the prefix after it: `s3://b/in/` -> (S3Store('b'), 'in/').
+    A `file://` URL is rooted at its directory, so listed keys are relative to it."""
     parsed = parse_uri(url)
-    if parsed.scheme == "file":
-        return _local_store_and_prefix("/" + parsed.key)
-    store = make_store(
-        parsed.scheme, parsed.bucket, endpoint_url=endpoint_url, conn_id=conn_id, **client_kwargs
-    )
+    if parsed.bucket == "/":
+        root, prefix = _directory_and_prefix("/" + parsed.key)
+        backend = registry.find(parsed.scheme)
+        assert backend is not None
+        return backend.open(root, None, None, **store_kwargs), prefix
+    store = open_store(url, endpoint_url=endpoint_url, conn_id=conn_id, **store_kwargs)
     return store, parsed.key
 
 
-def _local_store_and_prefix(path: str) -> tuple[ObjectStore, str]:
-    """`/data/in/` or an existing directory `/data/in` -> (LocalStore('/data/in'), ''); `/data/in/img_` ->
-    (LocalStore('/data/in'), 'img_')."""
-    from encord_provider.storage.local import LocalStore
-
+def _directory_and_prefix(path: str) -> tuple[str, str]:
+    """`/data/in/` or an existing directory `/data/in` -> ('/data/in', ''); `/data/in/img_` ->
+    ('/data/in', 'img_')."""
     if path.endswith("/") or os.path.isdir(path):
-        return LocalStore(path), ""
+        return path, ""
     root, _, prefix = path.rpartition("/")
-    return LocalStore(root or "/"), prefix
+    return root or "/", prefix
 
 
-def _store_and_key(
-    uri: str, endpoint_url: str | None, conn_id: str | None, kwargs: dict[str, Any]
+def store_and_key(
+    uri: str, *, endpoint_url: str | None = None, conn_id: str | None = None, **store_kwargs: Any
 ) -> tuple[ObjectStore, str]:
+    """The store holding the object `uri` names, and its key; UnsupportedUriError if it names a folder."""
     parsed = parse_uri(uri)
     if not parsed.key or parsed.key.endswith("/"):
         raise UnsupportedUriError(f"URI names no object: {uri!r}")
-    if parsed.scheme == "file":
-        return make_store("file", "/"), parsed.key
-    store = make_store(parsed.scheme, parsed.bucket, endpoint_url=endpoint_url, conn_id=conn_id, **kwargs)
-    return store, parsed.key
+    return open_store(uri, endpoint_url=endpoint_url, conn_id=conn_id, **store_kwargs), parsed.key
 
 
 def read_uri(
-    uri: str, *, endpoint_url: str | None = None, conn_id: str | None = None, **client_kwargs: Any
+    uri: str, *, endpoint_url: str | None = None, conn_id: str | None = None, **store_kwargs: Any
 ) -> bytes:
     """The whole object at `uri`; raises ObjectNotFoundError naming it if missing."""
-    store, key = _store_and_key(uri, endpoint_url, conn_id, client_kwargs)
+    store, key = store_and_key(uri, endpoint_url=endpoint_url, conn_id=conn_id, **store_kwargs)
     return store.read_bytes(key)
 
 
@@ -146,9 +135,9 @@ def write_uri(
     content_type: str | None = None,
     endpoint_url: str | None = None,
     conn_id: str | None = None,
-    **client_kwargs: Any,
+    **store_kwargs: Any,
 ) -> str:
     """Write `data` to `uri` (replacing it) and return `uri`, so a task can push it as a small XCom."""
-    store, key = _store_and_key(uri, endpoint_url, conn_id, client_kwargs)
+    store, key = store_and_key(uri, endpoint_url=endpoint_url, conn_id=conn_id, **store_kwargs)
     store.write_bytes(key, data, content_type=content_type)
     return uri

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any, Literal
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.key_order import code_point_order
+from encord_provider.storage.probe import StoreProblem
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import gcs_object_url
 
@@ -216,3 +218,69 @@ class GCSStore:
         except exceptions.PreconditionFailed as err:
             raise PreconditionFailedError(self.uri(key), f"ifGenerationMatch={generation}") from err
         return str(blob.generation)
+
+
+def open_gcs_store(bucket: str, connection: Any, endpoint_url: str | None, **store_kwargs: Any) -> GCSStore:
+    """The registry's opener. Without a connection: Application Default Credentials. With one (a
+    `google_cloud_platform` connection): its project and credentials (see `connection_credentials`), its
+    `endpoint_url` extra unless `endpoint_url` is given, and its `url_style` extra."""
+    if connection is None:
+        return GCSStore(bucket, endpoint_url=endpoint_url, **store_kwargs)
+    from encord_provider.storage.connections import extra_value
+
+    client = make_gcs_client(
+        project=extra_value(connection, "project") or extra_value(connection, "project_id"),
+        credentials=connection_credentials(connection),
+        endpoint_url=endpoint_url or extra_value(connection, "endpoint_url"),
+    )
+    kwargs: dict[str, Any] = {"client": client}
+    if connection.extra_dejson.get("url_style"):
+        kwargs["url_style"] = connection.extra_dejson["url_style"]
+    return GCSStore(bucket, **{**kwargs, **store_kwargs})
+
+
+def connection_credentials(connection: Any) -> Any:
+    """Credentials from `keyfile_dict` (JSON text or object), `key_path`/`keyfile` (a file), `anonymous`,
+    else Application Default Credentials (None lets the client find them)."""
+    from encord_provider.storage.connections import extra_value
+    from encord_provider.storage.errors import ConnectionConfigError
+
+    conn_id = connection.conn_id
+    if extra_value(connection, "anonymous") in (True, "true", "True", 1):
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
+    from google.oauth2 import service_account
+
+    keyfile_dict = extra_value(connection, "keyfile_dict")
+    if keyfile_dict:
+        try:
+            info = json.loads(keyfile_dict) if isinstance(keyfile_dict, str) else dict(keyfile_dict)
+        except json.JSONDecodeError as err:
+            raise ConnectionConfigError(f"connection {conn_id!r}: keyfile_dict is not valid JSON") from err
+        return service_account.Credentials.from_service_account_info(info)  # type: ignore[no-untyped-call]
+    key_path = extra_value(connection, "key_path") or extra_value(connection, "keyfile")
+    if key_path:
+        try:
+            return service_account.Credentials.from_service_account_file(key_path)  # type: ignore[no-untyped-call]
+        except OSError as err:
+            raise ConnectionConfigError(f"connection {conn_id!r}: cannot read key file {key_path!r}") from err
+    return None
+
+
+def classify_gcs_error(err: BaseException) -> StoreProblem | None:
+    """What an error of this SDK says about the bucket (storage.probe.classify); None: something else."""
+    try:
+        from google.api_core import exceptions
+        from google.auth.exceptions import DefaultCredentialsError, RefreshError
+    except ImportError:  # the GCS client is optional
+        return None
+    if isinstance(err, exceptions.NotFound):
+        return StoreProblem.MISSING
+    if isinstance(
+        err, exceptions.Forbidden | exceptions.Unauthorized | DefaultCredentialsError | RefreshError
+    ):
+        return StoreProblem.ACCESS
+    if isinstance(err, exceptions.ServiceUnavailable | exceptions.RetryError):
+        return StoreProblem.UNREACHABLE
+    return None

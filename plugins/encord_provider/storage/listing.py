@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.factory import parse_uri
-from encord_provider.storage.inventory import InventoryStats, check_freshness, open_inventory
+from encord_provider.storage.inventory import InventoryKind, InventoryStats, check_freshness, open_inventory
 from encord_provider.storage.records import ObjectRecord
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def open_listing(
     same_scheme = parse_uri(config.uri).scheme == pipeline.source.scheme
     inventory = open_inventory(
         config.uri,
-        config.format or pipeline.source.cloud,
+        cast(InventoryKind, config.format or pipeline.source.cloud),  # the config checked the cloud has one
         conn_id=config.conn_id or (pipeline.source.conn_id if same_scheme else None),
         endpoint_url=config.endpoint_url or (pipeline.source.endpoint_url if same_scheme else None),
         rule=config.rule,

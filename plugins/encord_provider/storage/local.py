@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote
 
 from encord_provider.storage.base import check_range
@@ -165,3 +165,8 @@ class LocalStore:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+
+def open_local_store(root: str, connection: Any, endpoint_url: str | None, **store_kwargs: Any) -> LocalStore:
+    """The registry's opener: a directory needs no connection or endpoint (both are ignored)."""
+    return LocalStore(root, **store_kwargs)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from encord_provider.storage.base import check_range
 from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.key_order import code_point_order
+from encord_provider.storage.probe import StoreProblem
 from encord_provider.storage.records import ObjectRecord
 from encord_provider.storage.urls import mrap_object_url, otc_object_url, quote_key, s3_object_url
 
@@ -310,3 +311,57 @@ class S3Store:
                 raise PreconditionFailedError(self.uri(key), f"{next(iter(condition))} ({code})") from err
             raise
         return strip_etag(response.get("ETag"))
+
+
+def open_s3_store(bucket: str, connection: Any, endpoint_url: str | None, **store_kwargs: Any) -> S3Store:
+    """The registry's opener. Without a connection: default AWS credentials. With one: through the amazon
+    provider's S3Hook, so its session, role assumption, region, `endpoint_url` and botocore `config_kwargs`
+    (e.g. `{"s3": {"addressing_style": "path"}}`) all apply; an explicit `endpoint_url` replaces only the
+    connection's endpoint. Extras `url_style`, `mrap_arn` and `bucket_region` (the region object URLs
+    name; default: looked up) go to the store."""
+    if connection is None:
+        return S3Store(bucket, endpoint_url=endpoint_url, **store_kwargs)
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    hook = S3Hook(aws_conn_id=connection.conn_id)
+    region = hook.conn_region_name
+    if endpoint_url:
+        session = hook.get_session(region_name=region)  # the role, when the connection names one, is assumed
+        client = session.client("s3", endpoint_url=endpoint_url, config=hook.config, verify=hook.verify)
+    else:
+        endpoint_url = hook.conn_config.get_service_endpoint_url("s3")
+        client = hook.get_conn()
+    extra = connection.extra_dejson
+    kwargs: dict[str, Any] = {"client": client, "endpoint_url": endpoint_url, "region": region}
+    kwargs.update(
+        {name: extra[name] for name in ("url_style", "mrap_arn", "bucket_region") if extra.get(name)}
+    )
+    return S3Store(bucket, **{**kwargs, **store_kwargs})
+
+
+_S3_MISSING = {"NoSuchBucket"}
+_S3_ACCESS = {
+    "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+    "ExpiredToken", "AuthorizationHeaderMalformed", "403", "401",
+}  # fmt: skip
+
+
+def classify_s3_error(err: BaseException) -> StoreProblem | None:
+    """What an error of this SDK says about the bucket (storage.probe.classify); None: something else."""
+    try:
+        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+    except ImportError:  # pragma: no cover - boto3 is a runtime dependency
+        return None
+    if isinstance(err, ClientError):
+        code = str(err.response.get("Error", {}).get("Code"))
+        if code in _S3_MISSING:
+            return StoreProblem.MISSING
+        if code in _S3_ACCESS:
+            return StoreProblem.ACCESS
+        return None
+    if isinstance(err, NoCredentialsError):
+        return StoreProblem.ACCESS
+    if isinstance(err, EndpointConnectionError | BotoConnectionError):
+        return StoreProblem.UNREACHABLE
+    return None

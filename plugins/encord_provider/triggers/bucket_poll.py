@@ -17,9 +17,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from encord_provider.ingest.stores import open_store
 from encord_provider.ledger import Ledger
 from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, PollWindow, known_etags
+from encord_provider.storage.factory import bucket_uri, open_store
 from encord_provider.storage.records import ObjectRecord
 
 MAX_KEYS_IN_EVENT = 20
@@ -29,14 +29,16 @@ def poll_once(
     scheme: str, bucket: str, prefix: str, conn_id: str | None, endpoint_url: str | None, window: PollWindow
 ) -> list[ObjectRecord]:
     """The objects under `prefix` this poll should announce (and now remembers as announced)."""
-    store = open_store(scheme, bucket, conn_id, endpoint_url)
+    store = open_store(bucket_uri(scheme, bucket), conn_id=conn_id, endpoint_url=endpoint_url)
     return window.take(store.list_objects(prefix=prefix))
 
 
 def ledger_window(staging: dict[str, Any], lag: timedelta) -> PollWindow:
     """A window starting at the ledger's watermark that knows the objects the ledger already settled."""
     store = open_store(
-        staging["scheme"], staging["bucket"], staging.get("conn_id"), staging.get("endpoint_url")
+        bucket_uri(staging["scheme"], staging["bucket"]),
+        conn_id=staging.get("conn_id"),
+        endpoint_url=staging.get("endpoint_url"),
     )
     ledger = Ledger(store, staging["ledger_prefix"]).load()
     mark = ledger.watermark.last_modified

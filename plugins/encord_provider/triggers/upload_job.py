@@ -4,6 +4,8 @@
   within ~2 s of deferring (apache/airflow#71580). The register operator waits on short jobs in the
   worker first (`registration.sync_wait_seconds`), so a job that is nearly done never defers at all.
 - While it waits, the trigger renews the run's pipeline lease, so a long job does not let it expire.
+- The polling itself (backoff after a failed poll, give up after `max_consecutive_errors`, the timeout)
+  is `encord_api.UploadJobWatch`; this trigger only drives it from asyncio and renews the lease.
 - The event is small on purpose (status and counts): the operator re-reads the full result, which can list
   thousands of items, in `execute_complete` on the worker instead of passing it through the trigger table.
 """
@@ -17,8 +19,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from encord_provider.ingest.encord_api import EncordApi, JobState
-from encord_provider.ingest.errors import LeaseLostError, TransientIngestError
+from encord_provider.encord_api import EncordApi, JobState, UploadJobWatch
+from encord_provider.hooks.encord import EncordHook
+from encord_provider.ingest.errors import LeaseLostError
 
 MIN_FIRST_POLL_DELAY = 2.5
 
@@ -26,10 +29,11 @@ MIN_FIRST_POLL_DELAY = 2.5
 def renew_lease(lease: dict[str, Any]) -> None:
     """Renew a run's lease from the trigger (`lease` as built by `operators.ingest.lease_for_trigger`)."""
     from encord_provider.ingest.lease import PipelineLease
-    from encord_provider.ingest.stores import open_store
     from encord_provider.storage.base import ConditionalStore
+    from encord_provider.storage.factory import bucket_uri, open_store
 
-    store: Any = open_store(lease["scheme"], lease["bucket"], lease.get("conn_id"), lease.get("endpoint_url"))
+    uri = bucket_uri(lease["scheme"], lease["bucket"])
+    store: Any = open_store(uri, conn_id=lease.get("conn_id"), endpoint_url=lease.get("endpoint_url"))
     conditional: ConditionalStore = store
     PipelineLease(conditional, lease["key"], float(lease["ttl_seconds"])).renew(lease["token"])
 
@@ -78,17 +82,24 @@ class UploadJobTrigger(BaseTrigger):
         return TriggerEvent({"status": status, "upload_job_id": self.upload_job_id, **extra})
 
     def poll(self) -> JobState:
-        """One non-blocking poll (runs in a thread; the client is built once per trigger)."""
+        """One non-blocking poll (runs in a thread; the connection is read once per trigger)."""
         if self._api is None:
-            self._api = EncordApi.from_connection(self.encord_conn_id)
+            self._api = EncordHook(self.encord_conn_id).api
         return self._api.upload_job(self.folder_uuid, self.upload_job_id)
 
+    def watch(self) -> UploadJobWatch:
+        return UploadJobWatch(
+            self.poll,
+            interval=self.poll_interval,
+            timeout=self.timeout_seconds,
+            max_consecutive_errors=self.max_consecutive_errors,
+        )
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        deadline = time.monotonic() + self.timeout_seconds
+        watch = self.watch()
         renew_every = max(30.0, float((self.lease or {}).get("ttl_seconds", 0)) / 4)
         renewed = time.monotonic()
         await asyncio.sleep(self.first_poll_delay)  # never fire within ~2 s of deferring (#71580)
-        errors = 0
         while True:
             if self.lease and time.monotonic() - renewed >= renew_every:
                 try:
@@ -99,21 +110,12 @@ class UploadJobTrigger(BaseTrigger):
                     return
                 except Exception as err:  # a staging hiccup; the lease has ttl to spare
                     self.log.warning("renewing the pipeline lease failed: %s", err)
-            try:
-                state = await asyncio.to_thread(self.poll)
-            except Exception as err:
-                errors += 1
-                if not isinstance(err, TransientIngestError) or errors >= self.max_consecutive_errors:
-                    yield self._event("error", error=f"{type(err).__name__}: {err}", attempts=errors)
-                    return
-                self.log.warning("upload job %s: poll failed (%s), retrying", self.upload_job_id, err)
-                await asyncio.sleep(min(self.poll_interval * 2**errors, 60.0))
-                continue
-            errors = 0
-            if state.finished:
-                yield self._event(state.status, **state.counts())
+            outcome = await asyncio.to_thread(watch.step)
+            if outcome.stop:
+                yield self._event(outcome.status, **outcome.event())
                 return
-            if time.monotonic() >= deadline:
-                yield self._event("timeout", units_pending=state.pending)
-                return
-            await asyncio.sleep(self.poll_interval)
+            if outcome.error is not None:
+                self.log.warning(
+                    "upload job %s: poll failed (%s), retrying", self.upload_job_id, outcome.error
+                )
+            await asyncio.sleep(outcome.wait)

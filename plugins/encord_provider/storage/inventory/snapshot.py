@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Literal
 
 from encord_provider.storage.base import ObjectStore
-from encord_provider.storage.factory import make_store, parse_uri
+from encord_provider.storage.factory import open_store, parse_uri
 from encord_provider.storage.inventory import azure, gcs, s3
 from encord_provider.storage.inventory.batches import read_batches
 from encord_provider.storage.inventory.errors import InventoryError, StaleInventoryError
@@ -118,10 +118,7 @@ def inventory_location(
 ) -> tuple[ObjectStore, str]:
     """The store an inventory URI points into and the key in it. A `file://` inventory is read through a
     store rooted at `/`, so a local copy's data files resolve wherever the copy put them."""
-    parsed = parse_uri(uri)
-    if parsed.scheme == "file":
-        return make_store("file", "/"), parsed.key
-    return make_store(parsed.scheme, parsed.bucket, endpoint_url=endpoint_url, conn_id=conn_id), parsed.key
+    return open_store(uri, conn_id=conn_id, endpoint_url=endpoint_url), parse_uri(uri).key
 
 
 def open_inventory(

@@ -1,0 +1,1 @@
+"""Simulated annotators service: deterministic labelling and review passes for demos and tests."""

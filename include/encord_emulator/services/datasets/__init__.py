@@ -1,0 +1,1 @@
+"""Datasets service: datasets and their data rows (api-surface §6)."""

@@ -1,0 +1,1 @@
+"""Labels service: label rows (legacy RPC) and label branches."""

@@ -1,0 +1,1 @@
+"""Ontologies service: ontology documents and their editor structure."""

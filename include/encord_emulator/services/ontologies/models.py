@@ -1,0 +1,85 @@
+"""Ontology documents: the only writer of kind ``ontology`` (id = uuid), which holds the editor structure
+exactly as the SDK's ``OntologyStructure.from_dict`` reads it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from typing import Any
+
+from encord_emulator.core.common import now_iso
+from encord_emulator.core.errors import not_found
+from encord_emulator.core.store import Store
+
+ONTOLOGY_KIND = "ontology"
+SHAPES = {
+    "bounding_box",
+    "rotatable_bounding_box",
+    "polygon",
+    "polyline",
+    "point",
+    "skeleton",
+    "bitmask",
+    "audio",
+    "text",
+}
+ATTRIBUTE_TYPES = {"radio", "checklist", "text", "numeric"}
+_NAMESPACE = uuid.UUID("6f0e1a52-6d3b-4d8e-9a59-0c1e2d3f4a5b")
+
+
+def ontology_uuid_for(title: str) -> str:
+    """The uuid a seeded ontology gets when the seed names none (stable across re-seeding)."""
+    return str(uuid.uuid5(_NAMESPACE, f"ontology:{title}"))
+
+
+def feature_hash(*parts: str) -> str:
+    """8-character feature node hash, deterministic in ``parts`` (same alphabet as Encord's)."""
+    digest = hashlib.sha256("/".join(parts).encode()).digest()
+    return base64.b64encode(digest)[:8].decode("ascii")
+
+
+def get_ontology_doc(store: Store, ontology_hash: str) -> dict[str, Any]:
+    doc = store.get(ONTOLOGY_KIND, ontology_hash)
+    if doc is None:
+        raise not_found(f"ontology {ontology_hash} does not exist")
+    return doc
+
+
+def find_ontology(store: Store, ref: str) -> dict[str, Any] | None:
+    """An ontology by uuid or by title."""
+    return store.get(ONTOLOGY_KIND, ref) or next(iter(store.query(ONTOLOGY_KIND, title=ref)), None)
+
+
+def put_ontology(
+    store: Store, ontology_uuid: str, title: str, description: str, editor: dict[str, Any]
+) -> dict[str, Any]:
+    validate_editor(editor, where=f"ontology {title!r}")
+    existing = store.get(ONTOLOGY_KIND, ontology_uuid) or {}
+    stamp = now_iso()
+    doc = {
+        "uuid": ontology_uuid,
+        "title": title,
+        "description": description,
+        "editor": editor,
+        "created_at": existing.get("created_at") or stamp,
+        "last_edited_at": stamp,
+    }
+    store.put(ONTOLOGY_KIND, ontology_uuid, doc)
+    return doc
+
+
+def validate_editor(editor: Any, where: str) -> None:
+    """The checks the SDK would otherwise fail on much later, with a message naming the element."""
+    if not isinstance(editor, dict) or not isinstance(editor.get("objects"), list):
+        raise ValueError(f"{where}: editor must be a mapping with 'objects' and 'classifications' lists")
+    if not isinstance(editor.get("classifications"), list):
+        raise ValueError(f"{where}: editor must have a 'classifications' list")
+    for index, obj in enumerate(editor["objects"]):
+        for key in ("id", "name", "shape", "featureNodeHash"):
+            if key not in obj:
+                raise ValueError(f"{where}: object #{index} lacks {key!r}")
+        if obj["shape"] not in SHAPES:
+            raise ValueError(
+                f"{where}: object {obj['name']!r} has unknown shape {obj['shape']!r}; known {sorted(SHAPES)}"
+            )

@@ -1,0 +1,1 @@
+"""Projects service: project documents, workflow templates and the data a project sees."""

@@ -1,0 +1,1 @@
+"""Workflow service: workflow graphs, tasks and stage actions."""

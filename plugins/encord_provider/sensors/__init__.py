@@ -1,1 +1,0 @@
-"""sensors for the Encord provider."""
