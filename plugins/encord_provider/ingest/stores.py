@@ -19,6 +19,7 @@ from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ingest.errors import PermanentIngestError, StoreAccessError, StoreUnavailableError
 from encord_provider.storage import probe
 from encord_provider.storage.base import ConditionalStore, ObjectStore
+from encord_provider.storage.client_cache import fingerprint, shared_client
 from encord_provider.storage.errors import ConnectionConfigError
 
 Role = Literal["source", "staging"]
@@ -34,46 +35,56 @@ def _connection_fields(conn_id: str | None) -> tuple[str | None, str | None, dic
 
 
 def _s3(bucket: str, conn_id: str | None, endpoint_url: str | None, **store_kwargs: Any) -> ObjectStore:
-    from encord_provider.storage.s3 import S3Store
+    from encord_provider.storage.s3 import S3Store, make_s3_client
 
     login, password, extra = _connection_fields(conn_id)
-    kwargs: dict[str, Any] = {}
+    credentials: dict[str, Any] = {}
     if login and password:
-        kwargs = {"aws_access_key_id": login, "aws_secret_access_key": password}
-    if extra.get("bucket_region"):
-        kwargs["bucket_region"] = extra["bucket_region"]
+        credentials = {"aws_access_key_id": login, "aws_secret_access_key": password}
+    endpoint_url = endpoint_url or extra.get("endpoint_url")
+    region = extra.get("region_name")
+    client = shared_client(
+        ("s3", conn_id, endpoint_url, fingerprint(login, password, extra)),
+        lambda: make_s3_client(endpoint_url=endpoint_url, region=region, **credentials),
+    )
+    kwargs = {"bucket_region": extra["bucket_region"]} if extra.get("bucket_region") else {}
     return S3Store(
-        bucket,
-        endpoint_url=endpoint_url or extra.get("endpoint_url"),
-        region=extra.get("region_name"),
-        **{**kwargs, **store_kwargs},
+        bucket, client=client, endpoint_url=endpoint_url, region=region, **{**kwargs, **store_kwargs}
     )
 
 
 def _gcs(bucket: str, conn_id: str | None, endpoint_url: str | None) -> ObjectStore:
-    from encord_provider.storage.gcs import GCSStore
+    from encord_provider.storage.gcs import GCSStore, make_gcs_client
 
     _, _, extra = _connection_fields(conn_id)
-    return GCSStore(
-        bucket,
-        project=extra.get("project") or extra.get("project_id"),
-        endpoint_url=endpoint_url or extra.get("endpoint_url"),
-        anonymous=bool(extra.get("anonymous")),
+    client = shared_client(
+        ("gs", conn_id, endpoint_url, fingerprint(extra)),
+        lambda: make_gcs_client(
+            project=extra.get("project") or extra.get("project_id"),
+            endpoint_url=endpoint_url or extra.get("endpoint_url"),
+            anonymous=bool(extra.get("anonymous")),
+        ),
     )
+    return GCSStore(bucket, client=client)
 
 
 def _azure(container: str, conn_id: str | None, endpoint_url: str | None) -> ObjectStore:
-    from encord_provider.storage.azure import AzureBlobStore
+    from encord_provider.storage.azure import AzureBlobStore, make_blob_service
 
     login, password, extra = _connection_fields(conn_id)
+    key = ("az", conn_id, endpoint_url, fingerprint(login, password, extra))
     if extra.get("connection_string"):
-        return AzureBlobStore(container, connection_string=extra["connection_string"])
+        service = shared_client(key, lambda: make_blob_service(connection_string=extra["connection_string"]))
+        return AzureBlobStore(container, service=service)
     account_url = (
         endpoint_url or extra.get("account_url") or (login and f"https://{login}.blob.core.windows.net")
     )
     if not account_url:
         raise ValueError(f"connection {conn_id!r} needs extra.connection_string or a login (account name)")
-    return AzureBlobStore(container, account_url=account_url, credential=password or None)
+    service = shared_client(
+        key, lambda: make_blob_service(account_url=account_url, credential=password or None)
+    )
+    return AzureBlobStore(container, service=service)
 
 
 _BUILDERS = {"s3": _s3, "gs": _gcs, "az": _azure}

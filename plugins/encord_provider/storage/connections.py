@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from encord_provider.storage.base import ObjectStore
+from encord_provider.storage.client_cache import connection_fingerprint, shared_client
 from encord_provider.storage.errors import ConnectionConfigError
 
 AWS_TYPES = {"aws", "s3"}
@@ -61,14 +62,18 @@ def _s3_store(
     from encord_provider.storage.s3 import S3Store
 
     extra = conn.extra_dejson
-    hook = S3Hook(aws_conn_id=conn_id)
-    region = hook.conn_region_name
-    if endpoint_url:
-        session = hook.get_session(region_name=region)
-        client = session.client("s3", endpoint_url=endpoint_url, config=hook.config, verify=hook.verify)
-    else:
-        endpoint_url = hook.conn_config.get_service_endpoint_url("s3")
-        client = hook.get_conn()
+
+    def build() -> tuple[Any, str | None, str | None]:
+        hook = S3Hook(aws_conn_id=conn_id)
+        region = hook.conn_region_name
+        if endpoint_url:
+            session = hook.get_session(region_name=region)
+            client = session.client("s3", endpoint_url=endpoint_url, config=hook.config, verify=hook.verify)
+            return client, endpoint_url, region
+        return hook.get_conn(), hook.conn_config.get_service_endpoint_url("s3"), region
+
+    key = ("s3", conn_id, endpoint_url, connection_fingerprint(conn))
+    client, endpoint_url, region = shared_client(key, build)
     kwargs: dict[str, Any] = {"client": client, "endpoint_url": endpoint_url, "region": region}
     for name in ("url_style", "mrap_arn", "bucket_region"):
         if extra.get(name):
@@ -109,10 +114,13 @@ def _gcs_store(
     conn_type = (conn.conn_type or "").lower()
     extra = conn.extra_dejson
     project = _extra_value(extra, conn_type, "project") or _extra_value(extra, conn_type, "project_id")
-    client = make_gcs_client(
-        project=project,
-        credentials=_gcs_credentials(conn_id, extra, conn_type),
-        endpoint_url=endpoint_url or _extra_value(extra, conn_type, "endpoint_url"),
+    client = shared_client(
+        ("gs", conn_id, endpoint_url, connection_fingerprint(conn)),
+        lambda: make_gcs_client(
+            project=project,
+            credentials=_gcs_credentials(conn_id, extra, conn_type),
+            endpoint_url=endpoint_url or _extra_value(extra, conn_type, "endpoint_url"),
+        ),
     )
     kwargs: dict[str, Any] = {"client": client}
     if extra.get("url_style"):
@@ -131,13 +139,17 @@ def _azure_store(
 ) -> ObjectStore:
     """`connection_string`; else account URL (`endpoint_url`, host, or `https://<login>.blob.core.windows.net`)
     with the account key (password or `shared_access_key`) or a `sas_token`."""
-    from encord_provider.storage.azure import AzureBlobStore
+    from encord_provider.storage.azure import AzureBlobStore, make_blob_service
 
     extra = conn.extra_dejson
     conn_type = (conn.conn_type or "").lower()
     conn_str = _extra_value(extra, conn_type, "connection_string")
     if conn_str and not endpoint_url:
-        return AzureBlobStore(bucket, connection_string=conn_str, **store_kwargs)
+        service = shared_client(
+            ("az", conn_id, None, connection_fingerprint(conn)),
+            lambda: make_blob_service(connection_string=conn_str),
+        )
+        return AzureBlobStore(bucket, service=service, **store_kwargs)
     account_url = (
         endpoint_url or conn.host or (f"https://{conn.login}.blob.core.windows.net" if conn.login else None)
     )
@@ -165,4 +177,8 @@ def _azure_store(
             f"connection {conn_id!r}: needs an account key (password or shared_access_key) with the "
             "account name in login, or a sas_token"
         )
-    return AzureBlobStore(bucket, account_url=account_url, credential=credential, **store_kwargs)
+    service = shared_client(
+        ("az", conn_id, account_url, connection_fingerprint(conn)),
+        lambda: make_blob_service(account_url=account_url, credential=credential),
+    )
+    return AzureBlobStore(bucket, service=service, **store_kwargs)

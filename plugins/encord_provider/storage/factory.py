@@ -63,9 +63,7 @@ def make_store(
 
         return store_from_connection(conn_id, bucket, endpoint_url=endpoint_url, **client_kwargs)
     if scheme == "s3":
-        from encord_provider.storage.s3 import S3Store
-
-        return S3Store(bucket, endpoint_url=endpoint_url, **client_kwargs)
+        return _s3_store(bucket, endpoint_url, client_kwargs)
     if scheme == "gs":
         from encord_provider.storage.gcs import GCSStore
 
@@ -77,6 +75,33 @@ def make_store(
 
         return LocalStore(bucket)
     raise UnsupportedUriError(f"unsupported storage scheme {scheme!r}")
+
+
+def _s3_store(bucket: str, endpoint_url: str | None, client_kwargs: dict[str, Any]) -> ObjectStore:
+    """An S3Store on the environment's credentials; its client is shared per endpoint (client_cache)."""
+    from encord_provider.storage.client_cache import fingerprint, shared_client
+    from encord_provider.storage.s3 import S3Store, make_s3_client
+
+    if set(client_kwargs) - _S3_CLIENT_ARGS - _S3_STORE_ARGS:  # a client, credentials, botocore options
+        return S3Store(bucket, endpoint_url=endpoint_url, **client_kwargs)
+    client_args = {k: v for k, v in client_kwargs.items() if k in _S3_CLIENT_ARGS}
+    environment = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    client = shared_client(
+        ("s3", "environment", endpoint_url, fingerprint(client_args, environment)),
+        lambda: make_s3_client(endpoint_url=endpoint_url, **client_args),
+    )
+    return S3Store(bucket, client=client, endpoint_url=endpoint_url, **client_kwargs)
+
+
+_S3_CLIENT_ARGS = {"region", "addressing_style"}
+_S3_STORE_ARGS = {
+    "bucket_region",
+    "url_style",
+    "mrap_arn",
+    "page_size",
+    "multipart_threshold",
+    "multipart_chunksize",
+}
 
 
 def _azure_store(container: str, endpoint_url: str | None, client_kwargs: dict[str, Any]) -> ObjectStore:
