@@ -37,7 +37,9 @@ AWS_ENV = {
 
 
 def _image(i: int) -> bytes:
-    return b"\xff\xd8\xff\xe0" + i.to_bytes(4, "big") + b"\x00" * 32
+    from demo.media import image_bytes
+
+    return image_bytes(8, 8, (i % 251, (i * 7) % 251, 40))
 
 
 def seed(s3: Any, bucket: str, prefix: str) -> None:
@@ -66,7 +68,7 @@ def script_run(client: Any, s3: Any, bucket: str, prefix: str, integration_id: s
     items = [item.uuid for item in folder.list_items(page_size=1000)]
     client.get_dataset(dataset.dataset_hash).link_items(items, DataLinkDuplicatesBehavior.SKIP)
     if len(items) != OBJECTS:
-        raise RuntimeError(f"the script registered {len(items)} of {OBJECTS} objects")
+        raise RuntimeError(f"the script registered {len(items)} of {OBJECTS} objects: {result}")
     return {"total_s": time.perf_counter() - started}
 
 

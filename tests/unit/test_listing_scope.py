@@ -145,3 +145,14 @@ def test_a_pruned_run_lists_only_recent_partitions_and_a_full_listing_finds_late
     )
     third = _run(tmp_path, source, "run-3")
     assert third.listing["scope"]["full"] and third.planned == 1  # late.jpg, found by the full listing
+
+
+def test_the_polling_trigger_lists_the_same_partitions_from_its_watermark() -> None:
+    from encord_provider.ledger.watermark import PollWindow
+    from encord_provider.triggers.bucket_poll import poll_ranges
+
+    partitions = {"format": "dt=%Y-%m-%d/", "safety_lag": 86400.0}
+    window = PollWindow(NOW, timedelta(minutes=15))
+    assert poll_ranges("in/", partitions, window) == (ListRange("in/", "in/dt=2024-05-09"),)
+    assert poll_ranges("in/", None, window) == (ListRange("in/"),)
+    assert poll_ranges("in/", partitions, PollWindow(None, timedelta(minutes=15))) == (ListRange("in/"),)
