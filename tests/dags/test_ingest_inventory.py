@@ -21,6 +21,7 @@ from tests.dags.test_ingest_support import (
     put_demo_media,
     run_dag,
     seed_integration,
+    staging_json,
     task_states,
     write_pipelines,
     xcom,
@@ -65,6 +66,8 @@ def test_an_inventory_listed_run_registers_every_object_exactly_once(
     assert xcom(dag_run, "finalize")["states"] == {"linked": 10, "rejected": 1}
     tally = assert_exactly_once(s3_client, encord_client, inventory_pipeline)  # raises on any problem
     assert (tally.registered, tally.rejected, tally.registered_twice, tally.lost) == (10, 1, 0, 0)
+    # an inventory is read whole: finalize notes a full listing (what pruned runs count from)
+    assert staging_json(s3_client, "/full-listing.json")["run_id"] == dag_run.run_id
 
 
 def test_a_stale_inventory_fails_plan_at_once_naming_it(
