@@ -92,3 +92,10 @@ def test_memory_holds_only_the_objects_within_one_lag() -> None:
         window.take([_obj(f"m{minute}.jpg", T0 + timedelta(minutes=minute))])
     assert window.watermark == T0 + timedelta(minutes=115)
     assert sorted(window.announced) == sorted(f"m{m}.jpg" for m in (100, 105, 110, 115))
+
+
+def test_only_empty_folder_markers_are_left_out_of_a_poll() -> None:
+    window = PollWindow(None, LAG)
+    marker = ObjectRecord("s3://b/in/", "in/", 0, "e0", T0)
+    data_named_like_a_folder = ObjectRecord("s3://b/in/x/", "in/x/", 12, "e1", T0)
+    assert _keys(window.take([marker, data_named_like_a_folder])) == ["in/x/"]

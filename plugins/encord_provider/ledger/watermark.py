@@ -50,6 +50,11 @@ def partial_run_reason(scope: RunScope, configured_prefix: str, all_data_types: 
     return None
 
 
+def _is_directory_marker(record: ObjectRecord) -> bool:
+    """Only an empty object whose key ends in "/" is a folder marker; a non-empty one is data."""
+    return record.key.endswith("/") and record.size == 0
+
+
 def lower_bound(watermark: datetime | None, lag: timedelta) -> datetime | None:
     """The oldest LastModified a watermark-bounded listing keeps."""
     return None if watermark is None else watermark - lag
@@ -85,7 +90,7 @@ class PollWindow:
         bound = self.bound
         unseen: list[ObjectRecord] = []
         for record in listing:
-            if record.key.endswith("/") or (bound is not None and record.last_modified < bound):
+            if _is_directory_marker(record) or (bound is not None and record.last_modified < bound):
                 continue
             seen = self.announced.get(record.key)
             if seen is None or seen[0] != record.etag:
