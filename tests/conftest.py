@@ -49,6 +49,16 @@ def airflow_db() -> Iterator[None]:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_storage_clients() -> Iterator[None]:
+    """Each test builds its own storage clients: a cached one would hide a connection or endpoint change
+    that a test makes (tasks in production run one per process, so their cache starts empty too)."""
+    from encord_provider.storage import client_cache
+
+    client_cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto server (S3 and SQS) in its own process; AIRFLOW_CONN_AWS_TEST points at it."""

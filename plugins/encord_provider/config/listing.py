@@ -10,21 +10,41 @@
         conn_id: aws_inventory   # defaults to the source's connection
         max_age_hours: 48
         on_stale: error          # error | warn
+      partitions:                # date-partitioned keys under the prefix: list only recent partitions
+        format: "dt=%Y-%m-%d/"   # strftime of a partition, relative to the prefix (UTC)
+        safety_lag: 1d           # also list partitions this far below the watermark (default 1 day)
+      full_listing_every: 7d     # a pruned run still lists everything this often (default 7 days)
 
-Plain pydantic, checked when the pipelines file is loaded; nothing is read at DAG-parse time.
+Durations are seconds, or a number with s, m, h or d. Plain pydantic, checked when the pipelines file is loaded; nothing is read at DAG-parse time.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import re
+from datetime import timedelta
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri
 
 InventoryFormat = Literal[
     "s3", "gcs", "azure"
 ]  # the readers in storage/inventory/ (an inventory's own format)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_PARTITION_DIRECTIVES = set("YmdH")
+
+
+def _duration(value: object) -> object:
+    """`7d`, `36h`, `90m`, `45s` or a number of seconds -> timedelta (anything else is left to pydantic)."""
+    text = str(value) if isinstance(value, int | float) else value
+    if isinstance(text, str) and (match := _DURATION.match(text)):
+        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class InventoryConfig(BaseModel):
@@ -62,6 +82,44 @@ class InventoryConfig(BaseModel):
         return self
 
 
+class PartitionConfig(BaseModel):
+    """Keys under the prefix start with a date partition, e.g. `dt=2024-05-01/`: a run lists only the
+    partitions at or after `watermark - safety_lag` (docs/ingestion.md, "Watermarks")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = Field(min_length=2, description="strftime of one partition (UTC), e.g. 'dt=%Y-%m-%d/'.")
+    safety_lag: Duration = Field(
+        timedelta(days=1), description="Partitions this far below the watermark are listed again."
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        directives = re.findall(r"%(.)", value.replace("%%", ""))
+        if not directives or not set(directives) <= _PARTITION_DIRECTIVES or "Y" not in directives:
+            raise ValueError(
+                f"partition format {value!r} must use %Y and only %Y, %m, %d, %H (got {directives})"
+            )
+        if not value.endswith("/"):
+            raise ValueError(f"partition format {value!r} must end with '/' (a partition is a key prefix)")
+        return value
+
+    @field_validator("safety_lag")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("safety_lag must not be negative")
+        return value
+
+    @property
+    def key_monotonic(self) -> bool:
+        """Partitions sort like their dates (`%Y` before `%m` before `%d` before `%H`, all zero-padded), so
+        one StartAfter covers every partition from the bound on, including future ones."""
+        directives = re.findall(r"%(.)", self.format.replace("%%", ""))
+        return directives == ["Y", "m", "d", "H"][: len(directives)]
+
+
 class ListingConfig(BaseModel):
     """`mode: list` lists the bucket; `mode: inventory` reads the newest finished inventory instead."""
 
@@ -69,6 +127,12 @@ class ListingConfig(BaseModel):
 
     mode: Literal["list", "inventory"] = "list"
     inventory: InventoryConfig | None = None
+    partitions: PartitionConfig | None = None
+    full_listing_every: Duration = Field(
+        timedelta(days=7),
+        description="With partitions, a run lists the whole prefix when the last full listing is this old "
+        "(late objects in old partitions, deletions); 0 lists everything every run.",
+    )
 
     @model_validator(mode="after")
     def _check_mode(self) -> ListingConfig:
@@ -76,6 +140,8 @@ class ListingConfig(BaseModel):
             raise ValueError("mode 'inventory' needs an 'inventory' section (uri, ...)")
         if self.mode == "list" and self.inventory is not None:
             raise ValueError("'inventory' is only used with mode 'inventory' (mode is 'list')")
+        if self.full_listing_every < timedelta(0):
+            raise ValueError("full_listing_every must not be negative")
         return self
 
     @property

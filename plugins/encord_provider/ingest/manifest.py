@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ingest.chunks import ChunkPlan, PlannedObject
 from encord_provider.ingest.stores import key_of_uri
-from encord_provider.manifests import ImageMode, ManifestConfig, StoreSink, TypeMap, build_manifests
+from encord_provider.manifests import (
+    ImageMode,
+    InputOrder,
+    ManifestConfig,
+    StoreSink,
+    TypeMap,
+    build_manifests,
+)
 from encord_provider.manifests.datatypes import DataType, config_name, parse_data_type
 from encord_provider.manifests.rejections import SkipReport
 from encord_provider.storage.base import ObjectStore
@@ -52,6 +59,8 @@ def manifest_config(pipeline: IngestPipeline, chunk_size: int = 0) -> ManifestCo
         image_mode=ImageMode(chunking.image_mode),
         image_mode_rules=tuple(rule.to_rule() for rule in chunking.image_modes),
         group_regex=chunking.group_regex,
+        # an inventory streams in manifest order: the builder sorts it on disk first
+        input_order=InputOrder.SORTED if pipeline.source.listing.key_ordered else InputOrder.ANY,
     )
 
 

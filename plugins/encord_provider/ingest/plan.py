@@ -15,14 +15,23 @@ from typing import Any
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.ingest.changes import BucketChanges, is_overwritten, note_deleted, note_overwritten
 from encord_provider.ingest.chunks import PlannedObject
+from encord_provider.ingest.errors import PermanentIngestError
+from encord_provider.ingest.listing_scope import (
+    ListingScope,
+    listing_scope,
+    read_last_full_listing,
+    whole_prefix,
+)
 from encord_provider.ingest.manifest import PlannedChunks, build_chunk_plans, kind_of
-from encord_provider.ingest.stores import key_of_uri, staging_key
+from encord_provider.ingest.stores import key_of_uri, ledger_prefix, staging_key
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
 from encord_provider.ledger.watermark import partial_run_reason
 from encord_provider.manifests.rejections import SkipReport
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.filters import FilterStats, ListingFilter
+from encord_provider.storage.inventory import InventoryError, InventoryStats
 from encord_provider.storage.key_order import key_order_of
+from encord_provider.storage.listing import open_listing
 from encord_provider.storage.records import ObjectRecord
 
 log = logging.getLogger(__name__)
@@ -106,9 +115,41 @@ def _remember_listed(records: Iterator[ObjectRecord], listed: set[str]) -> Itera
         yield record
 
 
+def run_scope(
+    pipeline: IngestPipeline,
+    options: RunOptions,
+    ledger: Ledger,
+    staging: ObjectStore,
+    now: datetime | None = None,
+) -> ListingScope:
+    """What this run lists: a manual run narrowed by its prefix or `since` lists that prefix whole; a
+    scheduled one may skip the partitions the watermark left behind (ingest.listing_scope)."""
+    prefix = listing_filter(pipeline, options).prefix
+    if prefix != pipeline.source.prefix or options.since is not None:
+        return whole_prefix(prefix, "a manual run narrowed by its Params")
+    mark = ledger.watermark.last_modified
+    return listing_scope(
+        prefix,
+        pipeline.source.listing,
+        datetime.fromisoformat(mark) if mark else None,
+        read_last_full_listing(staging, ledger_prefix(pipeline)),
+        now,
+    )
+
+
+def _listing(
+    pipeline: IngestPipeline, source: ObjectStore, scope: ListingScope, inventory: InventoryStats
+) -> Iterator[ObjectRecord]:
+    """The records of every range of `scope`, in the backend's key order (ranges are disjoint prefixes or
+    one StartAfter range), from LIST requests or the inventory (storage.listing)."""
+    order = key_order_of(source)
+    for part in sorted(scope.ranges, key=lambda r: order(r.prefix)):
+        yield from open_listing(pipeline, source, part.prefix, start_after=part.start_after, stats=inventory)
+
+
 def _candidates(
     pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats,
-    known: FilterStats, changes: BucketChanges, listed: set[str],
+    known: FilterStats, changes: BucketChanges, listed: set[str], records: Iterator[ObjectRecord],
 ) -> Iterator[ObjectRecord]:  # fmt: skip
     """Listed objects that pass the filters, the run's type selection and the ledger; every other one is
     counted in `stats` (and reported through its `on_skip`) with its reason. Objects the ledger already
@@ -134,9 +175,12 @@ def _candidates(
         taken[0] += 1
         return None
 
-    return listing.apply(
-        _remember_listed(source.list_objects(prefix=listing.prefix), listed), stats, run_checks
-    )
+    return listing.apply(_remember_listed(records, listed), stats, run_checks)
+
+
+def _inventory_uri(pipeline: IngestPipeline) -> str:
+    inventory = pipeline.source.listing.inventory
+    return f"inventory {inventory.uri}" if inventory else pipeline.source.bucket_url
 
 
 def _lists_whole_prefix(pipeline: IngestPipeline, options: RunOptions) -> bool:
@@ -162,15 +206,19 @@ def plan_run(
     # chunks (and their job markers) that an earlier attempt may already have sent to Encord.
     base = f"{run_base}/dry-run" if options.dry_run else f"{run_base}/plan-{uuid.uuid4().hex[:8]}"
     etags: dict[str, str] = {}
-    known, changes, listed = FilterStats(), BucketChanges(), set[str]()
+    known, changes, listed, inventory = FilterStats(), BucketChanges(), set[str](), InventoryStats()
+    scope = run_scope(pipeline, options, ledger, staging)
+    records = _listing(pipeline, source, scope, inventory)
     candidates = (
         _remember_etag(r, etags)
-        for r in _candidates(pipeline, options, source, ledger, stats, known, changes, listed)
+        for r in _candidates(pipeline, options, source, ledger, stats, known, changes, listed, records)
     )
     try:
         built = build_chunk_plans(
             candidates, pipeline, options.chunk_size, staging, f"{base}/chunks", key_order_of(source), skips
         )
+    except InventoryError as err:
+        raise PermanentIngestError(f"listing source {_inventory_uri(pipeline)}: {err}") from err
     finally:
         skips.close()
     result = PlanResult(
@@ -179,10 +227,13 @@ def plan_run(
             "kept": stats.kept,
             "skipped": dict(stats.skipped),
             "skipped_uri": built.skipped_uri,
+            "scope": scope.report(),
+            **({"inventory": inventory.as_dict()} if pipeline.source.listing.mode == "inventory" else {}),
         },  # fmt: skip
         newest=_newest(stats, known),
     )
-    if _lists_whole_prefix(pipeline, options):
+    whole = scope.full and _lists_whole_prefix(pipeline, options)
+    if whole:
         note_deleted(ledger, listed, pipeline.source.prefix, changes)
     pending = _write_plans(built, ledger, staging, result)
     rejected = [
@@ -197,6 +248,7 @@ def plan_run(
     result.manifest_uris = [plan.manifest_uri for plan in built.plans]
     result.rejections_uri = built.rejections_uri
     result.entries = sum(len(plan.entries) for plan in built.plans)
+    result.listing["full_listing"] = whole  # finalize notes it with the watermark (ingest.listing_scope)
     if not options.dry_run:
         ledger.write([*pending, *rejected, *changes.records], writer=f"plan:{run_id}")
     return result

@@ -28,6 +28,7 @@ from encord_provider.ingest.errors import LeaseLostError
 from encord_provider.ingest.jobs import AwaitEvidence, ChunkRegistration, RegisterStep, SettledByEvidence
 from encord_provider.ingest.lease import PipelineLease
 from encord_provider.ingest.link import link_ready_items, resolve_duplicates
+from encord_provider.ingest.listing_scope import note_full_listing
 from encord_provider.ingest.plan import RunOptions, advance_watermark, plan_run, plan_summary_key, run_prefix
 from encord_provider.ingest.reconcile import EarlierJobs
 from encord_provider.ingest.report import (
@@ -195,6 +196,8 @@ def finalize_step(
         newest = _read_text(staging, f"{base}/newest.txt")  # only complete runs leave it (plan_step)
         if newest:
             advance_watermark(ledger, newest, run_id)
+        if (plan.get("listing") or {}).get("full_listing"):  # a pruned run may skip old partitions after this
+            note_full_listing(staging, ledger_prefix(pipeline), run_id)
         ledger.compact(pipeline.ledger.compaction_grace_seconds)
         chunks, link = list(chunk_results or []), link_result or {}
         counts = asset_counts(chunks, link, plan.get("settled_earlier") or {})

@@ -196,6 +196,7 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
         endpoint_url=pipeline.source.endpoint_url,
         poll_interval=pipeline.trigger.poll_interval_seconds,
         safety_lag_seconds=pipeline.ledger.watermark_lag_seconds,
+        partitions=_poll_partitions(pipeline),
         staging={
             "scheme": staging.scheme,
             "bucket": staging.bucket,
@@ -205,6 +206,14 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
         },
     )
     return AssetWatcher(name=name, trigger=trigger)
+
+
+def _poll_partitions(pipeline: IngestPipeline) -> dict[str, Any] | None:
+    """The source's date partitions as plain trigger kwargs (serialised with the trigger)."""
+    partitions = pipeline.source.listing.partitions
+    if partitions is None or pipeline.source.listing.mode != "list":
+        return None
+    return {"format": partitions.format, "safety_lag": partitions.safety_lag.total_seconds()}
 
 
 def source_asset(pipeline: IngestPipeline) -> Asset:

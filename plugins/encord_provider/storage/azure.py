@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from encord_provider.storage.base import check_range
+from encord_provider.storage.client_cache import connection_fingerprint, shared_client
 from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.key_order import utf16_order
 from encord_provider.storage.probe import StoreProblem
@@ -264,8 +265,10 @@ def _from_connection(
 
     conn_id = connection.conn_id
     conn_str = extra_value(connection, "connection_string")
+    cache_key = ("az", conn_id, endpoint_url, connection_fingerprint(connection))
     if conn_str and not endpoint_url:
-        return AzureBlobStore(container, connection_string=conn_str, **store_kwargs)
+        service = shared_client(cache_key, lambda: make_blob_service(connection_string=conn_str))
+        return AzureBlobStore(container, service=service, **store_kwargs)
     login = connection.login
     account_url = (
         endpoint_url
@@ -295,7 +298,10 @@ def _from_connection(
             f"connection {conn_id!r}: needs an account key (password or shared_access_key) with the "
             "account name in login, or a sas_token"
         )
-    return AzureBlobStore(container, account_url=account_url, credential=credential, **store_kwargs)
+    service = shared_client(
+        cache_key, lambda: make_blob_service(account_url=account_url, credential=credential)
+    )
+    return AzureBlobStore(container, service=service, **store_kwargs)
 
 
 def classify_azure_error(err: BaseException) -> StoreProblem | None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from encord_provider.storage.base import check_range
+from encord_provider.storage.client_cache import connection_fingerprint, shared_client
 from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.key_order import code_point_order
 from encord_provider.storage.probe import StoreProblem
@@ -228,10 +229,13 @@ def open_gcs_store(bucket: str, connection: Any, endpoint_url: str | None, **sto
         return GCSStore(bucket, endpoint_url=endpoint_url, **store_kwargs)
     from encord_provider.storage.connections import extra_value
 
-    client = make_gcs_client(
-        project=extra_value(connection, "project") or extra_value(connection, "project_id"),
-        credentials=connection_credentials(connection),
-        endpoint_url=endpoint_url or extra_value(connection, "endpoint_url"),
+    client = shared_client(
+        ("gs", connection.conn_id, endpoint_url, connection_fingerprint(connection)),
+        lambda: make_gcs_client(
+            project=extra_value(connection, "project") or extra_value(connection, "project_id"),
+            credentials=connection_credentials(connection),
+            endpoint_url=endpoint_url or extra_value(connection, "endpoint_url"),
+        ),
     )
     kwargs: dict[str, Any] = {"client": client}
     if connection.extra_dejson.get("url_style"):

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from encord_provider.storage.base import check_range
+from encord_provider.storage.client_cache import connection_fingerprint, fingerprint, shared_client
 from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from encord_provider.storage.key_order import code_point_order
 from encord_provider.storage.probe import StoreProblem
@@ -320,23 +321,50 @@ def open_s3_store(bucket: str, connection: Any, endpoint_url: str | None, **stor
     connection's endpoint. Extras `url_style`, `mrap_arn` and `bucket_region` (the region object URLs
     name; default: looked up) go to the store."""
     if connection is None:
-        return S3Store(bucket, endpoint_url=endpoint_url, **store_kwargs)
+        return _environment_store(bucket, endpoint_url, store_kwargs)
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    hook = S3Hook(aws_conn_id=connection.conn_id)
-    region = hook.conn_region_name
-    if endpoint_url:
-        session = hook.get_session(region_name=region)  # the role, when the connection names one, is assumed
-        client = session.client("s3", endpoint_url=endpoint_url, config=hook.config, verify=hook.verify)
-    else:
-        endpoint_url = hook.conn_config.get_service_endpoint_url("s3")
-        client = hook.get_conn()
+    def build() -> tuple[Any, str | None, str | None]:
+        hook = S3Hook(aws_conn_id=connection.conn_id)
+        region = hook.conn_region_name
+        if endpoint_url:
+            session = hook.get_session(region_name=region)  # the connection's role, if any, is assumed
+            client = session.client("s3", endpoint_url=endpoint_url, config=hook.config, verify=hook.verify)
+            return client, endpoint_url, region
+        return hook.get_conn(), hook.conn_config.get_service_endpoint_url("s3"), region
+
+    key = ("s3", connection.conn_id, endpoint_url, connection_fingerprint(connection))
+    client, endpoint_url, region = shared_client(key, build)
     extra = connection.extra_dejson
     kwargs: dict[str, Any] = {"client": client, "endpoint_url": endpoint_url, "region": region}
     kwargs.update(
         {name: extra[name] for name in ("url_style", "mrap_arn", "bucket_region") if extra.get(name)}
     )
     return S3Store(bucket, **{**kwargs, **store_kwargs})
+
+
+_CLIENT_ARGS = {"region", "addressing_style"}
+_STORE_ARGS = {
+    "bucket_region",
+    "url_style",
+    "mrap_arn",
+    "page_size",
+    "multipart_threshold",
+    "multipart_chunksize",
+}
+
+
+def _environment_store(bucket: str, endpoint_url: str | None, store_kwargs: dict[str, Any]) -> S3Store:
+    """An S3Store on the environment's credentials, its client shared per endpoint and AWS_* settings."""
+    if set(store_kwargs) - _CLIENT_ARGS - _STORE_ARGS:  # a client, credentials or botocore options given
+        return S3Store(bucket, endpoint_url=endpoint_url, **store_kwargs)
+    client_args = {k: v for k, v in store_kwargs.items() if k in _CLIENT_ARGS}
+    environment = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    client = shared_client(
+        ("s3", "environment", endpoint_url, fingerprint(client_args, environment)),
+        lambda: make_s3_client(endpoint_url=endpoint_url, **client_args),
+    )
+    return S3Store(bucket, client=client, endpoint_url=endpoint_url, **store_kwargs)
 
 
 _S3_MISSING = {"NoSuchBucket"}

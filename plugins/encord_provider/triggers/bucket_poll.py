@@ -5,18 +5,23 @@ watermark (read from staging when the trigger starts), so a triggerer restart ne
 needs state of its own. Each poll keeps objects modified at or after `watermark - safety lag` and not
 announced yet (`ledger.watermark.PollWindow`): an object written in the same second as the newest one
 seen, or landing late with an older LastModified (replication, multipart completion), is still found,
-and one already announced does not fire again. Listing runs in a thread so the event loop never blocks.
+and one already announced does not fire again. With date partitions (`source.listing.partitions`), a poll
+lists only the partitions at or after `watermark - partitions.safety_lag`, as a scheduled plan does
+(`ingest.listing_scope`), so a poll costs the same whatever the bucket's size. Listing runs in a thread
+so the event loop never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from encord_provider.config.listing import PartitionConfig
+from encord_provider.ingest.listing_scope import ListRange, partition_scope
 from encord_provider.ledger import Ledger
 from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, PollWindow, known_etags
 from encord_provider.storage.factory import bucket_uri, open_store
@@ -25,12 +30,26 @@ from encord_provider.storage.records import ObjectRecord
 MAX_KEYS_IN_EVENT = 20
 
 
+def poll_ranges(prefix: str, partitions: dict[str, Any] | None, window: PollWindow) -> tuple[ListRange, ...]:
+    """The whole prefix, or (with partitions and a watermark) only the partitions from the watermark on."""
+    if not partitions or window.watermark is None:
+        return (ListRange(prefix),)
+    config = PartitionConfig.model_validate(partitions)
+    return partition_scope(prefix, config, window.watermark - config.safety_lag, datetime.now(UTC)).ranges
+
+
 def poll_once(
-    scheme: str, bucket: str, prefix: str, conn_id: str | None, endpoint_url: str | None, window: PollWindow
-) -> list[ObjectRecord]:
+    scheme: str, bucket: str, prefix: str, conn_id: str | None, endpoint_url: str | None, window: PollWindow,
+    partitions: dict[str, Any] | None = None,
+) -> list[ObjectRecord]:  # fmt: skip
     """The objects under `prefix` this poll should announce (and now remembers as announced)."""
     store = open_store(bucket_uri(scheme, bucket), conn_id=conn_id, endpoint_url=endpoint_url)
-    return window.take(store.list_objects(prefix=prefix))
+    ranges = poll_ranges(prefix, partitions, window)
+    return window.take(
+        record
+        for part in ranges
+        for record in store.list_objects(prefix=part.prefix, start_after=part.start_after)
+    )
 
 
 def ledger_window(staging: dict[str, Any], lag: timedelta) -> PollWindow:
@@ -71,9 +90,10 @@ class BucketPollTrigger(BaseEventTrigger):
         staging: dict[str, Any] | None = None,
         since: str | None = None,
         safety_lag_seconds: float = DEFAULT_LAG_SECONDS,
+        partitions: dict[str, Any] | None = None,
     ) -> None:
         """`staging` = {scheme, bucket, conn_id, endpoint_url, ledger_prefix} to read the ledger watermark;
-        `since` (ISO time) starts from that watermark instead."""
+        `since` (ISO time) starts from that watermark instead; `partitions` = {format, safety_lag (s)}."""
         super().__init__()
         self.scheme = scheme
         self.bucket = bucket
@@ -84,6 +104,7 @@ class BucketPollTrigger(BaseEventTrigger):
         self.staging = staging
         self.since = since
         self.safety_lag_seconds = safety_lag_seconds
+        self.partitions = partitions
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -98,6 +119,7 @@ class BucketPollTrigger(BaseEventTrigger):
                 "staging": self.staging,
                 "since": self.since,
                 "safety_lag_seconds": self.safety_lag_seconds,
+                "partitions": self.partitions,
             },
         )
 
@@ -114,8 +136,9 @@ class BucketPollTrigger(BaseEventTrigger):
         while True:
             try:
                 fresh = await asyncio.to_thread(
-                    poll_once, self.scheme, self.bucket, self.prefix, self.conn_id, self.endpoint_url, window
-                )
+                    poll_once, self.scheme, self.bucket, self.prefix, self.conn_id, self.endpoint_url, window,
+                    self.partitions,
+                )  # fmt: skip
             except Exception as err:  # keep watching through transient storage errors
                 self.log.warning("listing %s://%s/%s failed: %s", self.scheme, self.bucket, self.prefix, err)
                 fresh = []
