@@ -21,7 +21,9 @@ def test_scheduled_dag_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     dag = load_dag("encord_ingest__shape")
     assert set(dag.task_ids) == {
         "prepare",
+        "shards",
         "plan",
+        "batches",
         "register",
         "link",
         "finalize",
