@@ -31,7 +31,7 @@ def _record(i: int) -> dict[str, Any]:
             "entry": f"frame-{i:09d}.jpg", "updated_at": "2026-01-02T03:04:05.678+00:00"}  # fmt: skip
 
 
-def generate(root: str, records: int) -> None:
+def generate(root: str, records: int) -> dict[str, Any]:
     """A shard ledger of `records` linked records (one snapshot), plus hard-linked other shards."""
     from encord_provider.ledger.files import write_file
     from encord_provider.ledger.names import new_snapshot_key
@@ -46,6 +46,7 @@ def generate(root: str, records: int) -> None:
         other = Path(root) / key.replace("s0000", f"s{shard:04d}")
         other.parent.mkdir(parents=True, exist_ok=True)
         os.link(Path(root) / key, other)
+    return {"records": records, "snapshot_mb": round((Path(root) / key).stat().st_size / 2**20, 1)}
 
 
 def measure(root: str, records: int) -> dict[str, Any]:
@@ -114,8 +115,8 @@ def run() -> dict[str, Any]:
     results: dict[str, Any] = {"target_peak_rss_mb": TARGET_MB, "whole_ledger_records": {}}
     for records in SIZES:
         with tempfile.TemporaryDirectory(prefix="bench-ledger-") as root:
-            _subprocess("generate", root, records)
-            figures = _subprocess("measure", root, records)
+            generated = _subprocess("generate", root, records)
+            figures = {**_subprocess("measure", root, records), "snapshot_mb": generated["snapshot_mb"]}
             if records == SIZES[0]:
                 results["baseline_unsharded_loader"] = _subprocess("baseline", root, records)
         figures["target_met"] = figures["peak_rss_mb"] < TARGET_MB
