@@ -29,7 +29,9 @@ class RecordTable(MutableMapping[str, LedgerRecord]):
     """Object key -> LedgerRecord, stored in a temporary SQLite database."""
 
     def __init__(self, records: Iterable[LedgerRecord] = ()) -> None:
-        self._db = sqlite3.connect("", isolation_level=None)  # "": private temp file, removed on close
+        # "": a private temporary file, removed on close. One task uses a table at a time, but it may hand
+        # it to another thread (a trigger's sync_to_async), hence no same-thread check.
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self._db.execute("PRAGMA journal_mode=OFF")  # a scratch copy: nothing to recover after a crash
         self._db.execute("PRAGMA synchronous=OFF")
