@@ -21,9 +21,7 @@ def test_scheduled_dag_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     dag = load_dag("encord_ingest__shape")
     assert set(dag.task_ids) == {
         "prepare",
-        "shards",
         "plan",
-        "batches",
         "register",
         "link",
         "finalize",

@@ -107,3 +107,15 @@ def test_an_unsharded_ledger_is_split_on_the_first_derived_run(
     assert before < after and len(after) == 8 + 8 + 1  # the first date's items were not registered again
     assert xcom(second, "finalize")["states"] == {"linked": 11, "rejected": 1}
     assert_exactly_once(s3_client, encord_client, config)
+
+
+def test_a_sharded_pipeline_maps_plan_and_link_per_shard_group(scenario: Any) -> None:
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    from tests.dags.test_ingest_support import load_dag
+
+    scenario(shards={"hash": 4})
+    dag = load_dag(DAG_ID)
+    assert {"shards", "plan", "batches", "register", "link"} <= set(dag.task_ids)
+    assert all(isinstance(dag.get_task(t), MappedOperator) for t in ("plan", "register", "link"))
+    assert not isinstance(dag.get_task("shards"), MappedOperator)

@@ -3,7 +3,8 @@ mode, the source Asset's watcher (`AssetOrTimeSchedule`), so every kind of run s
 
 prepare -> shards -> plan (mapped over shard groups) -> batches -> register (mapped over register batches of chunk
 plans, deferrable) -> link (mapped over shard groups) -> finalize -> announce (the Asset event, only when
-something new was registered or linked); release_lease is the teardown. No `.expand` passes
+something new was registered or linked); release_lease is the teardown. An unsharded pipeline has one
+implicit shard: prepare -> plan -> register (mapped) -> link -> finalize, plan and link unmapped. No `.expand` passes
 `max_map_length`: at most 1,024 shard groups, and plan batches chunks so all groups together make at
 most `shards.max_register_tasks` (<= 1,024) register tasks.
 Nothing here touches a bucket or Encord at parse time; tasks only receive the pipeline as a dict.
@@ -18,6 +19,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, teardown
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
+from encord_provider.ingest.shards import is_sharded
 from encord_provider.ingest.stores import ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -72,14 +74,16 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         return shards_step(_pipeline(), context["run_id"])
 
     @task
-    def plan(targets: Any, group: int, **context: Any) -> list[str]:
+    def plan(targets: Any, group: int | None = None, **context: Any) -> list[str]:
         from encord_provider.ingest.events import keys_from_asset_events
-        from encord_provider.operators.ingest import plan_step
+        from encord_provider.operators.ingest import plan_step, shards_step
 
         announced = keys_from_asset_events(context.get("triggering_asset_events"))
         if announced:
             print(f"started by events naming {len(announced)} objects, e.g. {announced[:5]}")
-        return plan_step(_pipeline(), dict(context["params"]), context["run_id"], targets, group)
+        if group is None:  # an unsharded pipeline: its one shard, fixed here
+            shards_step(_pipeline(), context["run_id"])
+        return plan_step(_pipeline(), dict(context["params"]), context["run_id"], targets, group or 0)
 
     @task
     def batches(per_group: Any) -> list[str]:
@@ -87,7 +91,7 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         return [uri for uris in per_group for uri in uris]
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def link(targets: Any, group: int, **context: Any) -> dict[str, Any]:
+    def link(targets: Any, group: int = 0, **context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import link_step
 
         return link_step(_pipeline(), targets, context["run_id"], group)
@@ -97,7 +101,7 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         from encord_provider.operators.ingest import finalize_step
 
         results = [chunks[i] for i in range(len(chunks))] if chunks is not None else []
-        links = [linked[i] for i in range(len(linked))] if linked is not None else []
+        links = linked if isinstance(linked, dict) else [linked[i] for i in range(len(linked or []))]
         return finalize_step(_pipeline(), dict(context["params"]), context["run_id"], results, links, targets)
 
     @task(outlets=[Asset(pipeline.asset_uri)])
@@ -114,12 +118,15 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         return release_step(_pipeline(), targets)
 
     targets = prepare()
-    groups = shards(targets)
-    planned = plan.partial(targets=targets).expand(group=groups)
-    registered = EncordRegisterChunkOperator.partial(
-        task_id="register", pipeline=config, targets=targets
-    ).expand(plan_uri=batches(planned))
-    linked = link.partial(targets=targets).expand(group=groups)
+    register = EncordRegisterChunkOperator.partial(task_id="register", pipeline=config, targets=targets)
+    if is_sharded(pipeline):  # plan and link mapped per shard group
+        groups = shards(targets)
+        planned = plan.partial(targets=targets).expand(group=groups)
+        registered = register.expand(plan_uri=batches(planned))
+        linked = link.partial(targets=targets).expand(group=groups)
+    else:  # one implicit shard: the same steps, unmapped (the DAG's shape is the one before shards)
+        registered = register.expand(plan_uri=plan(targets))
+        linked = link(targets)
     registered >> linked
     finalized = finalize(registered.output, linked, targets)  # type: ignore[arg-type]  # XComArgs resolve at run time
     announced = announce(finalized)  # type: ignore[arg-type]
