@@ -155,7 +155,7 @@ def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
 def run() -> dict[str, object]:
     import boto3
     from encord_emulator.testing import EmulatorProcess
-    from encord_provider.ingest.encord_api import EncordApi
+    from encord_provider.encord_api import EncordApi
     from encord_provider.storage.client_cache import cache_stats
 
     from tests.services import MotoServer

@@ -126,7 +126,17 @@ def ledger_records(config: dict[str, Any]) -> dict[str, Any]:
     from encord_provider.ledger import Ledger
 
     pipeline = IngestPipeline.model_validate(config)
-    return Ledger(staging_store(pipeline), ledger_prefix(pipeline)).load().records
+    if not pipeline.shards.hash and not pipeline.shards.prefixes and not pipeline.shards.derive:
+        return Ledger(staging_store(pipeline), ledger_prefix(pipeline)).load().records
+    from encord_provider.ingest.ledger_split import current_ledger_prefixes
+
+    store = staging_store(pipeline)  # a sharded pipeline: every shard's records (each key in one shard)
+    merged: dict[str, Any] = {}
+    for prefix in current_ledger_prefixes(store, pipeline):
+        records = dict(Ledger(store, prefix).load().records.items())
+        assert not set(records) & set(merged), f"keys in two shards: {set(records) & set(merged)}"
+        merged.update(records)
+    return merged
 
 
 def assert_exactly_once(

@@ -1,4 +1,4 @@
-"""`ingest.encord_api`: one classification of SDK errors, retries only where the SDK allows them."""
+"""`encord_api`: one classification of SDK errors, retries only where the SDK allows them."""
 
 from __future__ import annotations
 

@@ -272,6 +272,68 @@ class LedgerConfig(_Strict):
     )
 
 
+MAX_MAP_LENGTH = 1024  # Airflow's default [core] max_map_length: no `.expand` may exceed it
+
+
+class ShardsConfig(_Strict):
+    """How the pipeline's key space is split into shards (docs/ingestion.md, "Shards").
+
+    Each shard is planned, registered and linked by its own mapped tasks and has its own ledger. At most
+    one of `hash`, `prefixes` and `derive` is set; none = one implicit shard (the whole prefix).
+    """
+
+    hash: int | None = Field(
+        None, ge=1, le=MAX_MAP_LENGTH, description="Split keys into this many equal ranges of a stable hash "
+        "of the key. Every shard lists the whole prefix (prefer `prefixes` or `derive` for huge buckets)."
+    )  # fmt: skip
+    hash_by: Literal["folder", "key"] = Field(
+        "folder", description="With `hash`: what is hashed. `folder` (the key up to its last `/`) keeps "
+        "image groups, sequences and DICOM series, which are built per folder, inside one shard; `key` "
+        "spreads a flat bucket evenly but must not be used with grouped data."
+    )  # fmt: skip
+    prefixes: list[str] | None = Field(
+        None, min_length=1, description="Key prefixes (relative to source.prefix), one shard each, e.g. "
+        "`dt=2026-01-01/`. Keys under none of them belong to no shard (they are not ingested)."
+    )  # fmt: skip
+    derive: Literal["first_level"] | None = Field(
+        None, description="One shard per sub-prefix at the first `/` level under source.prefix, found when a "
+        "run starts, plus one for objects directly under it."
+    )  # fmt: skip
+    match: str | None = Field(
+        None, description="With `derive`: only sub-prefixes matching this glob (e.g. `dt=*/`) get their own "
+        "shard; the others are not ingested."
+    )  # fmt: skip
+    max_register_tasks: int = Field(
+        MAX_MAP_LENGTH, ge=1, le=MAX_MAP_LENGTH, description="Mapped register tasks per run at most; chunks "
+        "are batched several to a task to stay under it (Airflow's max_map_length is 1,024)."
+    )  # fmt: skip
+    min_entries_per_register_task: int = Field(
+        0, ge=0, description="Batch small chunks until a register task has at least this many manifest "
+        "entries, so tasks do not each pay start-up for a few objects. 0 = one chunk per task when allowed."
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ShardsConfig:
+        kinds = [name for name in ("hash", "prefixes", "derive") if getattr(self, name) is not None]
+        if len(kinds) > 1:
+            raise ValueError(f"set one of hash, prefixes and derive, not {' and '.join(kinds)}")
+        if self.match is not None and self.derive is None:
+            raise ValueError("'match' is only used with 'derive'")
+        if self.prefixes is not None:
+            if len(set(self.prefixes)) != len(self.prefixes):
+                raise ValueError("'prefixes' lists a prefix twice")
+            nested = [(a, b) for a in self.prefixes for b in self.prefixes if a != b and b.startswith(a)]
+            if nested:
+                raise ValueError(
+                    f"prefix {nested[0][1]!r} lies inside {nested[0][0]!r}: shards must not overlap"
+                )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "hash" if self.hash else "prefixes" if self.prefixes else "derive" if self.derive else "single"
+
+
 class RegistrationConfig(_Strict):
     """How register tasks wait on upload jobs, and how long a job whose id was lost is given to show up."""
 
@@ -329,6 +391,7 @@ class IngestPipeline(_Strict):
     staging: StagingConfig
     trigger: TriggerConfig = Field(default_factory=lambda: TriggerConfig.model_validate({}))
     ledger: LedgerConfig = Field(default_factory=lambda: LedgerConfig.model_validate({}))
+    shards: ShardsConfig = Field(default_factory=lambda: ShardsConfig.model_validate({}))
     upload_poll_seconds: float = Field(
         2.0, ge=0.1, le=300, description="Trigger poll period while an upload job runs."
     )

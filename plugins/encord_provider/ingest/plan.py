@@ -18,11 +18,13 @@ from encord_provider.ingest.chunks import PlannedObject
 from encord_provider.ingest.errors import PermanentIngestError
 from encord_provider.ingest.listing_scope import (
     ListingScope,
+    ListRange,
     listing_scope,
     read_last_full_listing,
     whole_prefix,
 )
 from encord_provider.ingest.manifest import PlannedChunks, build_chunk_plans, kind_of
+from encord_provider.ingest.shards import Shard, in_shard
 from encord_provider.ingest.stores import key_of_uri, ledger_prefix, staging_key
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
 from encord_provider.ledger.watermark import partial_run_reason
@@ -64,6 +66,9 @@ class RunOptions:
 @dataclass
 class PlanResult:
     plan_uris: list[str] = field(default_factory=list)
+    chunk_entries: list[int] = field(
+        default_factory=list
+    )  # manifest entries of each chunk (plan_uris' order)
     planned: int = 0  # objects
     entries: int = 0  # manifest entries (an image group or DICOM series is one entry of many objects)
     rejected: int = 0
@@ -95,10 +100,20 @@ def plan_summary_key(pipeline: IngestPipeline, run_id: str, dry_run: bool) -> st
     return f"{run_prefix(pipeline, run_id)}{'/dry-run' if dry_run else ''}/plan.json"
 
 
-def listing_filter(pipeline: IngestPipeline, options: RunOptions) -> ListingFilter:
+def shard_prefix(prefix: str, shard: Shard | None) -> str | None:
+    """What a shard lists of `prefix`: the narrower of the two, None when they do not overlap."""
+    if shard is None or prefix.startswith(shard.prefix):
+        return prefix
+    return shard.prefix if shard.prefix.startswith(prefix) else None
+
+
+def listing_filter(
+    pipeline: IngestPipeline, options: RunOptions, shard: Shard | None = None
+) -> ListingFilter:
     filters = pipeline.source.filters
+    prefix = options.prefix if options.prefix is not None else pipeline.source.prefix
     return ListingFilter(
-        prefix=options.prefix if options.prefix is not None else pipeline.source.prefix,
+        prefix=shard_prefix(prefix, shard) or prefix,
         include=tuple(filters.include),
         exclude=tuple(filters.exclude),
         extensions=tuple(filters.extensions),
@@ -138,25 +153,48 @@ def run_scope(
 
 
 def _listing(
-    pipeline: IngestPipeline, source: ObjectStore, scope: ListingScope, inventory: InventoryStats
+    pipeline: IngestPipeline,
+    source: ObjectStore,
+    scope: ListingScope,
+    inventory: InventoryStats,
+    shard: Shard | None,
 ) -> Iterator[ObjectRecord]:
-    """The records of every range of `scope`, in the backend's key order (ranges are disjoint prefixes or
-    one StartAfter range), from LIST requests or the inventory (storage.listing)."""
+    """The records of every range of `scope` (the shard's part of it), in the backend's key order (ranges
+    are disjoint prefixes or one StartAfter range), from LIST requests or the inventory (storage.listing)."""
     order = key_order_of(source)
     for part in sorted(scope.ranges, key=lambda r: order(r.prefix)):
-        yield from open_listing(pipeline, source, part.prefix, start_after=part.start_after, stats=inventory)
+        yield from _shard_records(pipeline, source, part, inventory, shard)
+
+
+def _shard_records(
+    pipeline: IngestPipeline,
+    source: ObjectStore,
+    part: ListRange,
+    inventory: InventoryStats,
+    shard: Shard | None,
+) -> Iterator[ObjectRecord]:
+    """The shard's objects in one listing range (every object without shards)."""
+    prefix = shard_prefix(part.prefix, shard)
+    if prefix is None:
+        return iter(())
+    if shard is not None and shard.direct_only:  # a derived layout's root shard: one delimiter level
+        level = source.list_level(part.prefix)  # type: ignore[attr-defined]  # every real backend browses
+        return in_shard((r for r in level if not isinstance(r, str)), shard)
+    records = open_listing(pipeline, source, prefix, start_after=part.start_after, stats=inventory)
+    return records if shard is None else in_shard(records, shard)
 
 
 def _candidates(
     pipeline: IngestPipeline, options: RunOptions, source: ObjectStore, ledger: Ledger, stats: FilterStats,
     known: FilterStats, changes: BucketChanges, listed: set[str], records: Iterator[ObjectRecord],
+    shard: Shard | None = None,
 ) -> Iterator[ObjectRecord]:  # fmt: skip
     """Listed objects that pass the filters, the run's type selection and the ledger; every other one is
     counted in `stats` (and reported through its `on_skip`) with its reason. Objects the ledger already
     accounts for are also counted in `known`, so they still move the watermark of a full run. Registered
     objects whose ETag changed are noted in `changes` (not registered again: Encord keys items by URL).
     `listed` collects every key listed, for finding deleted objects."""
-    listing = listing_filter(pipeline, options)
+    listing = listing_filter(pipeline, options, shard)
     taken = [0]
 
     def run_checks(record: ObjectRecord) -> str | None:
@@ -196,22 +234,26 @@ def plan_run(
     source: ObjectStore,
     staging: ObjectStore,
     ledger: Ledger,
+    shard: Shard | None = None,
 ) -> PlanResult:
     """Write this run's manifests and chunk plans to staging; record pending/rejected objects and bucket
-    changes. A dry run writes the manifests under `dry-run/` and nothing to the ledger."""
+    changes. A dry run writes the manifests under `dry-run/` and nothing to the ledger. With `shard`,
+    only the shard's objects are listed and `ledger` is the shard's ledger."""
     skips = SkipReport()
     stats = FilterStats(on_skip=skips.add)
     run_base = run_prefix(pipeline, run_id)
     # Each plan attempt writes under its own directory, so a cleared and re-run plan never overwrites
     # chunks (and their job markers) that an earlier attempt may already have sent to Encord.
     base = f"{run_base}/dry-run" if options.dry_run else f"{run_base}/plan-{uuid.uuid4().hex[:8]}"
+    if shard is not None:
+        base = f"{base}/{shard.id}"
     etags: dict[str, str] = {}
     known, changes, listed, inventory = FilterStats(), BucketChanges(), set[str](), InventoryStats()
     scope = run_scope(pipeline, options, ledger, staging)
-    records = _listing(pipeline, source, scope, inventory)
+    records = _listing(pipeline, source, scope, inventory, shard)
     candidates = (
         _remember_etag(r, etags)
-        for r in _candidates(pipeline, options, source, ledger, stats, known, changes, listed, records)
+        for r in _candidates(pipeline, options, source, ledger, stats, known, changes, listed, records, shard)
     )
     try:
         built = build_chunk_plans(
@@ -233,7 +275,7 @@ def plan_run(
         newest=_newest(stats, known),
     )
     whole = scope.full and _lists_whole_prefix(pipeline, options)
-    if whole:
+    if whole:  # (a shard's ledger holds only the shard's keys)
         note_deleted(ledger, listed, pipeline.source.prefix, changes)
     pending = _write_plans(built, ledger, staging, result)
     rejected = [
@@ -268,6 +310,7 @@ def _write_plans(
         staging.write_bytes(plan_key, plan.dumps(), "application/json")
         plan_uri = staging.uri(plan_key)
         result.plan_uris.append(plan_uri)
+        result.chunk_entries.append(len(plan.entries))
         pending += [
             LedgerRecord(key=obj.key, etag=obj.etag, state=ObjectState.PENDING, chunk=plan_uri, entry=title,
                          attempts=obj.attempts)

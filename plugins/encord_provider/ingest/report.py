@@ -24,17 +24,40 @@ def run_report(
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     """Counts per state for this run's objects, per-file errors, and the whole ledger's totals."""
-    mine = [r for r in ledger.records.values() if r.chunk and r.chunk.startswith(run_base_uri)]
-    errors = [{"key": r.key, "state": str(r.state), "error": r.error} for r in mine if r.error]
+    return report_from_part(
+        pipeline, shard_part(ledger, run_base_uri), ledger.watermark.to_json(), run_id, extra
+    )
+
+
+def shard_part(ledger: Ledger, run_base_uri: str) -> dict[str, Any]:
+    """What one ledger (shard) contributes to the run report, streamed from its table."""
+    states: Counter[str] = Counter()
+    errors: list[dict[str, Any]] = []
+    error_count = 0
+    for record in ledger.records.with_chunk_prefix(run_base_uri):
+        states[str(record.state)] += 1
+        if record.error:
+            error_count += 1
+            if len(errors) < MAX_ERRORS_IN_REPORT:
+                errors.append({"key": record.key, "state": str(record.state), "error": record.error})
+    return {"objects": sum(states.values()), "states": dict(states), "errors": errors, "error_count": error_count,
+            "ledger_totals": ledger.counts(), "ledger_problems": [p.to_json() for p in ledger.problems]}  # fmt: skip
+
+
+def report_from_part(
+    pipeline: IngestPipeline, part: dict[str, Any], watermark: dict[str, Any], run_id: str, extra: dict[str, Any]
+) -> dict[str, Any]:  # fmt: skip
+    """The run report from the (merged) parts of its shards."""
+    errors = list(part.get("errors") or [])[:MAX_ERRORS_IN_REPORT]
     return {
         "pipeline": pipeline.name,
         "run_id": run_id,
-        "objects": len(mine),
-        "states": dict(Counter(str(r.state) for r in mine)),
-        "errors": errors[:MAX_ERRORS_IN_REPORT],
-        "errors_truncated": max(0, len(errors) - MAX_ERRORS_IN_REPORT),
-        "ledger_totals": ledger.counts(),
-        "watermark": ledger.watermark.to_json(),
+        "objects": part.get("objects", 0),
+        "states": part.get("states", {}),
+        "errors": errors,
+        "errors_truncated": max(0, int(part.get("error_count", 0)) - len(errors)),
+        "ledger_totals": part.get("ledger_totals", {}),
+        "watermark": watermark,
         **extra,
     }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -120,18 +120,32 @@ def resolve_dataset(api: EncordApi, config: DatasetConfig, remembered: str | Non
                     lambda: api.dataset_by_title(config.title), lambda: api.create_dataset(config))  # fmt: skip
 
 
-def resolve_targets(pipeline: IngestPipeline, api: EncordApi, staging: ObjectStore, ledger: Ledger,
+LedgerSource = Ledger | Callable[[], Iterable[Ledger]]  # one ledger, or its shards loaded one at a time
+
+
+def _each(ledgers: LedgerSource) -> Iterable[Ledger]:
+    return [ledgers] if isinstance(ledgers, Ledger) else ledgers()
+
+
+def _has_items(ledgers: LedgerSource) -> bool:
+    return any(SETTLED_STATES & set(ledger.counts()) for ledger in _each(ledgers))
+
+
+def resolve_targets(pipeline: IngestPipeline, api: EncordApi, staging: ObjectStore, ledger: LedgerSource,
                     run_id: str) -> Targets:  # fmt: skip
-    """Integration, folder and datasets for this run, reconciled with what the last run used."""
+    """Integration, folder and datasets for this run, reconciled with what the last run used. `ledger`
+    is the pipeline's ledger, or a function giving its shards one by one (only one is in memory)."""
     key = resources_key(pipeline)
     known = Resources.read(staging, key)
     integration_id = api.integration_id(pipeline.integration)
     remembered_folder = known.folders.get(pipeline.folder.name)
     folder_uuid, how = resolve_folder(api, pipeline.folder, remembered_folder)
     reconciled: dict[str, Any] = {}
-    has_items = any(r.state in SETTLED_STATES for r in ledger.records.values())
+    has_items = _has_items(ledger)
     if (remembered_folder and remembered_folder != folder_uuid) or (how == "created" and has_items):
-        requeued = requeue_for_new_folder(ledger, remembered_folder, folder_uuid, run_id)
+        requeued = sum(
+            requeue_for_new_folder(shard, remembered_folder, folder_uuid, run_id) for shard in _each(ledger)
+        )
         reconciled["folder_replaced"] = {"old": remembered_folder, "new": folder_uuid, "requeued": requeued}
     complete = set(known.complete_datasets)
     datasets: dict[str, str] = {}

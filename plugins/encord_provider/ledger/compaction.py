@@ -28,7 +28,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from encord_provider.ledger.files import LedgerCorruptError, encode_file
+from encord_provider.ledger.files import LedgerCorruptError, write_file
 from encord_provider.ledger.names import SnapshotFile, new_snapshot_key, quarantine_key
 from encord_provider.ledger.reader import (
     LedgerView,
@@ -81,7 +81,7 @@ def write_snapshot(store: ObjectStore, prefix: str, view: LedgerView, writer: st
         "writer": writer,
     }
     key = new_snapshot_key(prefix, lamport)
-    store.write_bytes(key, encode_file(header, view.records.values(), view.watermark), "application/x-ndjson")
+    write_file(store, key, header, view.records.rows(), view.watermark)  # sorted by key, streamed
     return key
 
 

@@ -14,14 +14,14 @@ and deletes: compaction.py. Nothing here depends on workers' clocks agreeing.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 
 from encord_provider.ledger.compaction import Compaction, compact
-from encord_provider.ledger.files import encode_file
+from encord_provider.ledger.files import write_file
 from encord_provider.ledger.names import new_segment_key
 from encord_provider.ledger.reader import LedgerProblem, highest_lamport, read_view
-from encord_provider.ledger.records import LedgerRecord, ObjectState, Watermark
+from encord_provider.ledger.records import LedgerRecord, ObjectState, RecordRow, Watermark
+from encord_provider.ledger.table import RecordTable
 from encord_provider.storage.base import ObjectStore
 
 DEFAULT_GRACE_SECONDS = 120.0
@@ -33,7 +33,7 @@ class Ledger:
     def __init__(self, store: ObjectStore, prefix: str) -> None:
         self.store = store
         self.prefix = prefix.strip("/")
-        self.records: dict[str, LedgerRecord] = {}
+        self.records = RecordTable()  # on local disk (table.py): memory does not grow with the ledger
         self.watermark = Watermark()
         self.problems: list[LedgerProblem] = []  # files the last load skipped (torn or corrupt)
         self._lamport = 0
@@ -48,6 +48,7 @@ class Ledger:
     def load(self) -> Ledger:
         """Read the newest readable snapshot and the segments it did not fold."""
         view = read_view(self.store, self.prefix)
+        self.records.close()
         self.records, self.watermark, self.problems = view.records, view.watermark, view.problems
         self._lamport = view.lamport
         return self
@@ -58,11 +59,10 @@ class Ledger:
         return self.records.get(key)
 
     def in_state(self, *states: ObjectState) -> list[LedgerRecord]:
-        wanted = set(states)
-        return [record for record in self.records.values() if record.state in wanted]
+        return self.records.in_state(states)
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(str(record.state) for record in self.records.values()))
+        return self.records.counts()
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -76,12 +76,20 @@ class Ledger:
         lamport = self._lamport + 1
         key = new_segment_key(self.prefix, lamport)
         header = {"kind": "segment", "lamport": lamport, "writer": writer}
-        self.store.write_bytes(key, encode_file(header, batch, watermark), "application/x-ndjson")
+        write_file(self.store, key, header, (record.to_row() for record in batch), watermark)
         self._lamport = lamport
-        for record in batch:
-            self.records[record.key] = record
+        self.records.put_rows(record.to_row() for record in batch)
         if watermark is not None:
             self.watermark = watermark
+        return key
+
+    def append_rows(self, rows: Iterable[RecordRow], writer: str = "") -> str:
+        """Stream a (possibly huge) batch into one new segment without keeping it in memory or in
+        `records` (for a writer opened with `scan()`, e.g. the split of a ledger into shards)."""
+        lamport = self._lamport + 1
+        key = new_segment_key(self.prefix, lamport)
+        write_file(self.store, key, {"kind": "segment", "lamport": lamport, "writer": writer}, rows)
+        self._lamport = lamport
         return key
 
     def compact(self, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> Compaction:

@@ -16,11 +16,18 @@ Why this is safe while others write and compact (see compaction.py for the delet
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from encord_provider.errors import TransientError
-from encord_provider.ledger.files import LedgerCorruptError, LedgerFile, decode_file, decode_header
+from encord_provider.ledger.files import (
+    LedgerCorruptError,
+    LedgerFile,
+    decode_file,
+    decode_header,
+    decode_stream,
+)
 from encord_provider.ledger.names import (
     SEGMENTS,
     SNAPSHOTS,
@@ -30,13 +37,15 @@ from encord_provider.ledger.names import (
     segment_file,
     snapshot_file,
 )
-from encord_provider.ledger.records import LedgerRecord, Watermark
+from encord_provider.ledger.records import Watermark
+from encord_provider.ledger.table import RecordTable
 from encord_provider.storage.base import ObjectStore
 from encord_provider.storage.errors import ObjectNotFoundError
 
 log = logging.getLogger(__name__)
 READ_ATTEMPTS = 5
 HEADER_PROBE = 64 * 1024
+PIECE_BYTES = 8 * 1024 * 1024  # files stream in ranges of this size, never read whole
 
 
 class LedgerChangedError(TransientError, RuntimeError):
@@ -61,7 +70,7 @@ class LedgerProblem:
 class LedgerView:
     """What one read found: the state, and the files it came from (compaction builds on this)."""
 
-    records: dict[str, LedgerRecord] = field(default_factory=dict)
+    records: RecordTable = field(default_factory=RecordTable)
     watermark: Watermark = field(default_factory=Watermark)
     lamport: int = 0  # the highest lamport number in any listed file name or header
     snapshot: SnapshotFile | None = None  # the snapshot the state starts from
@@ -135,34 +144,55 @@ def _skip(problems: list[LedgerProblem], err: LedgerCorruptError, key: str, what
     log.log(level, "skipping %s ledger %s %s; %s", err.kind, what, err, CONSEQUENCE[what])
 
 
+def pieces(store: ObjectStore, key: str) -> Iterator[bytes]:
+    """The file in consecutive ranges (a short range is the last)."""
+    offset = 0
+    while True:
+        piece = store.read_range(key, offset, PIECE_BYTES)
+        yield piece
+        if len(piece) < PIECE_BYTES:
+            return
+        offset += len(piece)
+
+
+def load_into(store: ObjectStore, key: str, table: RecordTable) -> tuple[dict[str, Any], Watermark | None]:
+    """Stream one file's records into `table`, all of them or none (LedgerCorruptError, ObjectNotFoundError)."""
+    table.begin("ledger_file")
+    try:
+        header, watermark = decode_stream(pieces(store, key), store.uri(key), table.put_rows)
+    except BaseException:
+        table.rollback("ledger_file")
+        raise
+    table.commit("ledger_file")
+    return header, watermark
+
+
 def _read_once(store: ObjectStore, prefix: str) -> LedgerView:
     view = LedgerView(segments=list_segments(store, prefix))  # segments first: see the module doc
     view.snapshots = list_snapshots(store, prefix)
     view.lamport = max([s.lamport for s in view.segments] + [s.lamport for s in view.snapshots], default=0)
     for snapshot in view.snapshots:
         try:
-            start = read_file(store, snapshot.key)
+            header, watermark = load_into(store, snapshot.key, view.records)
         except LedgerCorruptError as err:
             _skip(view.problems, err, snapshot.key, "snapshot")
             continue
-        view.snapshot, view.snapshot_header = snapshot, start.header
-        view.folded = folded_by(start.header, snapshot, view.segments)
-        _apply(view, start)
+        view.snapshot, view.snapshot_header = snapshot, header
+        view.folded = folded_by(header, snapshot, view.segments)
+        _note(view, header, watermark)
         break
     for segment in view.unfolded:
         try:
-            _apply(view, read_file(store, segment.key))
+            _note(view, *load_into(store, segment.key, view.records))
         except LedgerCorruptError as err:
             _skip(view.problems, err, segment.key, "segment")
     return view
 
 
-def _apply(view: LedgerView, file: LedgerFile) -> None:
-    view.lamport = max(view.lamport, int(file.header.get("lamport", 0)))
-    for record in file.records:
-        view.records[record.key] = record
-    if file.watermark is not None:
-        view.watermark = file.watermark
+def _note(view: LedgerView, header: dict[str, Any], watermark: Watermark | None) -> None:
+    view.lamport = max(view.lamport, int(header.get("lamport", 0)))
+    if watermark is not None:
+        view.watermark = watermark
 
 
 def read_view(store: ObjectStore, prefix: str) -> LedgerView:
@@ -170,7 +200,7 @@ def read_view(store: ObjectStore, prefix: str) -> LedgerView:
     for attempt in range(1, READ_ATTEMPTS + 1):
         try:
             return _read_once(store, prefix)
-        except ObjectNotFoundError as err:
+        except ObjectNotFoundError as err:  # (the partial view's table is collected with it)
             log.info("ledger %s changed while reading (%s); reading again (%d)", prefix, err, attempt)
     raise LedgerChangedError(
         f"ledger {store.uri(prefix)} changed under {READ_ATTEMPTS} reads in a row; is a compaction looping?"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -19,6 +19,7 @@ class ObjectState(StrEnum):
     DELETED = "deleted"  # gone from the bucket; its item (if any) kept in Encord, see `bucket_changes`
 
 
+STATE_VALUES = frozenset(str(s) for s in ObjectState)
 # Objects in these states are never sent to Encord again.
 SETTLED_STATES = frozenset({ObjectState.REGISTERED, ObjectState.DUPLICATE, ObjectState.LINKED})
 # Items in these states are waiting to be linked into the datasets.
@@ -27,6 +28,23 @@ LINKABLE_STATES = frozenset({ObjectState.REGISTERED, ObjectState.DUPLICATE})
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+# A record as a plain tuple, in this column order: what the SQLite record table stores and reads.
+ROW_FIELDS = ("key", "etag", "state", "item_uuid", "error", "upload_job_id", "chunk", "entry", "attempts",
+              "updated_at")  # fmt: skip
+OPTIONAL_TEXT = ("item_uuid", "error", "upload_job_id", "chunk", "entry")
+RecordRow = tuple[str, str, str, str | None, str | None, str | None, str | None, str | None, int, str]
+
+
+def row_of_json(data: dict[str, Any]) -> RecordRow:
+    """A record line of a ledger file as a row; KeyError / ValueError if it is not a record."""
+    state = data["state"]
+    if state not in STATE_VALUES:
+        raise ValueError(f"unknown state {state!r}")
+    return (str(data["key"]), data.get("etag", ""), state, data.get("item_uuid"), data.get("error"),
+            data.get("upload_job_id"), data.get("chunk"), data.get("entry"), int(data.get("attempts", 0)),
+            data.get("updated_at") or utc_now())  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -43,25 +61,33 @@ class LedgerRecord:
     updated_at: str = field(default_factory=utc_now)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        return {
-            name: value for name, value in data.items() if value is not None and value != 0 or name == "key"
-        }
+        """Only the fields that are set (`key` always). Built by hand: `dataclasses.asdict` deep-copies
+        every field and dominated ledger writes."""
+        data: dict[str, Any] = {"key": self.key, "etag": self.etag, "state": str(self.state)}
+        for name in OPTIONAL_TEXT:
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        if self.attempts:
+            data["attempts"] = self.attempts
+        data["updated_at"] = self.updated_at
+        return data
+
+    def to_row(self) -> RecordRow:
+        """The record as a row of `RecordTable` (the column order of `ROW_FIELDS`)."""
+        return (self.key, self.etag, str(self.state), self.item_uuid, self.error, self.upload_job_id,
+                self.chunk, self.entry, self.attempts, self.updated_at)  # fmt: skip
+
+    @classmethod
+    def from_row(cls, row: RecordRow) -> LedgerRecord:
+        key, etag, state, item_uuid, error, job_id, chunk, entry, attempts, updated_at = row
+        return cls(
+            key, etag, ObjectState(state), item_uuid, error, job_id, chunk, entry, attempts, updated_at
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerRecord:
-        return cls(
-            key=data["key"],
-            etag=data.get("etag", ""),
-            state=ObjectState(data["state"]),
-            item_uuid=data.get("item_uuid"),
-            error=data.get("error"),
-            upload_job_id=data.get("upload_job_id"),
-            chunk=data.get("chunk"),
-            entry=data.get("entry"),
-            attempts=int(data.get("attempts", 0)),
-            updated_at=data.get("updated_at") or utc_now(),
-        )
+        return cls.from_row(row_of_json(data))
 
     def moved(self, state: ObjectState, **changes: Any) -> LedgerRecord:
         """A copy in `state`, stamped now."""

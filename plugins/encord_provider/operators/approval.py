@@ -43,14 +43,14 @@ class EncordRegistrationApprovalOperator(ApprovalOperator):
 
     def execute(self, context: Any) -> Any:
         from encord_provider.ingest.approval import approval_request
-        from encord_provider.ingest.plan import RunOptions, plan_summary_key
-        from encord_provider.operators.ingest import _read_json, _staging
+        from encord_provider.ingest.plan import RunOptions
+        from encord_provider.operators.ingest import _staging, run_plan_summary
 
         pipeline = IngestPipeline.model_validate(self.pipeline)
         if RunOptions.from_params(dict(context["params"])).dry_run:
             self.log.info("dry run: nothing is registered, no approval needed")
             return {"asked": False, "approved": True}
-        plan = _read_json(_staging(pipeline), plan_summary_key(pipeline, context["run_id"], False))
+        plan = run_plan_summary(_staging(pipeline), pipeline, context["run_id"], False)
         request = approval_request(pipeline.name, self.above_objects, plan)
         if request is None:
             self.log.info(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,11 +22,13 @@ from encord_provider import lineage
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.encord_api import EncordApi, JobState, is_finished
 from encord_provider.encord_api.jobs import DONE
+from encord_provider.ingest.batches import BATCH_SUFFIX, ChunkRef, group_chunks, read_batch, write_batches
 from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.chunks import read_plan
 from encord_provider.ingest.errors import LeaseLostError
 from encord_provider.ingest.jobs import AwaitEvidence, ChunkRegistration, RegisterStep, SettledByEvidence
 from encord_provider.ingest.lease import PipelineLease
+from encord_provider.ingest.ledger_split import current_ledger_prefixes, split_ledger
 from encord_provider.ingest.link import link_ready_items, resolve_duplicates
 from encord_provider.ingest.listing_scope import note_full_listing
 from encord_provider.ingest.plan import RunOptions, advance_watermark, plan_run, plan_summary_key, run_prefix
@@ -35,9 +37,18 @@ from encord_provider.ingest.report import (
     asset_counts,
     dry_run_report,
     is_news,
-    run_report,
+    report_from_part,
+    shard_part,
     summary_text,
     write_report,
+)
+from encord_provider.ingest.shard_run import fix_run_shards, group_count, group_file, merged, read_group
+from encord_provider.ingest.shards import (
+    SINGLE_SHARD,
+    Shard,
+    is_sharded,
+    pipeline_ledger_prefix,
+    shard_ledger_prefix,
 )
 from encord_provider.ingest.stores import (
     checked_source,
@@ -70,8 +81,21 @@ def _lease(pipeline: IngestPipeline, staging: ConditionalStore) -> PipelineLease
     return PipelineLease(staging, lease_key(pipeline), pipeline.lease.ttl_minutes * 60)
 
 
-def _ledger(pipeline: IngestPipeline, staging: ConditionalStore) -> Ledger:
-    return Ledger(staging, ledger_prefix(pipeline))
+def _ledger(pipeline: IngestPipeline, staging: ConditionalStore, shard_id: str = SINGLE_SHARD) -> Ledger:
+    """The ledger of one shard (the pipeline's only ledger when it is not sharded)."""
+    return Ledger(staging, shard_ledger_prefix(pipeline, shard_id))
+
+
+def _shard_ledgers(pipeline: IngestPipeline, staging: ConditionalStore) -> Callable[[], Iterator[Ledger]]:
+    """Every shard's ledger, loaded one at a time (the previous one is closed first)."""
+
+    def each() -> Iterator[Ledger]:
+        for prefix in current_ledger_prefixes(staging, pipeline):
+            ledger = Ledger(staging, prefix).load()
+            yield ledger
+            ledger.records.close()
+
+    return each
 
 
 def renew(pipeline: IngestPipeline, staging: ConditionalStore, targets: dict[str, Any]) -> None:
@@ -95,7 +119,8 @@ def lease_for_trigger(pipeline: IngestPipeline, targets: dict[str, Any]) -> dict
 def prepare_step(
     pipeline: IngestPipeline, params: dict[str, Any], dag_id: str, run_id: str
 ) -> dict[str, Any]:
-    """Check the stores, take the pipeline lease, resolve and reconcile the Encord targets."""
+    """Check the stores, take the pipeline lease, split the ledger into shards if the layout changed,
+    resolve and reconcile the Encord targets."""
     with fail_fast():
         checked_source(pipeline)  # before anything is created in Encord
         staging = checked_staging(pipeline)
@@ -104,86 +129,149 @@ def prepare_step(
         lease = _lease(pipeline, staging)
         token = lease.acquire(f"{dag_id} {run_id}", pipeline.lease.wait_minutes * 60).token
         try:
+            split = split_ledger(staging, pipeline, run_id)
             api = EncordApi.from_connection(pipeline.encord_conn_id)
-            targets = resolve_targets(pipeline, api, staging, _ledger(pipeline, staging).load(), run_id)
+            targets = resolve_targets(pipeline, api, staging, _shard_ledgers(pipeline, staging), run_id)
         except BaseException:
             lease.release(token)  # the teardown only runs once prepare succeeded
             raise
         targets.lease_token = token
+        if split:
+            targets.reconciled["ledger_split"] = {"to": split["to"], "records": sum(split["records_by_shard"].values()),
+                                                  "left_out": split["left_out"]}  # fmt: skip
         return targets.to_xcom()
 
 
+def shards_step(pipeline: IngestPipeline, run_id: str) -> list[int]:
+    """Fix the run's shards (a derived layout lists one level of the source) in at most 1,024 groups;
+    returns the group numbers, which plan and link are expanded over."""
+    with fail_fast():
+        staging = _staging(pipeline)
+        with naming_the_bucket(pipeline, "source"):
+            return list(range(fix_run_shards(staging, source_store(pipeline), pipeline, run_id)))
+
+
 def plan_step(
-    pipeline: IngestPipeline, params: dict[str, Any], run_id: str, targets: dict[str, Any]
+    pipeline: IngestPipeline, params: dict[str, Any], run_id: str, targets: dict[str, Any], group: int = 0
 ) -> list[str]:
-    """Settle earlier jobs, list new objects, note bucket changes, write manifests; returns chunk-plan URIs."""
+    """For each shard of `group`: settle earlier jobs, list new objects, note bucket changes, write
+    manifests. Returns the URIs of register batches (several chunk plans each, when there are many)."""
     with fail_fast():
         options = RunOptions.from_params(params)
         staging = _staging(pipeline)
         if not options.dry_run:
             renew(pipeline, staging, targets)
-        ledger = _ledger(pipeline, staging).load()
-        settled: dict[str, int] = {}
+        shards, groups = read_group(staging, pipeline, run_id, group)
         api = None if options.dry_run else EncordApi.from_connection(pipeline.encord_conn_id)
-        if api is not None:
-            settled = EarlierJobs(
-                staging=staging, ledger=ledger, api=api, folder_uuid=targets["folder_uuid"],
-                settle_seconds=pipeline.registration.unknown_job_settle_minutes * 60,
-                max_attempts=pipeline.ledger.max_attempts,
-            ).settle()  # fmt: skip
-            if settled:
-                log.info("settled objects of earlier upload jobs: %s", settled)
         with naming_the_bucket(pipeline, "source"):
-            result = plan_run(pipeline, options, run_id, source_store(pipeline), staging, ledger)
-        applied = apply_policies(pipeline, api, result.changes) if api is not None else {}
-        summary = {**result.summary(), "settled_earlier": settled, "bucket_change_actions": applied}
-        staging.write_bytes(plan_summary_key(pipeline, run_id, options.dry_run),
-                            json.dumps(summary, indent=1, default=str).encode(), "application/json")  # fmt: skip
-        log.info(
-            "listing %s; planned %d objects in %d entries and %d chunks, rejected %d, already known %d%s",
-            result.listing, result.planned, result.entries, len(result.plan_uris), result.rejected,
-            result.skipped_known, " (dry run: nothing registered)" if options.dry_run else "",
-        )  # fmt: skip
+            source = source_store(pipeline)
+        summaries, chunks, newest = [], [], []
+        for shard in shards:
+            summary, shard_chunks, shard_newest = _plan_shard(
+                pipeline, options, run_id, targets, api, staging, source, shard
+            )
+            summaries.append(summary)
+            chunks += shard_chunks
+            newest += [shard_newest] if shard_newest else []
+        summary_key = plan_summary_key(pipeline, run_id, options.dry_run).removesuffix("/plan.json")
+        staging.write_bytes(group_file(summary_key, "plan", group, groups),
+                            json.dumps(merged(summaries), indent=1, default=str).encode(), "application/json")  # fmt: skip
         if options.dry_run:
             return []
         partial = partial_run_reason(options, pipeline.source.prefix, DATA_TYPES)
         if partial:
             log.info("the watermark stays where it is: this run is limited by %s", partial)
-        elif result.newest:  # read by finalize to move the watermark
-            staging.write_bytes(
-                f"{run_prefix(pipeline, run_id)}/newest.txt", result.newest.encode(), "text/plain"
-            )
-        return result.plan_uris
+        elif newest:  # read by finalize to move the watermark
+            key = group_file(run_prefix(pipeline, run_id), "newest", group, groups, ".txt")
+            staging.write_bytes(key, max(newest).encode(), "text/plain")
+        budget = max(1, pipeline.shards.max_register_tasks // groups)
+        batches = group_chunks(chunks, budget, pipeline.shards.min_entries_per_register_task)
+        log.info(
+            "%d chunks in %d register batches (at most %d for this group)", len(chunks), len(batches), budget
+        )
+        return write_batches(staging, run_prefix(pipeline, run_id), batches)
 
 
-def link_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str) -> dict[str, Any]:
-    """Resolve skipped duplicates, then link every ready item into the datasets (and backfill new ones)."""
+def _plan_shard(
+    pipeline: IngestPipeline, options: RunOptions, run_id: str, targets: dict[str, Any], api: EncordApi | None,
+    staging: ConditionalStore, source: Any, shard: Shard,
+) -> tuple[dict[str, Any], list[ChunkRef], str | None]:  # fmt: skip
+    """Plan one shard against its own ledger: (summary, its chunks, the newest object it listed)."""
+    ledger = _ledger(pipeline, staging, shard.id).load()
+    settled: dict[str, int] = {}
+    if api is not None:
+        settled = EarlierJobs(
+            staging=staging, ledger=ledger, api=api, folder_uuid=targets["folder_uuid"],
+            settle_seconds=pipeline.registration.unknown_job_settle_minutes * 60,
+            max_attempts=pipeline.ledger.max_attempts,
+        ).settle()  # fmt: skip
+        if settled:
+            log.info("settled objects of earlier upload jobs: %s", settled)
+    with naming_the_bucket(pipeline, "source"):
+        sharded = shard if is_sharded(pipeline) else None
+        result = plan_run(pipeline, options, run_id, source, staging, ledger, sharded)
+    ledger.records.close()
+    applied = apply_policies(pipeline, api, result.changes) if api is not None else {}
+    log.info(
+        "%slisting %s; planned %d objects in %d entries and %d chunks, rejected %d, already known %d%s",
+        f"shard {shard.id}: " if sharded else "", result.listing, result.planned, result.entries,
+        len(result.plan_uris), result.rejected, result.skipped_known,
+        " (dry run: nothing registered)" if options.dry_run else "",
+    )  # fmt: skip
+    chunks = [
+        ChunkRef(uri, ledger.prefix, entries)
+        for uri, entries in zip(result.plan_uris, result.chunk_entries, strict=True)
+    ]
+    summary = {**result.summary(), "settled_earlier": settled, "bucket_change_actions": applied}
+    return summary, chunks, result.newest
+
+
+def link_step(
+    pipeline: IngestPipeline, targets: dict[str, Any], run_id: str, group: int = 0
+) -> dict[str, Any]:
+    """For each shard of `group`: resolve skipped duplicates, link every ready item into the datasets
+    (and backfill new ones); a sharded pipeline then compacts the shard's ledger and leaves its part of
+    the run report (`link-gNNNN.json`) for finalize."""
     if targets.get("dry_run"):
         return {"dry_run": True}
     with fail_fast():
         staging = _staging(pipeline)
         renew(pipeline, staging, targets)
         api = EncordApi.from_connection(pipeline.encord_conn_id)
-        ledger = _ledger(pipeline, staging).load()
-        resolved = resolve_duplicates(ledger, api, targets["folder_uuid"], source_store(pipeline).object_url)
-        ledger.write(resolved, writer=f"resolve:{run_id}")
-        result = link_ready_items(ledger, api, targets["dataset_hashes"], run_id, targets.get("backfill"))
+        shards, groups = read_group(staging, pipeline, run_id, group)
+        url_of = source_store(pipeline).object_url
+        results, parts = [], []
+        for shard in shards:
+            ledger = _ledger(pipeline, staging, shard.id).load()
+            resolved = resolve_duplicates(ledger, api, targets["folder_uuid"], url_of)
+            ledger.write(resolved, writer=f"resolve:{run_id}")
+            results.append(
+                link_ready_items(ledger, api, targets["dataset_hashes"], run_id, targets.get("backfill"))
+            )
+            if is_sharded(pipeline):
+                ledger.compact(pipeline.ledger.compaction_grace_seconds)  # incremental: this shard only
+                parts.append(shard_part(ledger, staging.uri(run_prefix(pipeline, run_id))))
+            ledger.records.close()
         lineage.report_linking(pipeline.encord_conn_id, targets["folder_uuid"], targets["dataset_hashes"])
-        mark_datasets_complete(pipeline, staging, targets["dataset_hashes"])
-        return result
+        if parts:
+            key = group_file(run_prefix(pipeline, run_id), "link", group, groups)
+            staging.write_bytes(key, json.dumps(merged(parts), default=str).encode(), "application/json")
+        return merged(results)
 
 
 def finalize_step(
-    pipeline: IngestPipeline, params: dict[str, Any], run_id: str, chunk_results: Sequence[dict[str, Any]] | None,
-    link_result: dict[str, Any] | None, targets: dict[str, Any] | None = None,
+    pipeline: IngestPipeline, params: dict[str, Any], run_id: str, chunk_results: Sequence[Any] | None,
+    link_result: dict[str, Any] | Sequence[dict[str, Any]] | None, targets: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Move the watermark, compact the ledger, write the run report; returns its summary and the counts
-    the Asset event carries."""
+    """Move the watermark, compact the pipeline ledger, write the run report; returns its summary and the
+    counts the Asset event carries. `chunk_results` are the register tasks' summaries (a list per batch)
+    and `link_result` the link tasks' results (one per group)."""
     with fail_fast():
         staging = _staging(pipeline)
         base = run_prefix(pipeline, run_id)
         options = RunOptions.from_params(params)
-        plan = _read_json(staging, plan_summary_key(pipeline, run_id, options.dry_run))
+        groups = group_count(staging, pipeline, run_id)
+        plan = run_plan_summary(staging, pipeline, run_id, options.dry_run)
         if options.dry_run:  # the run's folder holds nothing else: its report.json, as for other runs
             report = dry_run_report(pipeline, run_id, plan)
             report["report_uri"] = write_report(staging, f"{base}/report.json", report)
@@ -192,19 +280,30 @@ def finalize_step(
             return {"report_uri": report["report_uri"], "dry_run": True, "would_register": report["would_register"],
                     "states": {}, "failed": 0, "asset": None}  # fmt: skip
         renew(pipeline, staging, targets or {})
-        ledger = _ledger(pipeline, staging).load()
-        newest = _read_text(staging, f"{base}/newest.txt")  # only complete runs leave it (plan_step)
-        if newest:
-            advance_watermark(ledger, newest, run_id)
+        ledger = Ledger(staging, pipeline_ledger_prefix(pipeline)).load()  # sharded: the watermark only
+        newest = [
+            t
+            for g in range(groups)
+            if (t := _read_text(staging, group_file(base, "newest", g, groups, ".txt")))
+        ]
+        if newest:  # only complete runs leave them (plan_step)
+            advance_watermark(ledger, max(newest), run_id)
         if (plan.get("listing") or {}).get("full_listing"):  # a pruned run may skip old partitions after this
             note_full_listing(staging, ledger_prefix(pipeline), run_id)
         ledger.compact(pipeline.ledger.compaction_grace_seconds)
-        chunks, link = list(chunk_results or []), link_result or {}
+        if targets and targets.get("dataset_hashes") is not None:
+            mark_datasets_complete(pipeline, staging, targets["dataset_hashes"])
+        chunks = _flat(chunk_results)
+        link = merged(link_result) if isinstance(link_result, Sequence) else (link_result or {})
         counts = asset_counts(chunks, link, plan.get("settled_earlier") or {})
+        if is_sharded(pipeline):
+            part = merged(_read_json(staging, group_file(base, "link", g, groups)) for g in range(groups))
+        else:
+            part = shard_part(ledger, staging.uri(base))
         extra = {"dry_run": False, "chunks": chunks, "link": link, "plan": plan, "newly": counts,
                  "bucket_changes": plan.get("bucket_changes", {}), "reconciled": (targets or {}).get("reconciled", {}),
-                 "ledger_problems": [p.to_json() for p in ledger.problems]}  # fmt: skip
-        report = run_report(pipeline, ledger, run_id, staging.uri(base), extra)
+                 "ledger_problems": [*part.get("ledger_problems", []), *(p.to_json() for p in ledger.problems if is_sharded(pipeline))]}  # fmt: skip
+        report = report_from_part(pipeline, part, ledger.watermark.to_json(), run_id, extra)
         report["report_uri"] = write_report(staging, f"{base}/report.json", report)
         html_uri = write_html_report(staging, f"{base}/report.json", report)
         log.info("%s\nreport: %s (as a page: %s)", summary_text(report), report["report_uri"], html_uri)
@@ -215,6 +314,34 @@ def finalize_step(
             "failed": failed,
             "asset": counts,
         }
+
+
+def run_plan_summary(
+    staging: ConditionalStore, pipeline: IngestPipeline, run_id: str, dry_run: bool
+) -> dict[str, Any]:
+    """The run's plan summary, merged over its shard groups."""
+    key = plan_summary_key(pipeline, run_id, dry_run)
+    return _merged_plan(staging, key, group_count(staging, pipeline, run_id))
+
+
+def _merged_plan(staging: ConditionalStore, key: str, groups: int) -> dict[str, Any]:
+    """The plan summary of the run: the one group's, or every group's merged (then also saved as plan.json)."""
+    if groups == 1:
+        return _read_json(staging, key)
+    plan = merged(
+        _read_json(staging, group_file(key.removesuffix("/plan.json"), "plan", g, groups))
+        for g in range(groups)
+    )
+    staging.write_bytes(key, json.dumps(plan, indent=1, default=str).encode(), "application/json")
+    return plan
+
+
+def _flat(results: Sequence[Any] | None) -> list[dict[str, Any]]:
+    """Register results: a chunk summary, or a list of them (a batch)."""
+    flat: list[dict[str, Any]] = []
+    for result in results or []:
+        flat += result if isinstance(result, list) else [result]
+    return flat
 
 
 def announce_step(
@@ -252,11 +379,14 @@ def _read_text(staging: ConditionalStore, key: str) -> str | None:
 
 
 class EncordRegisterChunkOperator(BaseOperator):
-    """Register one chunk manifest into the pipeline's folder and wait for the upload job (deferrable).
+    """Register the chunks of one batch (or one chunk manifest) into the pipeline's folder, one after
+    the other, waiting for each upload job (deferrable).
 
     At most one upload job per chunk: the intent is recorded in staging before a job starts, a retry
     resumes the recorded job, and a job whose id was lost is found through the folder's items
-    (`encord_provider.ingest.jobs`).
+    (`encord_provider.ingest.jobs`). A retry of the batch redoes each chunk through the same logic, so
+    chunks already finished are settled from their recorded job, never sent again. Each chunk's results
+    go to its own shard's ledger.
     """
 
     operator_extra_links = (EncordFolderLink(), EncordDatasetLink())
@@ -268,43 +398,67 @@ class EncordRegisterChunkOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
-        self.plan_uri = plan_uri
+        self.plan_uri = plan_uri  # a register batch (`.batch.json`) or one chunk plan (`.plan.json`)
         self.targets = targets
 
     @property
     def _pipeline(self) -> IngestPipeline:
         return IngestPipeline.model_validate(self.pipeline)
 
-    def _registration(self) -> ChunkRegistration:
+    def _chunks(self) -> list[ChunkRef]:
+        pipeline = self._pipeline
+        return read_batch(_staging(pipeline), self.plan_uri, shard_ledger_prefix(pipeline, SINGLE_SHARD))
+
+    def _registration(self, chunk: ChunkRef) -> ChunkRegistration:
         pipeline, targets = self._pipeline, dict(self.targets)  # type: ignore[arg-type]
         staging = _staging(pipeline)
         renew(pipeline, staging, targets)
         return ChunkRegistration(
-            staging=staging, ledger=_ledger(pipeline, staging).scan(), api=EncordApi.from_connection(pipeline.encord_conn_id),
-            plan_uri=self.plan_uri, plan=read_plan(staging, self.plan_uri), folder_uuid=targets["folder_uuid"],
+            staging=staging, ledger=Ledger(staging, chunk.ledger_prefix).scan(), api=EncordApi.from_connection(pipeline.encord_conn_id),
+            plan_uri=chunk.plan_uri, plan=read_plan(staging, chunk.plan_uri), folder_uuid=targets["folder_uuid"],
             integration_id=targets["integration_id"], settle_seconds=pipeline.registration.unknown_job_settle_minutes * 60,
             poll_seconds=pipeline.upload_poll_seconds, max_attempts=pipeline.ledger.max_attempts,
         )  # fmt: skip
 
     def execute(self, context: Context) -> Any:
-        with fail_fast():
-            registration = self._registration()
-            return self._follow(registration, registration.next_step())
+        return self._register_from(0, [])
 
-    def execute_evidence(self, context: Context, event: Any = None) -> Any:
+    def execute_evidence(
+        self, context: Context, event: Any = None, position: int = 0, done: list[dict[str, Any]] | None = None
+    ) -> Any:
         """Back from waiting for evidence of a job whose id was lost: look again."""
-        return self.execute(context)
+        return self._register_from(position, list(done or []))
 
-    def _follow(self, registration: ChunkRegistration, step: RegisterStep) -> Any:
+    def _register_from(self, position: int, done: list[dict[str, Any]]) -> Any:
+        """Register chunks `position`.. of the batch; `done` holds the summaries of those before."""
+        with fail_fast():
+            chunks = self._chunks()
+            for index in range(position, len(chunks)):
+                registration = self._registration(chunks[index])
+                done = [*done, self._follow(registration, registration.next_step(), index, done)]
+            return self._result(done)
+
+    def _result(self, done: list[dict[str, Any]]) -> Any:
+        """One summary for a chunk-plan URI (as before batches), a list of them for a batch."""
+        return done if self.plan_uri.endswith(BATCH_SUFFIX) else done[0]
+
+    def _follow(
+        self, registration: ChunkRegistration, step: RegisterStep, position: int, done: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         pipeline = self._pipeline
+        resume = {"position": position, "done": done}
         if isinstance(step, SettledByEvidence):
-            registration.ledger.write(step.records, writer=f"evidence:{self.plan_uri}")
+            registration.ledger.write(step.records, writer=f"evidence:{registration.plan_uri}")
             return self._summary(registration, "", DONE, step.records)
         if isinstance(step, AwaitEvidence):
             from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
             delay = max(pipeline.registration.first_poll_seconds, step.retry_in)
-            self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=delay)), method_name="execute_evidence")
+            self.defer(
+                trigger=TimeDeltaTrigger(timedelta(seconds=delay)),
+                method_name="execute_evidence",
+                kwargs=resume,
+            )
         assert not isinstance(step, AwaitEvidence)
         state = registration.api.upload_job(
             registration.folder_uuid, step.job_id, wait_seconds=pipeline.registration.sync_wait_seconds
@@ -323,22 +477,29 @@ class EncordRegisterChunkOperator(BaseOperator):
                 lease=lease_for_trigger(pipeline, targets),
             ),
             method_name="execute_complete",
+            kwargs=resume,
             timeout=timedelta(minutes=pipeline.upload_timeout_minutes + 5),
         )
+        raise AssertionError("defer() returns only by raising")  # pragma: no cover
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, position: int = 0,
+        done: list[dict[str, Any]] | None = None,
+    ) -> Any:  # fmt: skip
         with fail_fast():
             status = (event or {}).get("status")
+            chunk = self._chunks()[position]
             if status == "lease_lost":
                 raise LeaseLostError(str((event or {}).get("error")))
             if not is_finished(status):
                 # Objects stay `submitted`; a retry resumes the same job, the next run settles it.
-                raise_for_event(event or {}, f"upload job for {self.plan_uri} did not finish ({status})")
-            registration = self._registration()
+                raise_for_event(event or {}, f"upload job for {chunk.plan_uri} did not finish ({status})")
+            registration = self._registration(chunk)
             job_id = str((event or {})["upload_job_id"])
-            return self._complete(
+            summary = self._complete(
                 registration, job_id, registration.api.upload_job(registration.folder_uuid, job_id)
             )
+        return self._register_from(position + 1, [*(done or []), summary])
 
     def _complete(self, registration: ChunkRegistration, job_id: str, state: JobState) -> dict[str, Any]:
         records = registration.finish(job_id, state)
@@ -360,5 +521,5 @@ class EncordRegisterChunkOperator(BaseOperator):
             "%d failed, %d rejected", job_id or "(found in the folder)", registration.plan.name, entries, len(records),
             counts["registered"], counts["duplicate"], counts["failed"], counts["rejected"],
         )  # fmt: skip
-        return {"plan_uri": self.plan_uri, "upload_job_id": job_id, "status": status, "entries": entries,
+        return {"plan_uri": registration.plan_uri, "upload_job_id": job_id, "status": status, "entries": entries,
                 "objects": len(records), **counts}  # fmt: skip

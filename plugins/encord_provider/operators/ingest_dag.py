@@ -1,8 +1,12 @@
 """Build the one `encord_ingest__<name>` DAG of a pipeline: cron, manual Params and, with a trigger
 mode, the source Asset's watcher (`AssetOrTimeSchedule`), so every kind of run shares `max_active_runs=1`.
 
-prepare -> plan -> [approve ->] register (mapped over chunk-plan URIs, deferrable) -> link -> finalize -> announce
-(the Asset event, only when something new was registered or linked); release_lease is the teardown.
+prepare -> shards -> plan (mapped over shard groups) -> batches -> [approve ->] register (mapped over register
+batches of chunk plans, deferrable) -> link (mapped over shard groups) -> finalize -> announce (the Asset
+event, only when something new was registered or linked); release_lease is the teardown. An unsharded
+pipeline has one implicit shard: prepare -> plan -> [approve ->] register (mapped) -> link -> finalize, plan
+and link unmapped. No `.expand` passes `max_map_length`: at most 1,024 shard groups, and plan batches chunks
+so all groups together make at most `shards.max_register_tasks` (<= 1,024) register tasks.
 Nothing here touches a bucket or Encord at parse time; tasks only receive the pipeline as a dict.
 """
 
@@ -15,6 +19,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, teardown
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
+from encord_provider.ingest.shards import is_sharded
 from encord_provider.ingest.stores import ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -63,29 +68,41 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         return prepare_step(_pipeline(), dict(context["params"]), context["dag"].dag_id, context["run_id"])
 
     @task
-    def plan(targets: Any, **context: Any) -> list[str]:
+    def shards(targets: Any, **context: Any) -> list[int]:
+        from encord_provider.operators.ingest import shards_step
+
+        return shards_step(_pipeline(), context["run_id"])
+
+    @task
+    def plan(targets: Any, group: int | None = None, **context: Any) -> list[str]:
         from encord_provider.ingest.events import keys_from_asset_events
-        from encord_provider.operators.ingest import plan_step
+        from encord_provider.operators.ingest import plan_step, shards_step
 
         announced = keys_from_asset_events(context.get("triggering_asset_events"))
         if announced:
             print(f"started by events naming {len(announced)} objects, e.g. {announced[:5]}")
-        return plan_step(_pipeline(), dict(context["params"]), context["run_id"], targets)
+        if group is None:  # an unsharded pipeline: its one shard, fixed here
+            shards_step(_pipeline(), context["run_id"])
+        return plan_step(_pipeline(), dict(context["params"]), context["run_id"], targets, group or 0)
+
+    @task
+    def batches(per_group: Any) -> list[str]:
+        """The register batches of every plan group as one list (what register is expanded over)."""
+        return [uri for uris in per_group for uri in uris]
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def link(targets: Any, **context: Any) -> dict[str, Any]:
+    def link(targets: Any, group: int = 0, **context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import link_step
 
-        return link_step(_pipeline(), targets, context["run_id"])
+        return link_step(_pipeline(), targets, context["run_id"], group)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def finalize(chunks: Any, linked: dict[str, Any], targets: Any, **context: Any) -> dict[str, Any]:
+    def finalize(chunks: Any, linked: Any, targets: Any, **context: Any) -> dict[str, Any]:
         from encord_provider.operators.ingest import finalize_step
 
         results = [chunks[i] for i in range(len(chunks))] if chunks is not None else []
-        return finalize_step(
-            _pipeline(), dict(context["params"]), context["run_id"], results, linked, targets
-        )
+        links = linked if isinstance(linked, dict) else [linked[i] for i in range(len(linked or []))]
+        return finalize_step(_pipeline(), dict(context["params"]), context["run_id"], results, links, targets)
 
     @task(outlets=[Asset(pipeline.asset_uri)])
     def announce(finalized: dict[str, Any], **context: Any) -> dict[str, Any]:
@@ -101,15 +118,19 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         return release_step(_pipeline(), targets)
 
     targets = prepare()
-    plan_uris = plan(targets)
-    registered = EncordRegisterChunkOperator.partial(
-        task_id="register", pipeline=config, targets=targets
-    ).expand(plan_uri=plan_uris)
+    register = EncordRegisterChunkOperator.partial(task_id="register", pipeline=config, targets=targets)
+    if is_sharded(pipeline):  # plan and link mapped per shard group
+        groups = shards(targets)
+        plan_uris = batches(plan.partial(targets=targets).expand(group=groups))
+        linked = link.partial(targets=targets).expand(group=groups)
+    else:  # one implicit shard: the same steps, unmapped (the DAG's shape is the one before shards)
+        plan_uris = plan(targets)
+        linked = link(targets)
+    registered = register.expand(plan_uri=plan_uris)
     if pipeline.approval is not None:
         from encord_provider.operators.approval import approval_task
 
         plan_uris >> approval_task(pipeline) >> registered  # type: ignore[operator]
-    linked = link(targets)
     registered >> linked
     finalized = finalize(registered.output, linked, targets)  # type: ignore[arg-type]  # XComArgs resolve at run time
     announced = announce(finalized)  # type: ignore[arg-type]

@@ -1,0 +1,77 @@
+"""The shards of one run, fixed when it starts: `<run>/shards.json` holds them in at most
+`max_map_length` groups, and the mapped plan / link tasks receive only a group number (small XComs).
+
+Also what the per-group tasks leave for finalize: plan summaries (`plan.json`, or `plan-gNNNN.json` per
+group when there are several, merged by finalize into `plan.json`) and link parts (`link-gNNNN.json`).
+Plain Python, no Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from encord_provider.config.ingest import IngestPipeline
+from encord_provider.ingest.plan import run_prefix
+from encord_provider.ingest.shards import Shard, declared_shards, shard_groups
+from encord_provider.storage.base import ObjectStore
+
+
+def shards_key(pipeline: IngestPipeline, run_id: str) -> str:
+    return f"{run_prefix(pipeline, run_id)}/shards.json"
+
+
+def sub_prefixes(source: ObjectStore, prefix: str) -> list[str]:
+    """First-level sub-prefixes of `prefix`, relative to it (a derived layout's shards)."""
+    level = source.list_level(prefix)  # type: ignore[attr-defined]  # every real backend browses
+    return [item[len(prefix) :] for item in level if isinstance(item, str)]
+
+
+def fix_run_shards(staging: ObjectStore, source: ObjectStore, pipeline: IngestPipeline, run_id: str) -> int:
+    """Decide the run's shards (listing one level for a derived layout) and write them; returns the
+    number of groups (= mapped plan and link tasks)."""
+    derived = sub_prefixes(source, pipeline.source.prefix) if pipeline.shards.derive else []
+    groups = shard_groups(declared_shards(pipeline, derived))
+    body = {"groups": groups}
+    staging.write_bytes(shards_key(pipeline, run_id), json.dumps(body).encode(), "application/json")
+    return len(groups)
+
+
+def read_group(
+    staging: ObjectStore, pipeline: IngestPipeline, run_id: str, group: int
+) -> tuple[list[Shard], int]:
+    """The shards of one group, and how many groups the run has."""
+    groups = json.loads(staging.read_bytes(shards_key(pipeline, run_id)))["groups"]
+    return [Shard.from_json(s) for s in groups[group]], len(groups)
+
+
+def group_count(staging: ObjectStore, pipeline: IngestPipeline, run_id: str) -> int:
+    key = shards_key(pipeline, run_id)
+    return len(json.loads(staging.read_bytes(key))["groups"]) if staging.exists(key) else 1
+
+
+def group_file(base: str, name: str, group: int, groups: int, ext: str = ".json") -> str:
+    """`<base>/<name>.json` for a one-group run (as before shards), else `<base>/<name>-gNNNN.json`."""
+    return f"{base}/{name}{ext}" if groups == 1 else f"{base}/{name}-g{group:04d}{ext}"
+
+
+def merge(a: Any, b: Any) -> Any:
+    """Merge two group summaries: numbers add, lists concatenate, dicts merge key by key; for anything
+    else the first non-empty value wins."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: merge(a.get(k), b.get(k)) if k in a and k in b else a.get(k, b.get(k)) for k in {**a, **b}}
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a or b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a + b
+    if isinstance(a, list) and isinstance(b, list):
+        return a + b
+    return a if a not in (None, "", {}, []) else b
+
+
+def merged(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for part in parts:
+        result = merge(result, part) if result else dict(part)
+    return result

@@ -1,0 +1,232 @@
+"""Shards without Airflow: assignment of keys to shards, groups and register batches under Airflow's
+`max_map_length`, planning one shard against its own ledger, and the split of an unsharded ledger."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from encord_provider.config.ingest import MAX_MAP_LENGTH, IngestPipeline
+from encord_provider.ingest.batches import ChunkRef, group_chunks, read_batch, write_batches
+from encord_provider.ingest.ledger_split import current_ledger_prefixes, split_ledger
+from encord_provider.ingest.plan import RunOptions, plan_run
+from encord_provider.ingest.shards import (
+    ROOT_SHARD,
+    declared_shards,
+    hash_slot,
+    layout_of,
+    pipeline_ledger_prefix,
+    prefix_shard_id,
+    shard_groups,
+    shard_ledger_prefix,
+)
+from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark
+from encord_provider.storage.local import LocalStore
+from pydantic import ValidationError
+
+from tests.unit.ingest_fakes import pipeline, staging
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+def _sharded(tmp_path: Path, **shards: object) -> IngestPipeline:
+    return pipeline(tmp_path, shards=shards)
+
+
+# -- assignment ------------------------------------------------------------------------------------
+
+
+def test_hash_shards_cover_every_key_exactly_once_and_evenly(tmp_path: Path) -> None:
+    config = _sharded(tmp_path, hash=16, hash_by="key")
+    shards = declared_shards(config)
+    keys = [f"in/d{i % 50}/img-{i}.jpg" for i in range(16_000)]
+    owners = Counter(sum(1 for s in shards if s.contains(k)) for k in keys)
+    assert owners == {1: len(keys)}  # each key in exactly one shard
+    per_shard = Counter(layout_of(config).assign(k) for k in keys)
+    assert len(per_shard) == 16 and min(per_shard.values()) > 800  # ~1,000 each
+    assert {layout_of(config).assign(k) for k in keys} == {s.id for s in shards}
+
+
+def test_hash_by_folder_keeps_a_folder_and_its_sidecars_in_one_shard(tmp_path: Path) -> None:
+    config = _sharded(tmp_path, hash=8)
+    layout = layout_of(config)
+    folder = [f"in/walk/frame{i}.jpg" for i in range(30)] + ["in/walk/frame1.jpg.encord.json"]
+    assert len({layout.assign(k) for k in folder}) == 1
+    keyed = layout_of(_sharded(tmp_path, hash=8, hash_by="key"))
+    assert keyed.assign("in/a.jpg.encord.json") == keyed.assign("in/a.jpg")
+
+
+def test_hash_ranges_split_in_two_when_the_count_doubles() -> None:
+    for i in range(2000):
+        key = f"k{i}"
+        assert hash_slot(key, 32) // 2 == hash_slot(key, 16)
+
+
+def test_prefix_shards_and_keys_outside_them(tmp_path: Path) -> None:
+    config = _sharded(tmp_path, prefixes=["dt=2026-01-01/", "dt=2026-01-02/"])
+    shards = declared_shards(config)
+    assert [s.prefix for s in shards] == ["in/dt=2026-01-01/", "in/dt=2026-01-02/"]
+    layout = layout_of(config)
+    assert layout.assign("in/dt=2026-01-02/x.jpg") == prefix_shard_id("dt=2026-01-02/") == shards[1].id
+    assert layout.assign("in/dt=2026-01-03/x.jpg") is None
+    assert layout.assign("elsewhere/x.jpg") is None
+
+
+def test_derived_shards_from_the_first_level_with_a_pattern(tmp_path: Path) -> None:
+    config = _sharded(tmp_path, derive="first_level", match="dt=*/")
+    shards = declared_shards(config, ["dt=2026-01-02/", "dt=2026-01-01/", "tmp/"])
+    assert [s.id for s in shards] == [
+        ROOT_SHARD,
+        prefix_shard_id("dt=2026-01-01/"),
+        prefix_shard_id("dt=2026-01-02/"),
+    ]
+    root = shards[0]
+    assert root.contains("in/top.jpg") and not root.contains("in/dt=2026-01-01/a.jpg")
+    layout = layout_of(config)
+    assert layout.assign("in/top.jpg") == ROOT_SHARD
+    assert layout.assign("in/dt=2026-01-01/a/b.jpg") == shards[1].id
+    assert layout.assign("in/tmp/x.jpg") is None
+
+
+@pytest.mark.parametrize(
+    "shards",
+    [
+        {"hash": 4, "prefixes": ["a/"]},
+        {"hash": 0},
+        {"hash": 2000},
+        {"match": "x*"},
+        {"prefixes": ["a/", "a/b/"]},
+    ],
+)
+def test_invalid_shard_configs_are_rejected(tmp_path: Path, shards: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        _sharded(tmp_path, **shards)
+
+
+def test_an_existing_config_has_one_implicit_shard_in_the_old_ledger(tmp_path: Path) -> None:
+    config = pipeline(tmp_path)
+    assert [s.id for s in declared_shards(config)] == ["all"]
+    assert shard_ledger_prefix(config, "all") == pipeline_ledger_prefix(config) == "base/ledger/unit"
+
+
+# -- groups and batches under max_map_length --------------------------------------------------------
+
+
+def test_shard_groups_never_exceed_the_map_limit() -> None:
+    shards = declared_shards(
+        pipeline(Path("/x"), shards={"derive": "first_level"}), [f"d{i}/" for i in range(3000)]
+    )
+    groups = shard_groups(shards)
+    assert len(groups) == MAX_MAP_LENGTH
+    assert (
+        sum(len(g) for g in groups) == 3001 and max(len(g) for g in groups) - min(len(g) for g in groups) <= 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("chunks", "budget"), [(5000, 1024), (1_000_000 // 1000 * 10, 1024), (3, 1024), (100, 64)]
+)
+def test_batches_stay_within_the_budget(chunks: int, budget: int) -> None:
+    refs = [ChunkRef(f"s3://s/c{i}.plan.json", "ledger", 1000) for i in range(chunks)]
+    batches = group_chunks(refs, budget)
+    assert len(batches) <= budget
+    assert [c for b in batches for c in b] == refs  # every chunk once, in order
+    assert len(batches) == math.ceil(chunks / math.ceil(chunks / budget))
+    assert max(len(b) for b in batches) == math.ceil(chunks / budget)
+
+
+def test_small_chunks_share_a_register_task() -> None:
+    refs = [ChunkRef(f"c{i}", "ledger", 5) for i in range(100)]
+    batches = group_chunks(refs, 1024, min_entries=200)
+    assert len(batches) == 2 and all(sum(c.entries for c in b) >= 200 for b in batches)  # 200 + (200 + 100)
+
+
+def test_batch_files_round_trip_and_a_plan_uri_is_a_batch_of_one(tmp_path: Path) -> None:
+    store = staging(tmp_path)
+    refs = [ChunkRef(f"{store.uri('p')}/c{i}.plan.json", f"ledger/shards/s{i % 2}", 3) for i in range(5)]
+    uris = write_batches(store, "runs/r", group_chunks(refs, 2))
+    assert len(uris) == 2
+    assert [c for u in uris for c in read_batch(store, u, "ledger")] == refs
+    assert read_batch(store, "s3://x/c.plan.json", "ledger") == [ChunkRef("s3://x/c.plan.json", "ledger")]
+
+
+# -- planning a shard against its own ledger --------------------------------------------------------
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> LocalStore:
+    root = tmp_path / "media"
+    for name in [f"in/dt=2026-01-0{d}/img{i}.jpg" for d in (1, 2, 3) for i in range(3)] + ["in/top.jpg"]:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(JPEG + name.encode())
+    return LocalStore(root)
+
+
+def test_each_shard_plans_only_its_keys_into_its_own_ledger(tmp_path: Path, source: LocalStore) -> None:
+    config = _sharded(tmp_path, derive="first_level")
+    store = staging(tmp_path)
+    shards = declared_shards(config, ["dt=2026-01-01/", "dt=2026-01-02/", "dt=2026-01-03/"])
+    planned: dict[str, set[str]] = {}
+    for shard in shards:
+        ledger = Ledger(store, shard_ledger_prefix(config, shard.id)).load()
+        result = plan_run(config, RunOptions(), "run-1", source, store, ledger, shard)
+        planned[shard.id] = set(Ledger(store, ledger.prefix).load().records)
+        assert result.planned == len(planned[shard.id])
+    assert planned[ROOT_SHARD] == {"in/top.jpg"}
+    assert planned[shards[2].id] == {f"in/dt=2026-01-02/img{i}.jpg" for i in range(3)}
+    assert sum(len(keys) for keys in planned.values()) == 10
+    # A shard's deleted-object check sees only its own ledger: nothing is reported deleted elsewhere.
+    ledger = Ledger(store, shard_ledger_prefix(config, shards[1].id)).load()
+    again = plan_run(config, RunOptions(), "run-2", source, store, ledger, shards[1])
+    assert again.changes.deleted == [] and again.listing["seen"] == 3
+
+
+# -- splitting an unsharded ledger ------------------------------------------------------------------
+
+
+def _records(n: int) -> list[LedgerRecord]:
+    return [
+        LedgerRecord(f"in/d{i % 7}/k{i}.jpg", f"e{i}", ObjectState.LINKED, item_uuid=f"u{i}")
+        for i in range(n)
+    ]
+
+
+def test_an_unsharded_ledger_is_split_on_the_first_sharded_run(tmp_path: Path) -> None:
+    store = staging(tmp_path)
+    old = pipeline(tmp_path)
+    legacy = Ledger(store, shard_ledger_prefix(old, "all")).load()
+    legacy.write(_records(500), watermark=Watermark("2026-01-01T00:00:00+00:00"))
+    config = _sharded(tmp_path, hash=4)
+    summary = split_ledger(store, config, "run-1")
+    assert summary is not None and sum(summary["records_by_shard"].values()) == 500
+    prefixes = current_ledger_prefixes(store, config)
+    assert len(prefixes) == 4
+    shards = {p: dict(Ledger(store, p).load().records.items()) for p in prefixes}
+    assert sum(len(r) for r in shards.values()) == 500
+    layout = layout_of(config)
+    for prefix, records in shards.items():
+        assert {layout.assign(k) for k in records} == {prefix.rpartition("/")[2]}  # isolation
+    assert (
+        Ledger(store, pipeline_ledger_prefix(config)).load().watermark.last_modified
+        == "2026-01-01T00:00:00+00:00"
+    )
+    assert split_ledger(store, config, "run-2") is None  # once
+    assert json.loads(store.read_bytes("base/ledger/unit/layout.json"))["hash"] == 4
+
+
+def test_changing_the_hash_count_splits_the_shards_again(tmp_path: Path) -> None:
+    store = staging(tmp_path)
+    first = _sharded(tmp_path, hash=2, hash_by="key")
+    for shard in declared_shards(first):
+        mine = [r for r in _records(300) if shard.contains(r.key)]
+        Ledger(store, shard_ledger_prefix(first, shard.id)).load().write(mine)
+    store.write_bytes("base/ledger/unit/layout.json", json.dumps(layout_of(first).describe()).encode())
+    second = _sharded(tmp_path, hash=8, hash_by="key")
+    split_ledger(store, second, "run-1")
+    prefixes = current_ledger_prefixes(store, second)
+    assert len(prefixes) == 8 and all(p.endswith("-of-0008") for p in prefixes)
+    assert sum(len(Ledger(store, p).load().records) for p in prefixes) == 300
