@@ -58,7 +58,7 @@ def _pipeline() -> IngestPipeline:
 
 
 def test_overview_reads_the_ledger_and_orders_runs_by_time(tmp_path: Path) -> None:
-    overview = pipeline_overview(_pipeline(), _store_with_runs(tmp_path), "encord/ledger/p", RUNS)
+    overview = pipeline_overview(_pipeline(), _store_with_runs(tmp_path), ["encord/ledger/p"], RUNS)
     assert overview.error is None
     assert overview.ledger_totals == {"linked": 3, "failed": 1}
     assert [r.run_id[:20] for r in overview.runs] == [
@@ -92,7 +92,7 @@ def test_an_unreadable_staging_bucket_is_shown_not_raised() -> None:
         def list_objects(self, prefix: str = "", start_after: str | None = None) -> Any:
             raise PermissionError("AccessDenied on s3://staging")
 
-    overview = pipeline_overview(_pipeline(), Broken(), "l", "r")  # type: ignore[arg-type]
+    overview = pipeline_overview(_pipeline(), Broken(), ["l"], "r")  # type: ignore[arg-type]
     assert overview.error == "PermissionError: AccessDenied on s3://staging"
     assert "cannot read staging: PermissionError" in render_dashboard([overview], [], "now")
 

@@ -19,8 +19,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, teardown
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
-from encord_provider.ingest.shards import is_sharded
-from encord_provider.ingest.stores import ledger_prefix
+from encord_provider.ingest.shards import is_sharded, pipeline_ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
@@ -223,7 +222,7 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
             "bucket": staging.bucket,
             "conn_id": staging.conn_id,
             "endpoint_url": staging.endpoint_url,
-            "ledger_prefix": ledger_prefix(pipeline),
+            "ledger_prefix": pipeline_ledger_prefix(pipeline),  # the watermark (sharded: no records)
         },
     )
     return AssetWatcher(name=name, trigger=trigger)

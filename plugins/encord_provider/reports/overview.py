@@ -8,7 +8,8 @@ ledger's storage can change underneath. Used by the UI plugin and by the HTML ru
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,12 +133,15 @@ def rejections_of(reports: Iterable[dict[str, Any]], limit: int = MAX_REJECTIONS
 def pipeline_overview(
     pipeline: IngestPipeline,
     staging: ObjectStore,
-    ledger_prefix: str,
+    ledger_prefixes: Sequence[str],
     runs_prefix: str,
 ) -> PipelineOverview:
+    """`ledger_prefixes`: the pipeline's ledger, or each of its shard ledgers (their totals are summed)."""
     overview = PipelineOverview(pipeline.name, f"{pipeline.source.bucket_url}/{pipeline.source.prefix}")
     try:
-        overview.ledger_totals = Ledger(staging, ledger_prefix).load().counts()
+        overview.ledger_totals = _summed(
+            Ledger(staging, prefix).load().counts() for prefix in ledger_prefixes
+        )
         reports = recent_reports(staging, runs_prefix)
     except Exception as err:  # an unreachable bucket must not take the whole page down
         overview.error = f"{type(err).__name__}: {err}"
@@ -145,6 +149,13 @@ def pipeline_overview(
     overview.runs = [RunPoint.from_report(r) for r in reports]
     overview.rejections = rejections_of(reports)
     return overview
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for each in counts:
+        total.update(each)
+    return dict(total)
 
 
 def export_overview(

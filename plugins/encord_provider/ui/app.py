@@ -26,7 +26,8 @@ def _open_warehouse(uri: str, endpoint_url: str | None, conn_id: str | None) -> 
 def collect() -> tuple[list[Any], list[Any]]:
     """Overviews of every ingest pipeline and every label export in the pipelines file."""
     from encord_provider.config.loader import load_pipelines
-    from encord_provider.ingest.stores import ledger_prefix, staging_key, staging_store
+    from encord_provider.ingest.ledger_split import current_ledger_prefixes
+    from encord_provider.ingest.stores import staging_key, staging_store
     from encord_provider.reports.overview import PipelineOverview, export_overview, pipeline_overview
 
     config = load_pipelines()
@@ -39,7 +40,9 @@ def collect() -> tuple[list[Any], list[Any]]:
             pipelines.append(PipelineOverview(pipeline.name, source, error=f"{type(err).__name__}: {err}"))
             continue
         runs_prefix = staging_key(pipeline, "runs", pipeline.name)
-        pipelines.append(pipeline_overview(pipeline, staging, ledger_prefix(pipeline), runs_prefix))
+        pipelines.append(
+            pipeline_overview(pipeline, staging, current_ledger_prefixes(staging, pipeline), runs_prefix)
+        )
     exports = [e for e in (export_overview(p, _open_warehouse) for p in config.projects) if e is not None]
     return pipelines, exports
 
