@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from encord_provider.config import parse_pipelines
-from encord_provider.config.run_controls import parse_duration
+from encord_provider.config.durations import parse_duration
 from encord_provider.ingest.approval import approval_request
 
 from tests.unit.test_config_projects import INGEST as BASE
@@ -153,3 +153,14 @@ def test_approval_is_asked_only_above_the_limit() -> None:
     request = approval_request("p", 11, plan)
     assert request is not None and request.subject == "Register 12 objects for pipeline p?"
     assert "10 image, 2 video" in request.body and "9 in 2 manifests" in request.body
+
+
+@pytest.mark.parametrize("text", [0, "0m", "PT0S"])
+def test_zero_is_a_duration_only_where_allowed(text: Any) -> None:
+    assert parse_duration(text, allow_zero=True) == timedelta(0)
+
+
+@pytest.mark.parametrize("text", ["-5", -5, "-PT1H", "soon"])
+def test_negative_or_unreadable_durations_fail_even_where_zero_is_allowed(text: Any) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text, allow_zero=True)

@@ -22,29 +22,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal, get_args
+from typing import Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.bucket_uri import check_bucket_uri
+from encord_provider.config.durations import DurationOrZero
 
 InventoryFormat = Literal[
     "s3", "gcs", "azure"
 ]  # the readers in storage/inventory/ (an inventory's own format)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _PARTITION_DIRECTIVES = set("YmdH")
-
-
-def _duration(value: object) -> object:
-    """`7d`, `36h`, `90m`, `45s` or a number of seconds -> timedelta (anything else is left to pydantic)."""
-    text = str(value) if isinstance(value, int | float) else value
-    if isinstance(text, str) and (match := _DURATION.match(text)):
-        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class InventoryConfig(BaseModel):
@@ -89,7 +77,7 @@ class PartitionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: str = Field(min_length=2, description="strftime of one partition (UTC), e.g. 'dt=%Y-%m-%d/'.")
-    safety_lag: Duration = Field(
+    safety_lag: DurationOrZero = Field(
         timedelta(days=1), description="Partitions this far below the watermark are listed again."
     )
 
@@ -128,7 +116,7 @@ class ListingConfig(BaseModel):
     mode: Literal["list", "inventory"] = "list"
     inventory: InventoryConfig | None = None
     partitions: PartitionConfig | None = None
-    full_listing_every: Duration = Field(
+    full_listing_every: DurationOrZero = Field(
         timedelta(days=7),
         description="With partitions, a run lists the whole prefix when the last full listing is this old "
         "(late objects in old partitions, deletions); 0 lists everything every run.",

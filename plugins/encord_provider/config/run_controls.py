@@ -9,39 +9,14 @@ Plain pydantic, no Airflow: the DAG factory turns them into a `DeadlineAlert` an
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*"
-                       r"(?:(\d+(?:\.\d+)?)s)?\s*$")  # fmt: skip
+from encord_provider.config.durations import Duration
+
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 DEFAULT_DEADLINE_CALLBACK = "encord_provider.deadlines.log_missed_deadline"
-
-
-def parse_duration(value: object) -> timedelta:
-    """`90` (seconds), `"45s"`, `"30m"`, `"2h"`, `"1h30m"`, `"1d"`, ISO 8601 `"PT2H"` -> timedelta (> 0)."""
-    if isinstance(value, str) and value.strip().upper().startswith(("P", "-P")):
-        try:  # ISO 8601, as model_dump(mode="json") writes it
-            value = TypeAdapter(timedelta).validate_python(value.strip())
-        except ValueError:
-            raise ValueError(f"{value!r} is not an ISO 8601 duration like PT2H") from None
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)) and any(match.groups()):
-        days, hours, minutes, secs = (float(part or 0) for part in match.groups())
-        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
-    else:
-        raise ValueError(f"{value!r} is not a duration like 90 (seconds), 45s, 30m, 2h, 1h30m or 1d")
-    if seconds <= 0:
-        raise ValueError(f"duration {value!r} must be longer than zero")
-    return timedelta(seconds=seconds)
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class DeadlineConfig(BaseModel):
