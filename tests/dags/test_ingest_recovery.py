@@ -139,7 +139,7 @@ def test_dry_run_registers_nothing_and_reports_what_it_would(
     would = report["would_register"]
     assert (would["objects"], would["entries"], report["would_reject"]) == (10, 8, 1)
     assert would["by_type"]["image"] == {"entries": 4, "objects": 4}
-    assert would["by_type"]["dicom_series"] == {"entries": 1, "objects": 3}
+    assert would["by_type"]["dicom"] == {"entries": 1, "objects": 3}
     assert len(would["manifests"]) == 3 and all(u.startswith("s3://staging/") and "/dry-run/chunks/" in u
                                                   for u in would["manifests"])  # fmt: skip
     line = next(r.getMessage() for r in caplog.records if "DRY RUN" in r.getMessage())
