@@ -41,7 +41,8 @@ class AgentStageConfig(BaseModel):
     )
     agent: str = Field(
         description="`pkg.module:attr` (or `pkg.module.attr`): an encord_agents Runner or a callable "
-        "`(task, label_row) -> pathway name | None`."
+        "`(task, label_row) -> pathway name | None`; `pkg.module:__main__` runs the module as a script "
+        "(e.g. the Encord guide's agent scripts), which then needs `stage`."
     )
     max_tasks_per_run: int = Field(1000, ge=1, le=1_000_000)
     bundle_size: int = Field(
@@ -69,6 +70,15 @@ class AgentStageConfig(BaseModel):
         if not _AGENT_PATH.match(value):
             raise ValueError(f"agent {value!r} is not an import path like 'package.module:runner'")
         return value
+
+    @model_validator(mode="after")
+    def _check_script_stages(self) -> AgentStageConfig:
+        if self.agent.endswith(":__main__") and not self.stages:
+            raise ValueError(
+                f"agent {self.agent!r} runs a script: name the stage(s) it drains with 'stage', so the run "
+                "can report what it moved"
+            )
+        return self
 
 
 class ExportConfig(BaseModel):

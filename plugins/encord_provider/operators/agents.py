@@ -1,8 +1,8 @@
 """Drain AGENT stages of an Encord workflow project with user agents, one bounded pass per task run.
 
-Two kinds of agent are accepted, referenced by import path (`package.module:attr`):
+Three kinds of agent are accepted, referenced by import path (`package.module:attr`):
 - an encord-agents `Runner` (SequentialRunner) whose `@runner.stage(...)` functions are used unchanged.
-  The module is imported with ENCORD_SSH_KEY / ENCORD_DOMAIN set from the Airflow connection for the
+  The module is imported with ENCORD_SSH_KEY_FILE / ENCORD_DOMAIN set from the Airflow connection for the
   duration of the task only (encord-agents reads them when the module builds its Runner). The user's
   Runner is never modified: each registered function is registered again, wrapped to record per-task
   failures, on a fresh `Runner(project_hash, user_client=...)` of this connection, which runs the stage
@@ -10,9 +10,12 @@ Two kinds of agent are accepted, referenced by import path (`package.module:attr
 - a plain callable returning a pathway name, a pathway uuid, a `TaskAgentReturnStruct` or None (None
   leaves the task where it is). Its parameters get encord-agents' dependency injection
   (`encord_provider.agents.injection`): `(task, label_row)`, or any typed `AgentTask`, `LabelRowV2`,
-  `StorageItem`, `AgentStage`, `Project` and `Annotated[..., Depends(...)]` parameters.
+  `StorageItem`, `AgentStage`, `Project` and `Annotated[..., Depends(...)]` parameters;
+- a script, `package.module:__main__`, run as a program in the same environment
+  (`encord_provider.agents.scripts`), e.g. the Encord guide's scripts that build their own client.
 
-Per-task failures are collected (task uuid, data hash, error) and never stop the other tasks.
+Per-task failures of Runners and callables are collected (task uuid, data hash, error) and never stop
+the other tasks; a failing script fails the Airflow task, after reporting what it moved.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from __future__ import annotations
 import functools
 import importlib
 import itertools
-import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from encord_provider.agents.scripts import (
+    AgentScriptCodeError,
+    AgentScriptError,
+    extend_sys_path,
+    key_file_env,
+    run_script,
+    script_module,
+)
 from encord_provider.errors import PermanentError, TransientError
 from encord_provider.hooks.encord import EncordHook
 from encord_provider.operators.failures import failing_fast
@@ -42,7 +51,6 @@ if TYPE_CHECKING:
 
 AgentCallable = Callable[..., Any]  # parameters injected by encord-agents (see the module docstring)
 MAX_REPORTED_FAILURES = 50
-_ENV_KEYS = ("ENCORD_SSH_KEY", "ENCORD_DOMAIN", "ENCORD_SSH_KEY_FILE")
 
 
 class AgentLoadError(PermanentError, ImportError):
@@ -92,9 +100,7 @@ def load_agent(path: str, search_paths: Sequence[str | Path] = ()) -> Any:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
         raise AgentLoadError(f"agent {path!r} must look like 'package.module:attribute'")
-    for extra in search_paths:
-        if str(extra) not in sys.path and Path(extra).is_dir():
-            sys.path.append(str(extra))
+    extend_sys_path(search_paths)
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
@@ -110,19 +116,10 @@ def load_agent(path: str, search_paths: Sequence[str | Path] = ()) -> Any:
 
 @contextmanager
 def encord_agent_env(domain: str, private_key: str) -> Iterator[None]:
-    """Expose the connection to encord-agents (which reads the environment) only while the block runs."""
-    saved = {key: os.environ.get(key) for key in _ENV_KEYS}
-    os.environ["ENCORD_SSH_KEY"] = private_key
-    os.environ["ENCORD_DOMAIN"] = domain
-    os.environ.pop("ENCORD_SSH_KEY_FILE", None)
-    try:
+    """Expose the connection to encord-agents and agent scripts (ENCORD_SSH_KEY_FILE, ENCORD_DOMAIN) only
+    while the block runs (`encord_provider.agents.scripts.key_file_env`)."""
+    with key_file_env(domain, private_key):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def is_runner(obj: Any) -> bool:
@@ -339,6 +336,35 @@ def runner_stages(runner: Any) -> list[str]:
     return [str(agent.identity) for agent in runner.agents]
 
 
+# ---- agent scripts (module:__main__) -------------------------------------------------------------
+
+
+def _waiting(project: Project, stage: str) -> set[str]:
+    return {str(task.uuid) for task in get_agent_stage(project, stage).get_tasks()}
+
+
+def drain_with_script(
+    module: str, project: Project, stages: Sequence[str], search_paths: Sequence[str | Path] = ()
+) -> list[StageReport]:
+    """Run the agent script once; per stage, the tasks waiting before and still waiting after tell what
+    it moved. A failing script is re-raised with those counts (after the tasks it did move)."""
+    before = {stage: _waiting(project, stage) for stage in stages}
+    failure: AgentScriptError | AgentScriptCodeError | None = None
+    try:
+        run_script(module, search_paths)
+    except (AgentScriptError, AgentScriptCodeError) as err:
+        failure = err
+    reports = []
+    for stage, waiting in before.items():
+        moved = len(waiting - _waiting(project, stage))
+        reports.append(StageReport(stage=stage, listed=len(waiting), attempted=len(waiting), moved=moved,
+                                   held=len(waiting) - moved))  # fmt: skip
+    if failure is not None:
+        counts = ", ".join(f"{r.stage}: moved {r.moved} of {r.listed}" for r in reports)
+        raise type(failure)(f"{failure} ({counts})") from failure
+    return reports
+
+
 # ---- operator -----------------------------------------------------------------------------------
 
 
@@ -388,14 +414,19 @@ class EncordAgentStageOperator(BaseOperator):
     @failing_fast
     def execute(self, context: Any) -> dict[str, Any]:
         hook = EncordHook(self.encord_conn_id)
+        script = script_module(self.agent)
         with encord_agent_env(hook.domain, hook.private_key()):
-            agent = load_agent(self.agent, self.search_paths)
             project = hook.api.project(self.project_hash)
-            reports = self._drain(agent, hook.client, project)
+            if script is not None:
+                mode, reports = "script", self._run_script(script, project)
+            else:
+                agent = load_agent(self.agent, self.search_paths)
+                mode = "runner" if is_runner(agent) else "callable"
+                reports = self._drain(agent, hook.client, project)
         summary = {
             "project_hash": self.project_hash,
             "agent": self.agent,
-            "mode": "runner" if is_runner(agent) else "callable",
+            "mode": mode,
             "stages": {r.stage: r.summary() for r in reports},
             "moved": sum(r.moved for r in reports),
             "failed": sum(len(r.failures) for r in reports),
@@ -412,6 +443,11 @@ class EncordAgentStageOperator(BaseOperator):
         if self.fail_on_task_errors and summary["failed"]:
             raise AgentTasksFailedError(f"{summary['failed']} Encord task(s) failed; see the summary above")
         return summary
+
+    def _run_script(self, module: str, project: Project) -> list[StageReport]:
+        if not self.stages:
+            raise AgentConfigError(f"agent script {self.agent!r}: name the stage(s) it drains")
+        return drain_with_script(module, project, self.stages, self.search_paths)
 
     def _drain(self, agent: Any, client: EncordUserClient, project: Project) -> list[StageReport]:
         if is_runner(agent):
