@@ -145,7 +145,7 @@ def initialised_rows(project: Project) -> dict[str, Any]:
 
 
 def test_general_example_moves_every_task_to_review(
-    agents_dag: Any, encord_emulator: EmulatorProcess, moto_endpoint: str
+    agents_dag: Any, encord_emulator: EmulatorProcess, moto_endpoint: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     images = {name: png(colour) for name, colour in RGB.items()}
     project = seed_project(encord_emulator, moto_endpoint, GENERAL_HASH, GENERAL_WORKFLOW, images=images)
@@ -156,6 +156,9 @@ def test_general_example_moves_every_task_to_review(
     assert titles_in(project, "Agent 1", AgentStage) == []
     assert titles_in(project, "Review 1", ReviewStage) == sorted(images)
     assert all(not row.get_object_instances() for row in initialised_rows(project).values())
+    output = "".join(capfd.readouterr())
+    assert "-> red.png" in output  # the custom logic (one print per task) ran
+    assert max(encord_emulator.private_key.splitlines(), key=len) not in output  # the key is never logged
 
 
 def test_pre_classification_routes_by_the_model(

@@ -1,0 +1,3 @@
+"""Tiny agent scripts for tests/unit/test_agent_scripts.py (each runs as `__main__`)."""
+
+SEEN: list[dict[str, object]] = []  # what record_env saw, one entry per run

@@ -1,0 +1,4 @@
+"""A script whose backend is down."""
+
+if __name__ == "__main__":
+    raise ConnectionError("api.encord.com unreachable")
