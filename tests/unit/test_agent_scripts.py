@@ -68,3 +68,19 @@ def test_a_script_agent_needs_its_stages() -> None:
     assert AgentStageConfig.model_validate({"agent": "m:__main__", "stage": "Agent 1"}).stages == ["Agent 1"]
     with pytest.raises(ValidationError, match="runs a script: name the stage"):
         AgentStageConfig.model_validate({"agent": "agents.guide.general_example:__main__"})
+
+
+def test_a_failing_script_reports_what_it_moved_before_it_stopped() -> None:
+    from types import SimpleNamespace as NS
+
+    from encord_provider.operators.agents import drain_with_script
+
+    from tests.unit.agent_scripts import WAITING
+
+    WAITING[:] = [NS(uuid=f"t{index}", data_hash=f"d{index}") for index in range(3)]
+    stage = NS(get_tasks=lambda: list(WAITING))
+    project = NS(workflow=NS(get_stage=lambda **_: stage))
+    with pytest.raises(
+        AgentScriptError, match=r"ConnectionError: connection reset \(Agent 1: moved 1 of 3\)"
+    ):
+        drain_with_script("tests.unit.agent_scripts.move_one_then_fail", project, ["Agent 1"])  # type: ignore[arg-type]
