@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from agents.guide.model import MODEL_ENV, colour_stand_in, get_classification_from_the_model
@@ -42,3 +47,54 @@ def test_the_model_is_swapped_by_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(MODEL_ENV, "tests.unit.test_guide_model")
     with pytest.raises(ValueError, match="must look like 'package.module:function'"):
         get_classification_from_the_model(red)
+
+
+class _ChatCompletions(BaseHTTPRequestHandler):
+    """An OpenAI-compatible `POST /v1/chat/completions` that answers `reply` and keeps the requests."""
+
+    requests: list[dict[str, Any]] = []
+    reply = '{"classification": "Dog"}'
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, "auth": self.headers["Authorization"], "body": body})
+        answer = json.dumps({
+            "id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": type(self).reply}}],
+        }).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_ChatCompletions]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatCompletions)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv(MODEL_ENV, "agents.guide.openai_model:get_classification_from_the_model")
+    _ChatCompletions.requests, _ChatCompletions.reply = [], '{"classification": "Dog"}'
+    yield _ChatCompletions
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_guide_openai_call_through_an_openai_compatible_server(openai_server: Any) -> None:
+    image = _b64_png((200, 60, 40))
+    assert get_classification_from_the_model(image) == "dog"  # the server's answer, not the colour
+    (request,) = openai_server.requests
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
+    body = request["body"]
+    assert body["model"] == "gpt-4o-mini" and body["response_format"] == {"type": "json_object"}
+    assert '"cat", "dog", "other"' in body["messages"][0]["content"]
+    assert body["messages"][1]["content"][0]["image_url"]["url"] == f"data:image/jpeg;base64,{image}"
+    openai_server.reply = "I think it is a dog"  # not JSON: no usable answer, the script routes "Other"
+    assert get_classification_from_the_model(image) is None
