@@ -447,7 +447,14 @@ class EncordAgentStageOperator(BaseOperator):
     def _run_script(self, module: str, project: Project) -> list[StageReport]:
         if not self.stages:
             raise AgentConfigError(f"agent script {self.agent!r}: name the stage(s) it drains")
-        return drain_with_script(module, project, self.stages, self.search_paths)
+        reports = drain_with_script(module, project, self.stages, self.search_paths)
+        for report in reports:
+            if report.listed and not report.moved:  # the usual cause: the script names another project
+                self.log.warning(
+                    "agent script %s moved none of the %d task(s) in stage %s of project %s: does the script "
+                    "open this project and stage?", module, report.listed, report.stage, self.project_hash,
+                )  # fmt: skip
+        return reports
 
     def _drain(self, agent: Any, client: EncordUserClient, project: Project) -> list[StageReport]:
         if is_runner(agent):
