@@ -260,3 +260,33 @@ def test_an_undeclared_ontology_must_exist(api: EncordApi, tag: str, templates: 
     plan = _plan(_config(tag, templates, ontology=f"Nowhere {tag}"))
     with pytest.raises(BootstrapError, match="not in Encord and not declared"):
         bootstrap_project(api, plan)
+
+
+def test_a_lost_create_response_is_not_created_twice(
+    encord_emulator: EmulatorProcess, encord_client: EncordUserClient, tag: str, templates: dict[str, str]
+) -> None:
+    """Encord creates the ontology and the project but the answers are lost (a 502 after the commit)."""
+    encord_emulator.admin_post(
+        "/admin/faults",
+        {"rules": [
+            {"pattern": "^POST /v2/public/ontologies$", "mode": "lost_response", "error_rate": 1.0,
+             "status": 502, "max_faults": 1},
+            {"pattern": "^RPC user:project:POST$", "mode": "lost_response", "error_rate": 1.0,
+             "status": 502, "max_faults": 1},
+        ]},
+    )  # fmt: skip
+    api = EncordApi(encord_client, conn_id="encord_test", sleep=lambda _: None)
+    try:
+        report = bootstrap_project(api, _plan(_config(tag, templates)))
+        injected = [rule["injected"] for rule in encord_emulator.admin_get("/admin/faults")["rules"]]
+    finally:
+        encord_emulator.admin_post("/admin/faults", {"rules": []})
+    assert injected == [1, 1]
+    assert report.created == [
+        f"ontology 'Fruit {tag}'",
+        f"dataset 'fruit-{tag}'",
+        f"project 'Fruit project {tag}'",
+    ]
+    assert len(encord_client.get_ontologies(title_eq=f"Fruit {tag}")) == 1
+    (project,) = encord_client.list_projects(title_eq=f"Fruit project {tag}")
+    assert str(project.project_hash) == report.project_hash and report.drift == []

@@ -83,3 +83,33 @@ def validate_editor(editor: Any, where: str) -> None:
             raise ValueError(
                 f"{where}: object {obj['name']!r} has unknown shape {obj['shape']!r}; known {sorted(SHAPES)}"
             )
+        _validate_attributes(obj.get("attributes") or [], f"{where}: object {obj['name']!r}")
+    for index, node in enumerate(editor["classifications"]):
+        for key in ("id", "featureNodeHash"):
+            if key not in node:
+                raise ValueError(f"{where}: classification #{index} lacks {key!r}")
+        if not node.get("attributes"):
+            raise ValueError(f"{where}: classification #{index} has no attribute (its question)")
+        _validate_attributes(node["attributes"], f"{where}: classification #{index}")
+
+
+def _validate_attributes(attributes: Any, where: str) -> None:
+    """What the SDK's ``Attribute.from_dict`` needs, on every level of nesting (radio options nest)."""
+    if not isinstance(attributes, list):
+        raise ValueError(f"{where}: 'attributes' must be a list")
+    for index, attribute in enumerate(attributes):
+        for key in ("id", "name", "type", "featureNodeHash"):
+            if key not in attribute:
+                raise ValueError(f"{where}: attribute #{index} lacks {key!r}")
+        if attribute["type"] not in ATTRIBUTE_TYPES:
+            raise ValueError(
+                f"{where}: attribute {attribute['name']!r} has unknown type {attribute['type']!r}; "
+                f"known {sorted(ATTRIBUTE_TYPES)}"
+            )
+        for option in attribute.get("options") or []:
+            for key in ("id", "label", "featureNodeHash"):
+                if key not in option:
+                    raise ValueError(f"{where}: an option of {attribute['name']!r} lacks {key!r}")
+            _validate_attributes(
+                option.get("options") or [], f"{where}/{attribute['name']}/{option['label']}"
+            )
