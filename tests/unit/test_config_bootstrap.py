@@ -4,9 +4,11 @@ the file, the line and the field."""
 from __future__ import annotations
 
 import pytest
-from encord_provider.config import PipelinesConfigError, parse_pipelines
+from encord_provider.config import parse_pipelines
 from encord_provider.projects.bootstrap import plan_for
 from encord_provider.projects.structure import config_outline
+
+from tests.unit.test_config_projects import _error, _line_of
 
 HASH = "6b1f0c3e-8a43-4a57-9a0c-2f1d6c0e9b11"
 TEXT = f"""
@@ -38,16 +40,6 @@ projects:
       - stage: Annotate 1
         agent: agents.pre_label:pre_label
 """
-
-
-def _line_of(text: str, snippet: str) -> int:
-    return next(number for number, line in enumerate(text.splitlines(), 1) if snippet in line)
-
-
-def _error(text: str) -> str:
-    with pytest.raises(PipelinesConfigError) as info:
-        parse_pipelines(text, "include/pipelines.yaml")
-    return str(info.value)
 
 
 def test_the_guides_examples_parse_and_resolve() -> None:

@@ -138,26 +138,11 @@ class ObjectConfig(_Strict):
         return self
 
 
-class ClassificationConfig(_Strict):
-    """A question about the whole frame or file, e.g. "Time of day" with options Night and Day."""
-
-    name: str = Name
-    type: AttributeKind = "text"
-    required: bool = False
-    options: list[OptionConfig] = Field(default_factory=list)
-
-    @field_validator("options", mode="before")
-    @classmethod
-    def _short_options(cls, value: object) -> object:
-        return [_as_option(option) for option in value] if isinstance(value, list) else value
-
-    @model_validator(mode="after")
-    def _check(self) -> ClassificationConfig:
-        self.as_attribute()  # the same option rules as an attribute
-        return self
+class ClassificationConfig(AttributeConfig):
+    """A question about the whole frame or file, e.g. "Time of day" with options Night and Day. In Encord a
+    classification is a node holding one attribute with the same name, hence the same fields and rules."""
 
     def as_attribute(self) -> AttributeConfig:
-        """In Encord a classification is a node holding one attribute with the same name."""
         return AttributeConfig(name=self.name, type=self.type, required=self.required, options=self.options)
 
 
