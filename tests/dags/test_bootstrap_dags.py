@@ -110,3 +110,27 @@ def test_drift_fails_the_run_with_on_drift_fail(
     assert run.state == "failed"
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert states["bootstrap"] == "failed" and states["export_labels"] != "success"
+
+
+def test_agents_dag_reads_the_bootstrapped_hash(
+    write_pipelines: Any, encord_emulator: EmulatorProcess, moto_endpoint: str
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    template = str(uuid.uuid4())
+    encord_emulator.admin_post(
+        "/admin/seed",
+        {"workflow_templates": [{"title": f"agent-{tag}", "uuid": template, "workflow": [
+            {"title": "Start", "type": "start", "to": "Annotate 1"},
+            {"title": "Annotate 1", "type": "agent", "pathways": {"labelled": "Complete"}},
+            {"title": "Complete", "type": "complete"}]}]},
+    )  # fmt: skip
+    write_pipelines(_pipelines(tag, agents=True, workflow={"template": template}))
+    agents_mod, _ = _modules()
+    run = agents_mod.encord_agents__fruit.test()
+    assert run.state == "success"
+    report = xcom_value(run, "bootstrap")
+    assert report["drift"] == [] and report["created"][-1] == f"project 'Fruit {tag}'"
+    drained = xcom_value(run, "agent_0_Annotate_1")
+    assert (
+        drained["project_hash"] == report["project_hash"] and drained["moved"] == 0
+    )  # the new, empty project
