@@ -43,7 +43,7 @@ def build_agents_dag(project: ProjectPipeline, pipelines: PipelinesFile | None =
         tags=["encord", "agents", *project.tags],
         doc_md=f"Drain the agent stages of Encord project `{project.project_hash or project.name}`.",
     ) as dag:
-        project_hash = project_hash_of(project, pipelines or PipelinesFile())
+        project_hash = project_hash_of(project, pipelines or PipelinesFile(), dag.dag_id)
         bootstrap = list(dag.tasks)  # the bootstrap task, if any
         chain(
             *bootstrap,

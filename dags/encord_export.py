@@ -43,7 +43,7 @@ def build_export_dag(
         tags=["encord", "export", *project.tags],
         doc_md=f"Versioned label export of Encord project `{project.project_hash or project.name}` to `{export.uri}`.",
     ) as dag:
-        project_hash = project_hash_of(project, pipelines or PipelinesFile())
+        project_hash = project_hash_of(project, pipelines or PipelinesFile(), dag.dag_id)
         upstream = list(dag.tasks)  # the bootstrap task, if any
         export_task = EncordExportLabelsOperator(
             task_id="export_labels",

@@ -63,6 +63,9 @@ def test_bootstrap_task_starts_both_dags(write_pipelines: Any) -> None:
     export = export_mod.encord_export__fruit
     assert export.get_task("export_labels").upstream_task_ids == {"bootstrap"}
     plan = export.get_task("bootstrap").plan
+    # only one DAG of the project creates (the agents DAG); the export DAG's bootstrap only finds
+    assert agents.get_task("bootstrap").creator_dag is None
+    assert export.get_task("bootstrap").creator_dag == "encord_agents__fruit"
     assert plan["ontology"]["objects"][0]["attributes"][0]["name"] == "Color"
 
 

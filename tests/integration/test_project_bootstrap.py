@@ -21,6 +21,8 @@ from encord_provider.encord_api.gateway import EncordApi
 from encord_provider.projects.bootstrap import (
     BootstrapError,
     BootstrapPlan,
+    FindOnly,
+    NotBootstrappedError,
     bootstrap_project,
     plan_for,
     require_project,
@@ -290,3 +292,18 @@ def test_a_lost_create_response_is_not_created_twice(
     assert len(encord_client.get_ontologies(title_eq=f"Fruit {tag}")) == 1
     (project,) = encord_client.list_projects(title_eq=f"Fruit project {tag}")
     assert str(project.project_hash) == report.project_hash and report.drift == []
+
+
+def test_find_only_never_creates_and_names_the_creating_dag(
+    api: EncordApi, encord_client: EncordUserClient, tag: str, templates: dict[str, str]
+) -> None:
+    plan = _plan(_config(tag, templates))
+    with pytest.raises(
+        NotBootstrappedError,
+        match=f"'Fruit {tag}' is not in Encord yet: the bootstrap task of encord_agents__fruit",
+    ):
+        bootstrap_project(FindOnly(api, "encord_agents__fruit"), plan)
+    assert encord_client.get_ontologies(title_eq=f"Fruit {tag}") == []
+    created = bootstrap_project(api, plan)
+    found = bootstrap_project(FindOnly(api, "encord_agents__fruit"), plan)
+    assert found.project_hash == created.project_hash and found.created == [] and found.drift == []

@@ -70,8 +70,12 @@ class ProjectSetupCalls(EncordCalls):
         return {str(dataset.dataset_hash): str(dataset.title) for dataset in listed}
 
     @staticmethod
-    def project_stages(project: Any) -> list[str]:
-        """Stage titles of a workflow project, in Encord's order."""
+    def project_stages(project: Any) -> list[str] | None:
+        """Stage titles of a workflow project, in Encord's order; None for a project without a workflow."""
+        from encord.orm.project import ProjectType
+
+        if project.project_type != ProjectType.WORKFLOW:
+            return None
         return [str(stage.title) for stage in project.workflow.stages]
 
     @staticmethod

@@ -16,16 +16,21 @@ from encord_provider.config.ingest import DatasetConfig
 from encord_provider.config.loader import PipelinesFile
 from encord_provider.config.ontology import OntologyConfig, WorkflowTemplateConfig, is_uuid
 from encord_provider.config.projects import BootstrapConfig, ProjectPipeline
-from encord_provider.errors import PermanentError
+from encord_provider.errors import PermanentError, TransientError
 from encord_provider.ingest.errors import EncordTargetError
 from encord_provider.projects.drift import BootstrapDriftError, BootstrapReport, Drift, outline_drift
 from encord_provider.projects.structure import build_structure, config_outline, outline
 
 log = logging.getLogger(__name__)
+MAX_STRUCTURE_LINES = 50
 
 
 class BootstrapError(PermanentError, ValueError):
     """Something the project needs is neither declared in the file nor in Encord."""
+
+
+class NotBootstrappedError(TransientError, LookupError):
+    """A find-only bootstrap met something the creating DAG has not created yet (retried later)."""
 
 
 class SetupApi(Protocol):
@@ -42,7 +47,7 @@ class SetupApi(Protocol):
     ) -> str: ...  # fmt: skip
     def project_by_hash(self, project_hash: str) -> Any: ...
     def project_datasets(self, project: Any) -> dict[str, str]: ...
-    def project_stages(self, project: Any) -> list[str]: ...
+    def project_stages(self, project: Any) -> list[str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,26 @@ def bootstrap_project(api: SetupApi, plan: BootstrapPlan) -> BootstrapReport:
     return report
 
 
+class FindOnly:
+    """The gateway with every create call refused: the bootstrap of a project's second DAG only finds, so
+    two DAGs starting at once never both create (the first DAG, `creator`, does)."""
+
+    def __init__(self, api: SetupApi, creator: str) -> None:
+        self._api = api
+        self._creator = creator
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("create_"):
+            return self._refuse
+        return getattr(self._api, name)
+
+    def _refuse(self, title: Any, *args: Any, **kwargs: Any) -> Any:
+        what = title if isinstance(title, str) else getattr(title, "title", title)  # DatasetConfig
+        raise NotBootstrappedError(
+            f"{what!r} is not in Encord yet: the bootstrap task of {self._creator} creates it"
+        )
+
+
 def require_project(report: BootstrapReport) -> str:
     """The project hash; an error when drift (a title used twice) left the project unresolved."""
     if report.project_hash is None:
@@ -141,6 +166,9 @@ def _ensure_ontology(api: SetupApi, plan: BootstrapPlan, report: BootstrapReport
     report.actions[subject] = "found"
     if plan.ontology is not None:
         differences = outline_drift(config_outline(plan.ontology), outline(found[0].structure.to_dict()))
+        if len(differences) > MAX_STRUCTURE_LINES:  # keep the report (an XCom) small
+            more = len(differences) - MAX_STRUCTURE_LINES
+            differences = [*differences[:MAX_STRUCTURE_LINES], f"... and {more} more differences"]
         report.drift += [Drift("ontology_structure", subject, line) for line in differences]
     return str(found[0].ontology_hash)
 
@@ -223,6 +251,9 @@ def _check_found(
 def _check_workflow(api: SetupApi, plan: BootstrapPlan, project: Any, report: BootstrapReport) -> None:
     subject = f"project {plan.entry.title!r}"
     stages = api.project_stages(project)
+    if stages is None:
+        report.drift.append(Drift("project_workflow", subject, "is not a workflow project"))
+        return
     if plan.stages is not None and stages != plan.stages:
         report.drift.append(
             Drift("project_workflow", subject, f"stages are {stages}, the config says {plan.stages}")
