@@ -57,9 +57,7 @@ class EncordProjectBootstrapOperator(BaseOperator):
         api: Any = EncordHook(self.encord_conn_id).api
         if self.creator_dag:
             api = FindOnly(api, self.creator_dag)
-        report = bootstrap_project(api, BootstrapPlan.from_dict(self.plan))
-        for line in report.lines():
-            self.log.info("%s", line)
+        report = bootstrap_project(api, BootstrapPlan.from_dict(self.plan))  # logs each action and drift
         require_project(report)
         return report.to_dict()
 
