@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pendulum
 from airflow.sdk import DAG, Asset, chain
-from encord_provider.config.loader import default_pipelines_path, load_pipelines
+from encord_provider.config.loader import PipelinesFile, default_pipelines_path, load_pipelines
 from encord_provider.config.projects import ProjectPipeline
 from encord_provider.operators.agents import EncordAgentStageOperator
+from encord_provider.operators.bootstrap import project_hash_of
 
 # Agents resolve next to the pipelines file, then in the project's include/ folder (path arithmetic only).
 AGENT_SEARCH_PATHS = [
@@ -29,7 +30,7 @@ def _task_id(index: int, stages: list[str], agent: str) -> str:
     return f"agent_{index}_" + re.sub(r"[^A-Za-z0-9_]+", "_", label).strip("_")[:60]
 
 
-def build_agents_dag(project: ProjectPipeline) -> DAG:
+def build_agents_dag(project: ProjectPipeline, pipelines: PipelinesFile | None = None) -> DAG:
     schedule: object = (
         [Asset(project.ingest_asset_uri)] if project.ingest_asset_uri else project.agents_schedule
     )
@@ -40,13 +41,16 @@ def build_agents_dag(project: ProjectPipeline) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["encord", "agents", *project.tags],
-        doc_md=f"Drain the agent stages of Encord project `{project.project_hash}` ({project.name}).",
+        doc_md=f"Drain the agent stages of Encord project `{project.project_hash or project.name}`.",
     ) as dag:
+        project_hash = project_hash_of(project, pipelines or PipelinesFile(), dag.dag_id)
+        bootstrap = list(dag.tasks)  # the bootstrap task, if any
         chain(
+            *bootstrap,
             *[
                 EncordAgentStageOperator(
                     task_id=_task_id(index, agent.stages, agent.agent),
-                    project_hash=project.project_hash,
+                    project_hash=project_hash,
                     agent=agent.agent,
                     stages=agent.stages,
                     encord_conn_id=project.encord_conn_id,
@@ -56,11 +60,12 @@ def build_agents_dag(project: ProjectPipeline) -> DAG:
                     search_paths=AGENT_SEARCH_PATHS,
                 )
                 for index, agent in enumerate(project.agents)
-            ]
+            ],
         )
     return dag
 
 
-for _project in load_pipelines().projects:
+_pipelines = load_pipelines()
+for _project in _pipelines.projects:
     if _project.agents:
-        globals()[f"encord_agents__{_project.name}"] = build_agents_dag(_project)
+        globals()[f"encord_agents__{_project.name}"] = build_agents_dag(_project, _pipelines)

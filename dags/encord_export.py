@@ -10,8 +10,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, Param
 from encord_provider.assets import labels_asset_uri
-from encord_provider.config.loader import load_pipelines
+from encord_provider.config.loader import PipelinesFile, load_pipelines
 from encord_provider.config.projects import ExportConfig, ProjectPipeline
+from encord_provider.operators.bootstrap import project_hash_of
 from encord_provider.operators.export import EncordExportLabelsOperator
 
 
@@ -29,7 +30,9 @@ def export_params(export: ExportConfig) -> dict[str, Param]:
     }  # fmt: skip
 
 
-def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
+def build_export_dag(
+    project: ProjectPipeline, export: ExportConfig, pipelines: PipelinesFile | None = None
+) -> DAG:
     with DAG(
         dag_id=f"encord_export__{project.name}",
         schedule=export.schedule,
@@ -38,12 +41,14 @@ def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
         max_active_runs=1,
         params=export_params(export),
         tags=["encord", "export", *project.tags],
-        doc_md=f"Versioned label export of Encord project `{project.project_hash}` to `{export.uri}`.",
+        doc_md=f"Versioned label export of Encord project `{project.project_hash or project.name}` to `{export.uri}`.",
     ) as dag:
-        EncordExportLabelsOperator(
+        project_hash = project_hash_of(project, pipelines or PipelinesFile(), dag.dag_id)
+        upstream = list(dag.tasks)  # the bootstrap task, if any
+        export_task = EncordExportLabelsOperator(
             task_id="export_labels",
             project_name=project.name,
-            project_hash=project.project_hash,
+            project_hash=project_hash,
             encord_conn_id=project.encord_conn_id,
             warehouse_uri=export.uri,
             warehouse_conn_id=export.conn_id,
@@ -66,9 +71,11 @@ def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
             version_name="{{ params.version_name or '' }}",
             outlets=[Asset(labels_asset_uri(project.name))],
         )
+        export_task.set_upstream(upstream)
     return dag
 
 
-for _project in load_pipelines().projects:
+_pipelines = load_pipelines()
+for _project in _pipelines.projects:
     if _project.export is not None:
-        globals()[f"encord_export__{_project.name}"] = build_export_dag(_project, _project.export)
+        globals()[f"encord_export__{_project.name}"] = build_export_dag(_project, _project.export, _pipelines)

@@ -126,6 +126,13 @@ def _maybe_label_loop(context: dict[str, Any]) -> None:
     print(json.dumps(result, indent=1, default=str))
 
 
+def _project_bootstrap(context: dict[str, Any]) -> None:
+    from demo.project_bootstrap import run_project_bootstrap
+
+    print("\n== Projects from config (the bootstrap task, run twice)")
+    run_project_bootstrap(context)
+
+
 def main() -> None:
     home = _prepare_environment()
     from encord_emulator.testing import EmulatorProcess
@@ -164,6 +171,7 @@ def main() -> None:
         print(f"   run reports:             s3://demo-staging/encord/runs/{PIPELINE}/<run id>/report.json")
         print(f"   ledger:                  s3://demo-staging/encord/ledger/{PIPELINE}/")
         print(f"   Airflow task logs:       {home}/logs")
+        _project_bootstrap({"emulator": emulator, "encord_client": client, "airflow_home": str(home)})
         _maybe_label_loop(
             {
                 "emulator": emulator, "encord_client": client, "moto_url": moto.url, "airflow_home": str(home),

@@ -32,6 +32,7 @@ def get_provider_info() -> dict[str, Any]:
                     "encord_provider.operators.ingest",
                     "encord_provider.operators.agents",
                     "encord_provider.operators.export",
+                    "encord_provider.operators.bootstrap",
                 ],
             },
         ],

@@ -15,7 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from encord_provider.config.ingest import IngestPipeline
-from encord_provider.config.projects import ProjectPipeline
+from encord_provider.config.ontology import OntologyConfig, WorkflowTemplateConfig
+from encord_provider.config.projects import ProjectPipeline, bootstrap_reference_problems
 from encord_provider.errors import PermanentError
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,16 @@ class PipelinesFile(BaseModel):
 
     pipelines: list[IngestPipeline] = Field(default_factory=list)
     projects: list[ProjectPipeline] = Field(default_factory=list)
+    ontologies: list[OntologyConfig] = Field(default_factory=list)
+    workflow_templates: list[WorkflowTemplateConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> PipelinesFile:
         for section, names in (
             ("pipelines", [p.name for p in self.pipelines]),
             ("projects", [p.name for p in self.projects]),
+            ("ontologies", [o.title for o in self.ontologies]),
+            ("workflow_templates", [t.title for t in self.workflow_templates]),
         ):
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:
@@ -64,6 +69,7 @@ class PipelinesFile(BaseModel):
             for position, project in enumerate(self.projects)
             if project.triggered_by_ingest and project.triggered_by_ingest not in known
         ]
+        problems += bootstrap_reference_problems(self.projects, self.workflow_templates)
         outputs: list[tuple[PathKey, str, str]] = [
             (("pipelines", i, "staging", "uri"), f"staging of {p.name!r}", p.staging.uri)
             for i, p in enumerate(self.pipelines)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
+from encord_provider.config.ontology import OnDrift, WorkflowTemplateConfig, is_uuid
 from encord_provider.config.schedule import Schedule
 from encord_provider.exports.model import CocoOptions, DataUnits, LabelStatusName
 
@@ -194,6 +195,49 @@ class ExportConfig(BaseModel):
         return "/".join(part.strip("/") for part in (path, self.prefix) if part.strip("/"))
 
 
+class WorkflowRef(BaseModel):
+    """The workflow a created project gets, and the stages a found project must have."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template: str | None = Field(
+        None,
+        description="A `workflow_templates` title or a template hash (uuid); null = Encord's default workflow.",
+    )
+    stages: list[str] | None = Field(
+        None, description="Stage titles the project must have (default: the template's `stages`)."
+    )
+
+
+class BootstrapConfig(BaseModel):
+    """The project is found by title in Encord, or created with its ontology, datasets and workflow.
+    What differs from this entry on a found project is reported (or fails the task), never changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    ontology: str = Field(
+        min_length=1,
+        description="Title of an `ontologies` entry (created if missing) or of an Encord ontology.",
+    )
+    datasets: list[str] = Field(default_factory=list, description="Dataset titles; created when missing.")
+    workflow: WorkflowRef = Field(default_factory=lambda: WorkflowRef(template=None, stages=None))
+    on_drift: OnDrift = Field("report", description="'report' logs drift and goes on; 'fail' fails the task.")
+
+    @field_validator("workflow", mode="before")
+    @classmethod
+    def _template_shorthand(cls, value: object) -> object:
+        return {"template": value} if isinstance(value, str) else value
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique_datasets(cls, value: list[str]) -> list[str]:
+        if any(not title.strip() for title in value):
+            raise ValueError("dataset titles must not be empty")
+        return list(dict.fromkeys(value))
+
+
 class ProjectPipeline(BaseModel):
     """Agent stages and label export of one Encord workflow project."""
 
@@ -203,7 +247,12 @@ class ProjectPipeline(BaseModel):
         pattern=NAME_PATTERN, description="Used in DAG ids: encord_agents__<name>, encord_export__<name>."
     )
     encord_conn_id: ConnId = "encord_default"
-    project_hash: str = Field(min_length=1)
+    project_hash: str | None = Field(
+        None, min_length=1, description="The Encord project; optional with `bootstrap` (found by its title)."
+    )
+    bootstrap: BootstrapConfig | None = Field(
+        None, description="Find the project by title or create it (a `bootstrap` task starts its DAGs)."
+    )
     agents: list[AgentStageConfig] = Field(default_factory=list)
     agents_schedule: Schedule = Field(
         None, description="Cron for the agent DAG when it is not triggered by an ingest pipeline."
@@ -217,6 +266,10 @@ class ProjectPipeline(BaseModel):
 
     @model_validator(mode="after")
     def _check_schedule_choice(self) -> ProjectPipeline:
+        if self.project_hash is None and self.bootstrap is None:
+            raise ValueError(
+                f"project {self.name!r}: give 'project_hash', or 'bootstrap' to find or create it"
+            )
         if self.triggered_by_ingest and self.agents_schedule:
             raise ValueError(
                 f"project {self.name!r}: set either triggered_by_ingest or agents_schedule, not both"
@@ -232,3 +285,30 @@ class ProjectPipeline(BaseModel):
     @property
     def ingest_asset_uri(self) -> str | None:
         return ingest_asset_uri(self.triggered_by_ingest) if self.triggered_by_ingest else None
+
+
+def bootstrap_reference_problems(
+    projects: list[ProjectPipeline], templates: list[WorkflowTemplateConfig]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Template titles no `workflow_templates` entry declares, and agent stages the template lacks."""
+    by_title = {template.title: template for template in templates}
+    by_hash = {template.hash: template for template in templates}
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for position, project in enumerate(projects):
+        if project.bootstrap is None:
+            continue
+        ref = project.bootstrap.workflow.template
+        where: tuple[str | int, ...] = ("projects", position, "bootstrap", "workflow")
+        if ref and not is_uuid(ref) and ref not in by_title:
+            problems.append((where, f"no workflow_templates entry titled {ref!r}; known: {sorted(by_title)}"))
+            continue
+        template = (by_title.get(ref) or by_hash.get(ref.lower())) if ref else None
+        stages = project.bootstrap.workflow.stages or (template.stages if template else None)
+        for index, agent in enumerate(project.agents):
+            missing = [stage for stage in agent.stages if stages is not None and stage not in stages]
+            if missing:
+                problems.append(
+                    (("projects", position, "agents", index),
+                     f"stages {missing} are not in the project's workflow stages {stages}")
+                )  # fmt: skip
+    return problems

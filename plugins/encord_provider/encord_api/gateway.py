@@ -7,7 +7,8 @@ builds it from an Airflow connection. The package splits into three concerns:
 - `calls`: error classification and retries (`read` for retryable calls, `write_once` for the calls the
   SDK marks non-retryable: starting an upload job, creating a folder or dataset, linking items);
 - `jobs`: the upload-job status parser (`JobState`) and the polling loop (`UploadJobWatch`);
-- `gateway` (this module): the operations, each made through `calls`.
+- `gateway` (this module): the operations, each made through `calls`; those that find or create
+  ontologies and projects from config are in `project_setup` (a mixin of `EncordApi`).
 
 Errors a retry cannot fix become permanent errors naming the connection, the domain or the target.
 """
@@ -22,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from encord_provider.config.ingest import DatasetConfig, FolderConfig, IntegrationRef
-from encord_provider.encord_api.calls import EncordCalls, RetryPolicy
+from encord_provider.encord_api.calls import RetryPolicy
 from encord_provider.encord_api.jobs import JobState, UploadJobWatch
+from encord_provider.encord_api.project_setup import ProjectSetupCalls
 from encord_provider.ingest.errors import AmbiguousWriteError, EncordTargetError, EncordUnavailableError
 
 if TYPE_CHECKING:
@@ -54,7 +56,7 @@ def _batches(values: list[str], size: int) -> Iterator[list[str]]:
         yield values[start : start + size]
 
 
-class EncordApi(EncordCalls):
+class EncordApi(ProjectSetupCalls):
     """The provider's gateway to Encord. `conn_id` and `domain` only name the connection in errors.
 
     `client` is the SDK's `EncordUserClient` (typed `Any` so tests can pass a fake with the same calls)."""

@@ -33,7 +33,14 @@ class EncordExportLabelsOperator(BaseOperator):
     """
 
     operator_extra_links = (EncordProjectLink(),)
-    template_fields: Sequence[str] = ("stage", "version_name", "run_key", "force_full", "prefix")
+    template_fields: Sequence[str] = (
+        "project_hash",
+        "stage",
+        "version_name",
+        "run_key",
+        "force_full",
+        "prefix",
+    )
     ui_color = "#d4f0d4"
 
     def __init__(

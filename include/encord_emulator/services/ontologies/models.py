@@ -76,10 +76,40 @@ def validate_editor(editor: Any, where: str) -> None:
     if not isinstance(editor.get("classifications"), list):
         raise ValueError(f"{where}: editor must have a 'classifications' list")
     for index, obj in enumerate(editor["objects"]):
-        for key in ("id", "name", "shape", "featureNodeHash"):
-            if key not in obj:
-                raise ValueError(f"{where}: object #{index} lacks {key!r}")
+        _require(obj, ("id", "name", "shape", "featureNodeHash"), f"{where}: object #{index}")
         if obj["shape"] not in SHAPES:
             raise ValueError(
                 f"{where}: object {obj['name']!r} has unknown shape {obj['shape']!r}; known {sorted(SHAPES)}"
             )
+        _validate_attributes(obj.get("attributes") or [], f"{where}: object {obj['name']!r}")
+    for index, node in enumerate(editor["classifications"]):
+        _require(node, ("id", "featureNodeHash"), f"{where}: classification #{index}")
+        if not node.get("attributes"):
+            raise ValueError(f"{where}: classification #{index} has no attribute (its question)")
+        _validate_attributes(node["attributes"], f"{where}: classification #{index}")
+
+
+def _validate_attributes(attributes: Any, where: str) -> None:
+    """What the SDK's ``Attribute.from_dict`` needs, on every level of nesting (radio options nest)."""
+    if not isinstance(attributes, list):
+        raise ValueError(f"{where}: 'attributes' must be a list")
+    for index, attribute in enumerate(attributes):
+        _require(attribute, ("id", "name", "type", "featureNodeHash"), f"{where}: attribute #{index}")
+        if attribute["type"] not in ATTRIBUTE_TYPES:
+            raise ValueError(
+                f"{where}: attribute {attribute['name']!r} has unknown type {attribute['type']!r}; "
+                f"known {sorted(ATTRIBUTE_TYPES)}"
+            )
+        for option in attribute.get("options") or []:
+            _require(
+                option, ("id", "label", "featureNodeHash"), f"{where}: an option of {attribute['name']!r}"
+            )
+            _validate_attributes(
+                option.get("options") or [], f"{where}/{attribute['name']}/{option['label']}"
+            )
+
+
+def _require(node: Any, keys: tuple[str, ...], what: str) -> None:
+    missing = [key for key in keys if not isinstance(node, dict) or key not in node]
+    if missing:
+        raise ValueError(f"{what} lacks {missing[0]!r}")
