@@ -38,6 +38,7 @@ def build_agents_dag(project: ProjectPipeline, pipelines: PipelinesFile | None =
         dag_id=f"encord_agents__{project.name}",
         schedule=schedule,  # type: ignore[arg-type]
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        default_args=project.default_args(),
         catchup=False,
         max_active_runs=1,
         tags=["encord", "agents", *project.tags],

@@ -37,6 +37,7 @@ def build_export_dag(
         dag_id=f"encord_export__{project.name}",
         schedule=export.schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        default_args=project.default_args(),
         catchup=False,
         max_active_runs=1,
         params=export_params(export),
