@@ -8,13 +8,15 @@ the bucket, its role (source or staging) and the connection.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal, cast
 
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ingest.errors import PermanentIngestError, StoreAccessError, StoreUnavailableError
-from encord_provider.storage import probe
+from encord_provider.storage import probe, registry
 from encord_provider.storage.base import ConditionalStore, ObjectStore
 from encord_provider.storage.errors import ConnectionConfigError
 from encord_provider.storage.factory import bucket_uri, open_store
@@ -24,6 +26,8 @@ Role = Literal["source", "staging"]
 
 def source_store(pipeline: IngestPipeline) -> ObjectStore:
     source = pipeline.source
+    if source.is_local:  # rooted at the directory, so keys (and the ledger) are relative to it
+        return registry.by_cloud(source.cloud, "source").open(source.bucket, None, None)  # type: ignore[no-any-return]
     extra = {"bucket_region": source.bucket_region} if source.bucket_region else {}
     return open_store(source.bucket_url, conn_id=source.conn_id, endpoint_url=source.endpoint_url, **extra)
 
@@ -86,6 +90,10 @@ def naming_the_bucket(pipeline: IngestPipeline, role: Role) -> Iterator[None]:
 
 
 def checked_source(pipeline: IngestPipeline) -> ObjectStore:
+    if pipeline.source.is_local and not os.path.isdir(pipeline.source.bucket):
+        raise StoreUnavailableError(  # transient: an NFS mount may not be up yet
+            f"source directory {pipeline.source.bucket} does not exist on this worker ({socket.gethostname()})"
+        )
     with naming_the_bucket(pipeline, "source"):
         store = source_store(pipeline)
         probe.probe(store, pipeline.source.prefix)
