@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import requests
-from demo.media import dicom_series, image_bytes, mp4_bytes, pdf_bytes, wav_bytes
 from encord.exceptions import EncordException
 from encord.orm.storage import StorageItemType
 from encord.storage import StorageFolder
 from encord.user_client import EncordUserClient
+
+from demo.media import dicom_series, image_bytes, mp4_bytes, pdf_bytes, wav_bytes
 
 NIFTI = b"\x1f\x8b\x08\x00" + b"\x00" * 64
 
