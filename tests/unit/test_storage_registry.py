@@ -82,7 +82,9 @@ def test_an_entry_cannot_take_another_backends_scheme() -> None:
 def test_unknown_scheme_is_refused_until_registered() -> None:
     with pytest.raises(UnsupportedUriError, match=r"expected one of s3://, gs://, az://, file://"):
         parse_uri("mem://b/k")
-    with pytest.raises(PipelinesConfigError, match=r"source.cloud: Input should be 's3', 'gcs', 'azure' or 'local'"):
+    with pytest.raises(
+        PipelinesConfigError, match=r"source.cloud: Input should be 's3', 'gcs', 'azure' or 'local'"
+    ):
         parse_pipelines(PIPELINES)
 
 
