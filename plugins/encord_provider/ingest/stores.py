@@ -55,6 +55,11 @@ def ledger_prefix(pipeline: IngestPipeline) -> str:
     return staging_key(pipeline, "ledger", pipeline.name)
 
 
+def uploads_prefix(pipeline: IngestPipeline) -> str:
+    """Where a local source keeps one upload marker per source entry (ingest.local_upload)."""
+    return staging_key(pipeline, "local-uploads", pipeline.name)
+
+
 def lease_key(pipeline: IngestPipeline) -> str:
     return f"{ledger_prefix(pipeline)}/lease.json"
 
