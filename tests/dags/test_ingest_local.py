@@ -86,9 +86,13 @@ def _config(root: Path) -> dict[str, Any]:
         "encord_conn_id": "encord_test",
         "folder": {"name": f"local-{tag}"},
         "datasets": [{"title": f"local-dataset-{tag}"}],
-        "chunking": {"max_entries": 4, "image_modes": [
-            {"match": "in/groups/**", "mode": "group"}, {"match": "in/sequences/**", "mode": "sequence"},
-        ]},  # fmt: skip
+        "chunking": {
+            "max_entries": 4,
+            "image_modes": [
+                {"match": "in/groups/**", "mode": "group"},
+                {"match": "in/sequences/**", "mode": "sequence"},
+            ],
+        },  # fmt: skip
         "staging": {"uri": "s3://staging/encord", "conn_id": "aws_test"},
         "task_retries": 0,
     }
@@ -104,7 +108,9 @@ def _slots(emulator: Any) -> int:
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str, encord_emulator: Any) -> Iterator[LocalRun]:
+def local_run(
+    tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str, encord_emulator: Any
+) -> Iterator[LocalRun]:
     reset_moto(moto_endpoint)
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="testing",
                       aws_secret_access_key="testing")  # fmt: skip
@@ -127,7 +133,9 @@ def local_run(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str, enco
         slots_first = _slots(encord_emulator)
         second = run_dag(DAG_ID)
         assert second.state == "success", task_states(second)
-        yield LocalRun(config, root, files, first, second, items, slots_first, _slots(encord_emulator), client)
+        yield LocalRun(
+            config, root, files, first, second, items, slots_first, _slots(encord_emulator), client
+        )
 
 
 def _item_of(run: LocalRun, data_type: str) -> Any:
@@ -177,5 +185,8 @@ def test_every_file_is_accounted_for_and_a_rerun_uploads_nothing(local_run: Loca
         dataset_rows={dataset_hash: list(local_run.client.get_dataset(dataset_hash).data_rows)},
     )  # fmt: skip
     assert (tally.registered, tally.rejected, tally.registered_twice, tally.lost) == (
-        len(local_run.files) - 1, 1, 0, 0
+        len(local_run.files) - 1,
+        1,
+        0,
+        0,
     )

@@ -99,11 +99,14 @@ class SourceConfig(_Strict):
         if isinstance(data, dict) and data.get("cloud") == LOCAL_CLOUD:
             data = dict(data)
             path = data.get("path")
-            if data.get("bucket") not in (None, path):
-                raise ValueError("a local source names its directory in 'path', not 'bucket'")
             if not isinstance(path, str) or not path:
+                if data.get("bucket") is not None:
+                    raise ValueError("a local source names its directory in 'path', not 'bucket'")
                 raise ValueError("a local source needs 'path': the absolute directory on the worker")
-            data["bucket"] = check_local_path(path)
+            directory = check_local_path(path)
+            if data.get("bucket") not in (None, directory):  # a dumped config carries both
+                raise ValueError("a local source names its directory in 'path', not 'bucket'")
+            data["bucket"] = directory
         return data
 
     @field_validator("bucket")
