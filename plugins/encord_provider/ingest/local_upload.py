@@ -16,7 +16,8 @@ an upload id):
   earlier upload (registered); one with another token was uploaded before the ledger knew (a duplicate);
 - after an ambiguous failure (a 5xx, a dropped connection) the folder is asked again; an entry not there is
   sent again only once its intent is `unknown_job_settle_minutes` old (the earlier registration may still be
-  running), with a new token and attempt. Encord refusing a file fails it (rejected after `max_attempts`).
+  running), with a new token and attempt. Encord refusing a file fails it (rejected after `max_attempts`);
+  a retry of the same chunk reports the refusal again, the next run's chunk sends the file again.
 
 Plain Python over the staging store, the ledger, the source directory and `EncordApi`.
 """
@@ -99,6 +100,7 @@ class UploadMarker:
     title: str
     token: str
     intent_at: str
+    chunk: str  # the chunk plan that made the attempt (a retry of that chunk does not resend a refused file)
     attempt: int = 1
     outcome: Outcome = "uploading"
     item_uuid: str | None = None
@@ -174,6 +176,8 @@ class LocalChunkUpload:
                 self._write_marker(_replace(marker, outcome="registered", item_uuid=item_uuid), marker)
             state = ObjectState.REGISTERED if ours else ObjectState.DUPLICATE
             return self._records(entry, objects, state, item_uuid=item_uuid)
+        if marker is not None and marker.outcome == "refused" and marker.chunk == self.plan_uri:
+            return self._records(entry, objects, ObjectState.FAILED, error=marker.error, failed=True)
         if marker is not None and marker.outcome == "uploading":
             if marker.age_seconds(_now()) < self.settle_seconds:
                 return None
@@ -185,7 +189,7 @@ class LocalChunkUpload:
 
     def _upload(self, entry: UploadEntry, objects: list[PlannedObject], uid: str, attempt: int,
                 replacing: UploadMarker | None) -> list[LedgerRecord] | None:  # fmt: skip
-        intent = UploadMarker(uid, entry.title, uuid.uuid4().hex, _now().isoformat(), attempt)
+        intent = UploadMarker(uid, entry.title, uuid.uuid4().hex, _now().isoformat(), self.plan_uri, attempt)
         try:
             intent = self._write_marker(intent, replacing)  # before any byte leaves
         except PreconditionFailedError:
