@@ -89,3 +89,15 @@ def test_the_directory_must_exist_when_a_run_starts(tmp_path: Path) -> None:
     assert [r.key for r in source_store(pipeline).list_objects("raw/")] == [
         "raw/a.jpg"
     ]  # keys relative to path
+
+
+def test_the_polling_trigger_lists_the_directory_with_the_pipelines_keys(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from encord_provider.ledger.watermark import PollWindow
+    from encord_provider.triggers.bucket_poll import poll_once
+
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "a.jpg").write_bytes(b"x")
+    fresh = poll_once("file", str(tmp_path), "raw/", None, None, PollWindow(None, timedelta(0)))
+    assert [r.key for r in fresh] == ["raw/a.jpg"]

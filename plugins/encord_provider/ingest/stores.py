@@ -16,10 +16,10 @@ from typing import Literal, cast
 
 from encord_provider.config.ingest import IngestPipeline
 from encord_provider.ingest.errors import PermanentIngestError, StoreAccessError, StoreUnavailableError
-from encord_provider.storage import probe, registry
+from encord_provider.storage import probe
 from encord_provider.storage.base import ConditionalStore, ObjectStore
 from encord_provider.storage.errors import ConnectionConfigError
-from encord_provider.storage.factory import bucket_uri, open_store
+from encord_provider.storage.factory import bucket_uri, open_bucket, open_store
 
 Role = Literal["source", "staging"]
 
@@ -27,7 +27,7 @@ Role = Literal["source", "staging"]
 def source_store(pipeline: IngestPipeline) -> ObjectStore:
     source = pipeline.source
     if source.is_local:  # rooted at the directory, so keys (and the ledger) are relative to it
-        return registry.by_cloud(source.cloud, "source").open(source.bucket, None, None)  # type: ignore[no-any-return]
+        return open_bucket(source.scheme, source.bucket)
     extra = {"bucket_region": source.bucket_region} if source.bucket_region else {}
     return open_store(source.bucket_url, conn_id=source.conn_id, endpoint_url=source.endpoint_url, **extra)
 
