@@ -242,9 +242,11 @@ class EncordApi(EncordCalls):
         from encord.exceptions import CloudUploadError, EncordException
 
         folder = self._folder(folder_uuid)
-        call = upload_call(folder, data_type, paths, title, client_metadata)
         try:
+            call = upload_call(folder, data_type, paths, title, client_metadata)
             return str(self.write_once(call, f"upload {data_type} {title!r} into folder {folder_uuid}"))
+        except ValueError as err:  # the SDK's own check, before any request (e.g. a text type it cannot send)
+            raise UploadRefusedError(f"the SDK cannot upload {title!r}: {err}") from err
         except CloudUploadError as err:
             raise EncordUnavailableError(f"upload of {title!r} to its signed URL failed: {err}") from err
         except EncordException as err:
