@@ -197,3 +197,49 @@ def test_every_file_is_accounted_for_and_a_rerun_uploads_nothing(local_run: Loca
         0,
         0,
     )
+
+
+def test_a_retry_after_a_kill_mid_upload_finds_the_item_and_uploads_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_client: Any, encord_emulator: Any
+) -> None:
+    """The register task dies right after Encord registered the first entry, before the ledger knew. The
+    retry finds that item by its upload evidence instead of uploading the file again."""
+    from encord_provider.encord_api import EncordApi
+
+    from demo.media import image_bytes
+
+    s3_client.create_bucket(Bucket="staging")
+    root = tmp_path / "scans"
+    files = {f"in/img_{i}.jpg": image_bytes(8, 8, (i, 0, 0)) for i in range(3)}
+    for key, data in files.items():
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(data)
+    config = {**_config(root), "task_retries": 1, "retry_delay_seconds": 1}
+    (tmp_path / "pipelines.yaml").write_text(yaml.safe_dump({"pipelines": [config], "projects": []}))
+    monkeypatch.setenv("ENCORD_PIPELINES_FILE", str(tmp_path / "pipelines.yaml"))
+    real_upload, killed = EncordApi.upload_files, []
+
+    def upload_then_die(self: EncordApi, *args: Any, **kwargs: Any) -> str:
+        item = real_upload(self, *args, **kwargs)
+        if not killed:
+            killed.append(item)
+            raise SystemExit("worker killed right after Encord registered the upload")
+        return item
+
+    monkeypatch.setattr(EncordApi, "upload_files", upload_then_die)
+    slots_before = _slots(encord_emulator)
+    dag_run = run_dag(DAG_ID)
+    assert dag_run.state == "success", task_states(dag_run)
+    (register,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "register"]
+    assert register.try_number == 2
+    assert _slots(encord_emulator) - slots_before == len(files)  # the killed upload was not sent again
+    client = encord_emulator.client()
+    folder = client.get_storage_folder(uuid.UUID(xcom(dag_run, "prepare")["folder_uuid"]))
+    records = ledger_records(config)
+    assert killed[0] in {r.item_uuid for r in records.values()}
+    (dataset_hash,) = xcom(dag_run, "prepare")["dataset_hashes"]
+    tally = check_exactly_once(
+        bucket_keys=files, ledger_records=records, folder_items=list(folder.list_items()),
+        dataset_rows={dataset_hash: list(client.get_dataset(dataset_hash).data_rows)},
+    )  # fmt: skip
+    assert (tally.registered, tally.registered_twice, tally.lost) == (3, 0, 0)
