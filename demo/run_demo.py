@@ -164,6 +164,9 @@ def main() -> None:
         report = _show_report(moto.url, second["finalize"])
         client = emulator.client()
         encord = _show_encord(client, first["prepare"])
+        from demo.local_import import run_local_import
+
+        run_local_import(client)
         print("\n== Where things are")
         print(
             f"   manifests + chunk plans: s3://demo-staging/encord/runs/{PIPELINE}/<run id>/plan-<attempt>/chunks/"

@@ -4,7 +4,8 @@ Given what is in the bucket, in the Encord folder, in each dataset and in the le
 
 1. every expected bucket object ends either registered once (linked to an item that exists in the folder)
    or rejected with a reason;
-2. the folder holds no URL twice, and no item that the ledger does not know (a twin registration);
+2. the folder holds no URL twice (for files uploaded from a local source: no upload id, which the item's
+   client metadata `encord_ingest.upload` names), and no item that the ledger does not know (a twin);
 3. each dataset holds each item once, and exactly the items the ledger says are linked (plus, at most,
    the kept items of objects since deleted from the bucket: state `deleted`, see `bucket_changes`);
 4. the ledger agrees with Encord (every item uuid it names exists in the folder).
@@ -48,6 +49,15 @@ def _state(record: Any) -> str:
     return str(getattr(record, "state", ""))
 
 
+def _source_of(item: Any) -> str | None:
+    """What identifies the item's source: its URL, or the upload id of a file uploaded from a local source."""
+    if getattr(item, "url", None):
+        return str(item.url)
+    metadata = getattr(item, "client_metadata", None) or {}
+    upload = (metadata.get("encord_ingest") or {}).get("upload") if isinstance(metadata, dict) else None
+    return f"upload:{upload['id']}" if isinstance(upload, dict) and upload.get("id") else None
+
+
 def check_exactly_once(
     *,
     bucket_keys: Iterable[str],
@@ -64,7 +74,7 @@ def check_exactly_once(
     tally = Tally()
     items = list(folder_items)
     item_uuids = Counter(str(item.uuid) for item in items)
-    urls = Counter(item.url for item in items if getattr(item, "url", None))
+    urls = Counter(source for item in items if (source := _source_of(item)))
     for url, count in urls.items():
         if count > 1:
             tally.registered_twice += count - 1

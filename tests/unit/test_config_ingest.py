@@ -59,7 +59,11 @@ def test_unknown_key_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("cloud: s3", "cloud: dropbox", "pipelines[0].source.cloud: Input should be 's3', 'gcs' or 'azure'"),
+        (
+            "cloud: s3",
+            "cloud: dropbox",
+            "pipelines[0].source.cloud: Input should be 's3', 'gcs', 'azure' or 'local'",
+        ),
         ("bucket: media", "bucket: s3://media", "must be a bare bucket name"),
         ("{title: demo-aws}", "{title: a, uuid: b}", "pipelines[0].integration: give exactly one"),
         (

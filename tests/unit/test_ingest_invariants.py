@@ -57,3 +57,24 @@ def test_each_violation_is_reported(records: dict, items: list, rows: list, need
             folder_items=items,
             dataset_rows={"d": [NS(backing_item_uuid=u) for u in rows]},
         )
+
+
+def _uploaded(uuid: str, upload_id: str) -> NS:
+    """An item uploaded from a local source: no URL, its upload id in the client metadata."""
+    return NS(
+        uuid=uuid, url=None, client_metadata={"encord_ingest": {"upload": {"id": upload_id, "token": uuid}}}
+    )
+
+
+def test_a_local_file_uploaded_twice_is_found_by_its_upload_id() -> None:
+    with pytest.raises(AssertionError, match="upload:id-a 2 times"):
+        check_exactly_once(
+            bucket_keys=["a"], ledger_records={"a": _rec("linked", "u1"), "a2": _rec("linked", "u2")},
+            folder_items=[_uploaded("u1", "id-a"), _uploaded("u2", "id-a")],
+            dataset_rows={"d": [NS(backing_item_uuid="u1"), NS(backing_item_uuid="u2")]},
+        )  # fmt: skip
+    tally = check_exactly_once(
+        bucket_keys=["a"], ledger_records={"a": _rec("linked", "u1")}, folder_items=[_uploaded("u1", "id-a")],
+        dataset_rows={"d": [NS(backing_item_uuid="u1")]},
+    )  # fmt: skip
+    assert tally.registered == 1 and tally.registered_twice == 0

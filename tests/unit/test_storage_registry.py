@@ -54,7 +54,7 @@ def mem_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[reg
 
 def test_the_four_backends_and_their_names() -> None:
     assert registry.schemes() == ("s3", "gs", "az", "file")
-    assert registry.clouds("source") == ("s3", "gcs", "azure")
+    assert registry.clouds("source") == ("s3", "gcs", "azure", "local")
     assert registry.schemes("staging") == ("s3", "gs", "az")
     assert registry.schemes("export") == ("s3", "gs", "az", "file")
     assert [registry.find(alias).scheme for alias in ("GCS", "abfs", "wasb")] == ["gs", "az", "az"]  # type: ignore[union-attr]
@@ -82,7 +82,9 @@ def test_an_entry_cannot_take_another_backends_scheme() -> None:
 def test_unknown_scheme_is_refused_until_registered() -> None:
     with pytest.raises(UnsupportedUriError, match=r"expected one of s3://, gs://, az://, file://"):
         parse_uri("mem://b/k")
-    with pytest.raises(PipelinesConfigError, match=r"source.cloud: Input should be 's3', 'gcs' or 'azure'"):
+    with pytest.raises(
+        PipelinesConfigError, match=r"source.cloud: Input should be 's3', 'gcs', 'azure' or 'local'"
+    ):
         parse_pipelines(PIPELINES)
 
 

@@ -78,5 +78,19 @@ ConnId = Annotated[str, AfterValidator(check_conn_id)]
 OptionalConnId = Annotated[str | None, AfterValidator(check_conn_id)]
 HttpUrl = Annotated[str | None, AfterValidator(check_http_url)]
 Regex = Annotated[str | None, AfterValidator(check_regex)]
+LOCAL_CLOUD = "local"  # `source.cloud` of a directory on the worker (storage.registry's file:// backend)
+
+
+def check_local_path(value: str) -> str:
+    """An absolute directory path, checked for syntax only: it must exist on the worker at run time."""
+    if "\x00" in value or not value.startswith("/") or "://" in value:
+        raise ValueError(
+            f"path {value!r} must be an absolute directory path on the worker, e.g. /mnt/nfs/scans"
+        )
+    if any(part == ".." for part in value.split("/")):
+        raise ValueError(f"path {value!r} must not contain '..'")
+    return value.rstrip("/") or "/"
+
+
 Cloud = Annotated[str, AfterValidator(check_source_cloud)]  # s3, gcs, azure: see storage.registry
 DataTypeName = Annotated[str, AfterValidator(check_data_type)]  # image, video, dicom...: manifests.datatypes

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
-from encord_provider.config.checks import Cloud, ConnId, DataTypeName, HttpUrl, OptionalConnId, Regex
+from encord_provider.config.checks import (
+    LOCAL_CLOUD,
+    Cloud,
+    ConnId,
+    DataTypeName,
+    HttpUrl,
+    OptionalConnId,
+    Regex,
+    check_local_path,
+)
 from encord_provider.config.listing import ListingConfig
 from encord_provider.config.run_controls import ApprovalConfig, DeadlineConfig
 from encord_provider.config.schedule import Schedule
@@ -57,10 +66,15 @@ class SourceFilters(_Strict):
 
 
 class SourceConfig(_Strict):
-    """The bucket (or container) and prefix to onboard."""
+    """The bucket (or container) and prefix to onboard, or with `cloud: local` a directory on the worker
+    (an NFS mount, a local disk) whose files are uploaded into Encord-hosted storage."""
 
     cloud: Cloud
     bucket: str = Field(min_length=1)
+    path: str | None = Field(
+        None, description="cloud local only: the absolute directory path on the worker (it must exist when "
+        "a run starts; it is not checked when the file is parsed)."
+    )  # fmt: skip
     prefix: str = ""
     conn_id: OptionalConnId = Field(
         None,
@@ -78,9 +92,28 @@ class SourceConfig(_Strict):
         default_factory=lambda: ListingConfig.model_validate({}), description="LIST requests or an inventory."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _local_path_is_the_bucket(cls, data: object) -> object:
+        """A local source names its directory in `path`; the store sees it as its bucket."""
+        if isinstance(data, dict) and data.get("cloud") == LOCAL_CLOUD:
+            data = dict(data)
+            path = data.get("path")
+            if not isinstance(path, str) or not path:
+                if data.get("bucket") is not None:
+                    raise ValueError("a local source names its directory in 'path', not 'bucket'")
+                raise ValueError("a local source needs 'path': the absolute directory on the worker")
+            directory = check_local_path(path)
+            if data.get("bucket") not in (None, directory):  # a dumped config carries both
+                raise ValueError("a local source names its directory in 'path', not 'bucket'")
+            data["bucket"] = directory
+        return data
+
     @field_validator("bucket")
     @classmethod
-    def _check_bucket(cls, value: str) -> str:
+    def _check_bucket(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("cloud") == LOCAL_CLOUD:
+            return value
         if "/" in value or "://" in value:
             raise ValueError(f"bucket {value!r} must be a bare bucket name (put the path in 'prefix')")
         return value
@@ -99,6 +132,10 @@ class SourceConfig(_Strict):
             raise ValueError(f"bucket: {problem}")
         if self.bucket_region and self.cloud != "s3":
             raise ValueError(f"bucket_region applies to s3 sources only, not {self.cloud!r}")
+        if self.path is not None and self.cloud != LOCAL_CLOUD:
+            raise ValueError(f"'path' is for local sources only; a {self.cloud} source names its 'bucket'")
+        if self.cloud == LOCAL_CLOUD and (self.conn_id or self.endpoint_url):
+            raise ValueError("a local source reads a directory: it takes no conn_id or endpoint_url")
         self.listing.check_cloud(self.cloud)
         return self
 
@@ -111,6 +148,11 @@ class SourceConfig(_Strict):
     @property
     def bucket_url(self) -> str:
         return f"{self.scheme}://{self.bucket}"
+
+    @property
+    def is_local(self) -> bool:
+        """Files on the worker, uploaded into Encord-hosted storage (not registered from a bucket)."""
+        return self.cloud == LOCAL_CLOUD
 
 
 class IntegrationRef(_Strict):
@@ -383,7 +425,9 @@ class IngestPipeline(_Strict):
     name: str = Field(pattern=NAME_PATTERN, description="Used in DAG ids: encord_ingest__<name>.")
     source: SourceConfig
     encord_conn_id: ConnId = "encord_default"
-    integration: IntegrationRef
+    integration: IntegrationRef | None = Field(
+        None, description="Required for bucket sources; a local source uploads to Encord and takes none."
+    )
     folder: FolderConfig
     datasets: list[DatasetConfig] = Field(default_factory=list)
     schedule: Schedule = Field(DEFAULT_SCHEDULE, description="Cron / preset; null = manual or events only.")
@@ -422,6 +466,16 @@ class IngestPipeline(_Strict):
     def _check_trigger_cloud(self) -> IngestPipeline:
         if self.trigger.mode == "s3_events" and self.source.cloud != "s3":
             raise ValueError(f"trigger mode 's3_events' needs an s3 source, not {self.source.cloud!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_integration(self) -> IngestPipeline:
+        if self.source.is_local and self.integration is not None:
+            raise ValueError(
+                "a local source uploads its files into Encord-hosted storage: remove 'integration'"
+            )
+        if not self.source.is_local and self.integration is None:
+            raise ValueError(f"'integration' is required: it lets Encord read the {self.source.cloud} bucket")
         return self
 
     @property

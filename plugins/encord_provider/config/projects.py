@@ -6,9 +6,8 @@ Plain pydantic v2, no Airflow: DAG files build one DAG per entry without doing a
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import re
+from datetime import timedelta
 from string import Formatter
 from typing import Literal
 

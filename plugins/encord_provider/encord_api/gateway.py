@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -26,7 +27,14 @@ from encord_provider.config.ingest import DatasetConfig, FolderConfig, Integrati
 from encord_provider.encord_api.calls import RetryPolicy
 from encord_provider.encord_api.jobs import JobState, UploadJobWatch
 from encord_provider.encord_api.project_setup import ProjectSetupCalls
-from encord_provider.ingest.errors import AmbiguousWriteError, EncordTargetError, EncordUnavailableError
+from encord_provider.encord_api.uploads import upload_call, upload_evidence
+from encord_provider.ingest.errors import (
+    AmbiguousWriteError,
+    EncordTargetError,
+    EncordUnavailableError,
+    UploadRefusedError,
+)
+from encord_provider.manifests.datatypes import DataType
 
 if TYPE_CHECKING:
     from encord.project import Project
@@ -217,6 +225,49 @@ class EncordApi(ProjectSetupCalls):
             partial(self.upload_job, folder_uuid, job_id),
             interval=interval, timeout=timeout, max_consecutive_errors=max_consecutive_errors,
         )  # fmt: skip
+
+    # -- Encord-hosted uploads (local sources) ---------------------------------------------------
+
+    def upload_files(
+        self,
+        folder_uuid: str,
+        data_type: DataType,
+        paths: list[Path],
+        title: str,
+        client_metadata: dict[str, Any],
+    ) -> str:
+        """Upload local files as one item through the SDK's `StorageFolder` upload call; its uuid.
+
+        Never re-sent after a 5xx or a dropped connection (`AmbiguousWriteError`: the item may exist; the
+        caller looks for its upload evidence). Encord refusing the file raises `UploadRefusedError`; a PUT
+        to the signed URL that kept failing registered nothing (`EncordUnavailableError`)."""
+        from encord.exceptions import CloudUploadError, EncordException
+
+        folder = self._folder(folder_uuid)
+        try:
+            call = upload_call(folder, data_type, paths, title, client_metadata)
+            return str(self.write_once(call, f"upload {data_type} {title!r} into folder {folder_uuid}"))
+        except ValueError as err:  # the SDK's own check, before any request (e.g. a text type it cannot send)
+            raise UploadRefusedError(f"the SDK cannot upload {title!r}: {err}") from err
+        except CloudUploadError as err:
+            raise EncordUnavailableError(f"upload of {title!r} to its signed URL failed: {err}") from err
+        except EncordException as err:
+            if type(err) is EncordException and "errors occurred" in str(
+                err
+            ):  # the registration job's unit error
+                raise UploadRefusedError(f"Encord refused {title!r}: {err}") from err
+            raise
+
+    def upload_evidence(self, folder_uuid: str) -> dict[str, tuple[str, str]]:
+        """Upload id -> (item uuid, token) of every item of the folder uploaded by a local source."""
+        folder = self._folder(folder_uuid)
+        items = self.read(lambda: list(folder.list_items(page_size=LIST_PAGE)), "list folder items")
+        found: dict[str, tuple[str, str]] = {}
+        for item in items:
+            evidence = upload_evidence(item)
+            if evidence is not None:
+                found.setdefault(evidence[0], (str(item.uuid), evidence[1]))
+        return found
 
     # -- items and data rows ---------------------------------------------------------------------
 

@@ -58,3 +58,7 @@ class LeaseHeldError(TransientIngestError):
 
 class LeaseLostError(PermanentIngestError):
     """This run's lease expired and another run took it over; this run must stop writing."""
+
+
+class UploadRefusedError(PermanentIngestError):
+    """Encord refused an uploaded file (its registration reported a unit error): the file is rejected."""

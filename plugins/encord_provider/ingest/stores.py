@@ -8,6 +8,8 @@ the bucket, its role (source or staging) and the connection.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal, cast
@@ -17,13 +19,15 @@ from encord_provider.ingest.errors import PermanentIngestError, StoreAccessError
 from encord_provider.storage import probe
 from encord_provider.storage.base import ConditionalStore, ObjectStore
 from encord_provider.storage.errors import ConnectionConfigError
-from encord_provider.storage.factory import bucket_uri, open_store
+from encord_provider.storage.factory import bucket_uri, open_bucket, open_store
 
 Role = Literal["source", "staging"]
 
 
 def source_store(pipeline: IngestPipeline) -> ObjectStore:
     source = pipeline.source
+    if source.is_local:  # rooted at the directory, so keys (and the ledger) are relative to it
+        return open_bucket(source.scheme, source.bucket)
     extra = {"bucket_region": source.bucket_region} if source.bucket_region else {}
     return open_store(source.bucket_url, conn_id=source.conn_id, endpoint_url=source.endpoint_url, **extra)
 
@@ -49,6 +53,11 @@ def staging_key(pipeline: IngestPipeline, *parts: str) -> str:
 
 def ledger_prefix(pipeline: IngestPipeline) -> str:
     return staging_key(pipeline, "ledger", pipeline.name)
+
+
+def uploads_prefix(pipeline: IngestPipeline) -> str:
+    """Where a local source keeps one upload marker per source entry (ingest.local_upload)."""
+    return staging_key(pipeline, "local-uploads", pipeline.name)
 
 
 def lease_key(pipeline: IngestPipeline) -> str:
@@ -86,6 +95,10 @@ def naming_the_bucket(pipeline: IngestPipeline, role: Role) -> Iterator[None]:
 
 
 def checked_source(pipeline: IngestPipeline) -> ObjectStore:
+    if pipeline.source.is_local and not os.path.isdir(pipeline.source.bucket):
+        raise StoreUnavailableError(  # transient: an NFS mount may not be up yet
+            f"source directory {pipeline.source.bucket} does not exist on this worker ({socket.gethostname()})"
+        )
     with naming_the_bucket(pipeline, "source"):
         store = source_store(pipeline)
         probe.probe(store, pipeline.source.prefix)

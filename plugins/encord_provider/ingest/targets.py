@@ -137,7 +137,8 @@ def resolve_targets(pipeline: IngestPipeline, api: EncordApi, staging: ObjectSto
     is the pipeline's ledger, or a function giving its shards one by one (only one is in memory)."""
     key = resources_key(pipeline)
     known = Resources.read(staging, key)
-    integration_id = api.integration_id(pipeline.integration)
+    # a local source uploads into Encord-hosted storage: no cloud integration
+    integration_id = api.integration_id(pipeline.integration) if pipeline.integration else ""
     remembered_folder = known.folders.get(pipeline.folder.name)
     folder_uuid, how = resolve_folder(api, pipeline.folder, remembered_folder)
     reconciled: dict[str, Any] = {}

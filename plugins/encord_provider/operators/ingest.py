@@ -31,6 +31,7 @@ from encord_provider.ingest.lease import PipelineLease
 from encord_provider.ingest.ledger_split import current_ledger_prefixes, split_ledger
 from encord_provider.ingest.link import link_ready_items, resolve_duplicates
 from encord_provider.ingest.listing_scope import note_full_listing
+from encord_provider.ingest.local_upload import LocalChunkUpload
 from encord_provider.ingest.plan import RunOptions, advance_watermark, plan_run, plan_summary_key, run_prefix
 from encord_provider.ingest.reconcile import EarlierJobs
 from encord_provider.ingest.report import (
@@ -59,6 +60,7 @@ from encord_provider.ingest.stores import (
     naming_the_bucket,
     source_store,
     staging_store,
+    uploads_prefix,
 )
 from encord_provider.ingest.targets import mark_datasets_complete, resolve_targets
 from encord_provider.ledger import Ledger, ObjectState
@@ -434,9 +436,25 @@ class EncordRegisterChunkOperator(BaseOperator):
         with fail_fast():
             chunks = self._chunks()
             for index in range(position, len(chunks)):
+                if self._pipeline.source.is_local:  # uploaded file by file, no upload job to wait on
+                    done = [*done, self._upload_local(chunks[index])]
+                    continue
                 registration = self._registration(chunks[index])
                 done = [*done, self._follow(registration, registration.next_step(), index, done)]
             return self._result(done)
+
+    def _upload_local(self, chunk: ChunkRef) -> dict[str, Any]:
+        """A local source's chunk: each entry through the SDK's upload calls (`ingest.local_upload`)."""
+        pipeline, targets = self._pipeline, dict(self.targets)  # type: ignore[arg-type]
+        staging = _staging(pipeline)
+        renew(pipeline, staging, targets)
+        upload = LocalChunkUpload(
+            staging=staging, ledger=Ledger(staging, chunk.ledger_prefix).scan(), api=EncordApi.from_connection(pipeline.encord_conn_id),
+            source=source_store(pipeline), plan_uri=chunk.plan_uri, plan=read_plan(staging, chunk.plan_uri),
+            folder_uuid=targets["folder_uuid"], markers_prefix=uploads_prefix(pipeline),
+            settle_seconds=pipeline.registration.unknown_job_settle_minutes * 60, max_attempts=pipeline.ledger.max_attempts,
+        )  # fmt: skip
+        return self._summary(upload, "", DONE, upload.run())
 
     def _result(self, done: list[dict[str, Any]]) -> Any:
         """One summary for a chunk-plan URI (as before batches), a list of them for a batch."""
@@ -507,7 +525,7 @@ class EncordRegisterChunkOperator(BaseOperator):
         return self._summary(registration, job_id, state.status, records)
 
     def _summary(
-        self, registration: ChunkRegistration, job_id: str, status: str, records: list[Any]
+        self, registration: ChunkRegistration | LocalChunkUpload, job_id: str, status: str, records: list[Any]
     ) -> dict[str, Any]:
         counts = {str(s): sum(1 for r in records if r.state == s) for s in
                   (ObjectState.REGISTERED, ObjectState.DUPLICATE, ObjectState.FAILED, ObjectState.REJECTED)}  # fmt: skip

@@ -67,6 +67,23 @@ def open_store(
     return store
 
 
+def open_bucket(
+    scheme: str,
+    bucket: str,
+    *,
+    conn_id: str | None = None,
+    endpoint_url: str | None = None,
+    **store_kwargs: Any,
+) -> ObjectStore:
+    """The store of a bucket given by parts (config, trigger payloads). A path backend's bucket is its
+    directory (`file://`, a local source's `path`): the store is rooted there, so keys are relative to it."""
+    backend = registry.find(scheme)
+    if backend is not None and backend.path_uris:
+        store: ObjectStore = backend.open(bucket, None, None, **store_kwargs)
+        return store
+    return open_store(bucket_uri(scheme, bucket), conn_id=conn_id, endpoint_url=endpoint_url, **store_kwargs)
+
+
 def bucket_uri(scheme: str, bucket: str) -> str:
     """`s3://bucket`: the URI `open_store` takes for a bucket given by parts (config, trigger payloads)."""
     return f"{scheme}://{bucket}"

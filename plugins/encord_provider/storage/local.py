@@ -38,6 +38,10 @@ class LocalStore:
             raise ValueError(f"key {key!r} escapes the store root {self.bucket}")
         return path
 
+    def local_path(self, key: str) -> Path:
+        """The file behind `key` (what a local source uploads to Encord)."""
+        return self._path(key)
+
     def object_url(self, key: str) -> str:
         return self._path(key).as_uri()
 

@@ -190,7 +190,8 @@ _CLOUDS = (
         store="encord_provider.storage.local:LocalStore",
         opener="encord_provider.storage.local:open_local_store",
         example="file:///path",
-        roles=frozenset({"export", "inventory"}),  # Encord cannot read local files; no conditional staging
+        # a source's files are uploaded to Encord (ingest/local_upload); no conditional staging
+        roles=frozenset({"source", "export", "inventory"}),
         path_uris=True,
     ),
 )

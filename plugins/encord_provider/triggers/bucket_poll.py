@@ -24,7 +24,7 @@ from encord_provider.config.listing import PartitionConfig
 from encord_provider.ingest.listing_scope import ListRange, partition_scope
 from encord_provider.ledger import Ledger
 from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, PollWindow, known_etags
-from encord_provider.storage.factory import bucket_uri, open_store
+from encord_provider.storage.factory import bucket_uri, open_bucket, open_store
 from encord_provider.storage.records import ObjectRecord
 
 MAX_KEYS_IN_EVENT = 20
@@ -43,7 +43,7 @@ def poll_once(
     partitions: dict[str, Any] | None = None,
 ) -> list[ObjectRecord]:  # fmt: skip
     """The objects under `prefix` this poll should announce (and now remembers as announced)."""
-    store = open_store(bucket_uri(scheme, bucket), conn_id=conn_id, endpoint_url=endpoint_url)
+    store = open_bucket(scheme, bucket, conn_id=conn_id, endpoint_url=endpoint_url)
     ranges = poll_ranges(prefix, partitions, window)
     return window.take(
         record

@@ -13,18 +13,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from encord_emulator.clouds import backend_for
 from encord_emulator.clouds.reader import CloudReader
-from encord_emulator.clouds.urls import ObjectLocation, UrlError, parse_object_url
+from encord_emulator.clouds.urls import UrlError, parse_object_url
 from encord_emulator.core.common import new_uuid, now_iso
 from encord_emulator.core.errors import not_found
 from encord_emulator.core.registry import AppState
 from encord_emulator.core.store import Store
-from encord_emulator.services.storage import media, models
+from encord_emulator.services.storage import hosted, media, models
 from encord_emulator.services.storage.models import ITEM_KIND
 
 log = logging.getLogger(__name__)
@@ -206,6 +207,8 @@ class JobRunner:
         if self._cancelled(job["uuid"]) or self.state.stopping.is_set():
             return None, None
         try:
+            if is_hosted(unit):
+                return build_hosted_item(self.state, job, unit), None
             if integration is None:
                 raise UnitFailure("the job names no cloud integration", [c["url"] for c in unit["urls"]])
             return build_item(self.reader, job, integration, unit), None
@@ -296,14 +299,61 @@ def build_item(
     item_type = unit["item_type"]
     trusted = _trusted_metadata(unit.get("metadata"))
     children = [_probe_child(reader, integration, item_type, child, trusted) for child in unit["urls"]]
+    location = backend_for(integration["provider"]).storage_location
+    return _item_doc(job, unit, children, new_uuid(), integration["uuid"], location)
+
+
+def is_hosted(unit: dict[str, Any]) -> bool:
+    """Whether the unit names Encord-hosted uploads (the SDK's ``upload_*`` calls) by placeholder uuid."""
+    return bool(unit["urls"]) and all(child.get("placeholder") for child in unit["urls"])
+
+
+def build_hosted_item(state: AppState, job: dict[str, Any], unit: dict[str, Any]) -> dict[str, Any]:
+    """The item of a unit whose bytes were PUT to Encord-hosted signed URLs (probed like cloud objects).
+    A single file's item takes its placeholder uuid, as the SDK expects; groups and series get a new one."""
+    trusted = _trusted_metadata(unit.get("metadata"))
+    children = [_hosted_child(state, job, unit["item_type"], child, trusted) for child in unit["urls"]]
+    single = len(children) == 1 and unit["item_type"] not in _GROUP_TYPES
+    item_uuid = str(unit["urls"][0]["placeholder"]) if single else new_uuid()
+    item = _item_doc(job, unit, children, item_uuid, None, hosted.STORAGE_LOCATION)
+    item["url"] = None
+    item["hosted_keys"] = [child["key"] for child in children]
+    item["hosted_base_url"] = state.services.get("hosted_base_url")
+    hosted.mark_registered(state, [str(child["placeholder"]) for child in unit["urls"]], item_uuid)
+    return item
+
+
+def _hosted_child(state: AppState, job: dict[str, Any], item_type: str, child: dict[str, Any],
+                  trusted: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    try:
+        stored = hosted.uploaded_child(state, job["folder"], str(child["placeholder"]))
+    except hosted.HostedUploadError as exc:
+        raise UnitFailure(str(exc), [child["url"]]) from None
+    key, size = stored["key"], int(stored["size"])
+    fields: dict[str, Any] = {"url": key, "title": child.get("title"), "bucket": "", "key": key,
+                              "file_size": size, "mime_type": stored["content_type"]}  # fmt: skip
+    child_trusted = {**trusted, **_trusted_metadata(child.get("metadata"))}
+    if child_trusted:
+        return {**fields, **child_trusted}
+    try:
+        fields.update(_probe(lambda length: hosted.read_object(state, key, length), item_type, size))
+    except media.MediaError as exc:
+        raise UnitFailure(f"{exc} ({child.get('title') or key})", [child["url"]]) from None
+    return fields
+
+
+def _item_doc(job: dict[str, Any], unit: dict[str, Any], children: list[dict[str, Any]], item_uuid: str,
+              integration_hash: str | None, storage_location: str) -> dict[str, Any]:  # fmt: skip
+    """The storage item document of a unit whose objects were read (``children``: their probed fields)."""
+    item_type = unit["item_type"]
     first = children[0]
     now = now_iso()
     item: dict[str, Any] = {
-        "uuid": new_uuid(), "parent": job["folder"], "item_type": item_type, "name": unit["title"],
+        "uuid": item_uuid, "parent": job["folder"], "item_type": item_type, "name": unit["title"],
         "description": "", "url": first["url"] if len(children) == 1 and item_type not in _GROUP_TYPES else None,
         "urls": [child["url"] for child in children], "dedup_key": dedup_key([c["url"] for c in children]),
         "client_metadata": unit["client_metadata"], "owner": job["owner"], "created_at": now, "last_edited_at": now,
-        "integration_hash": integration["uuid"], "storage_location": backend_for(integration["provider"]).storage_location,
+        "integration_hash": integration_hash, "storage_location": storage_location,
         "file_size": sum(int(child.get("file_size") or 0) for child in children),
         "mime_type": first.get("mime_type"), "width": first.get("width"), "height": first.get("height"),
         "fps": first.get("fps"), "duration": first.get("duration"), "frame_count": None,
@@ -351,25 +401,25 @@ def _probe_child(reader: CloudReader, integration: dict[str, Any], item_type: st
         fields.update(child_trusted)
         return fields
     try:
-        fields.update(_probe(reader, integration, loc, item_type, info.size))
+        fields.update(_probe(lambda length: reader.read(integration, loc, length), item_type, info.size))
     except media.MediaError as exc:
         raise UnitFailure(f"{exc} ({url})", [url]) from None
     return fields
 
 
-def _probe(
-    reader: CloudReader, integration: dict[str, Any], loc: ObjectLocation, item_type: str, size: int
-) -> dict[str, Any]:
+def _probe(read: Callable[[int | None], bytes], item_type: str, size: int) -> dict[str, Any]:
+    """Media fields of one object; ``read(n)`` returns its first ``n`` bytes (all of it for None)."""
+
     def read_all() -> bytes:
         if size > media.MAX_FULL_READ:
             raise media.MediaError(
                 f"object is larger than {media.MAX_FULL_READ} bytes; give a metadata block"
             )
-        return reader.read(integration, loc)
+        return read(None)
 
     if item_type == "dicomSeries":
         return media.probe_dicom(read_all)
-    head = reader.read(integration, loc, min(media.HEAD_BYTES, size)) if size else b""
+    head = read(min(media.HEAD_BYTES, size)) if size else b""
     if item_type in ("image", "imageGroup", "imageSequence"):
         return media.probe_image(head, read_all)
     if item_type == "video":

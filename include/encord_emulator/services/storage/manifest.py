@@ -109,7 +109,8 @@ def _single_unit(key: str, entry: Any, source: str) -> dict[str, Any]:
     if not isinstance(entry, dict):
         return _bad_entry(source, item_type, "entry must be an object")
     url = entry.get("objectUrl", entry.get("object_url"))
-    unit = _unit(source, item_type, [{"url": url, "title": None}] if isinstance(url, str) else [], entry)
+    child = {"url": url, "title": None, "placeholder": _placeholder(entry)}
+    unit = _unit(source, item_type, [child] if isinstance(url, str) else [], entry)
     if not isinstance(url, str) or not url:
         unit["error"] = "entry has no objectUrl"
         return unit
@@ -149,6 +150,12 @@ def _dicom_unit(entry: Any, source: str) -> dict[str, Any]:
     else:
         return _check_unit(unit)
     return unit
+
+
+def _placeholder(entry: dict[str, Any]) -> str | None:
+    """The placeholder item uuid of a file the SDK uploaded to an Encord-hosted signed URL."""
+    value = entry.get("placeholderItemUuid", entry.get("placeholder_item_uuid"))
+    return str(value) if value else None
 
 
 def _numbered_urls(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -218,7 +225,12 @@ def _structured_group(entry: dict[str, Any], children_key: str) -> dict[str, Any
     children = entry.get(children_key) or entry.get(_snake(children_key)) or []
     converted = dict(entry)
     converted["_urls"] = [
-        {"url": child.get("url"), "title": child.get("title"), "metadata": child.get("imageMetadata")}
+        {
+            "url": child.get("url"),
+            "title": child.get("title"),
+            "metadata": child.get("imageMetadata"),
+            "placeholder": _placeholder(child),
+        }
         for child in children
         if isinstance(child, dict) and isinstance(child.get("url"), str)
     ]

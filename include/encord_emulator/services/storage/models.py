@@ -19,6 +19,7 @@ from encord_emulator.core.common import new_uuid, now_iso
 from encord_emulator.core.errors import invalid_arguments, not_found
 from encord_emulator.core.registry import AppState
 from encord_emulator.core.store import Store
+from encord_emulator.services.storage import hosted
 
 INTEGRATION_KIND = "integration"
 FOLDER_KIND = "folder"
@@ -84,6 +85,8 @@ def public_integration(doc: dict[str, Any]) -> dict[str, Any]:
 
 def signed_url(state: AppState, item: dict[str, Any], child_index: int = 0) -> str | None:
     """A downloadable URL of the item's (first / ``child_index``-th) object on the local stand-in."""
+    if item.get("hosted_keys"):
+        return hosted.signed_get_url(state, item, child_index)
     integration = state.store.get(INTEGRATION_KIND, item.get("integration_hash") or "")
     if integration is None:
         return None

@@ -6,12 +6,15 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
+from encord_emulator.clouds import hosted as hosted_blobs
 from encord_emulator.core.common import check_page_size, keyset_page, ordered_page, page_cursor, parse_bool
-from encord_emulator.core.errors import invalid_arguments, not_found
-from encord_emulator.core.registry import AppState, Ctx, RequestContext, on_startup
-from encord_emulator.services.storage import models
+from encord_emulator.core.errors import forbidden, invalid_arguments, not_found
+from encord_emulator.core.registry import AppState, Ctx, RequestContext, app_state, on_startup
+from encord_emulator.services.storage import hosted, models
 from encord_emulator.services.storage.jobs import JOB_KIND, job_runner
 from encord_emulator.services.storage.manifest import ManifestError, parse_upload_body
 from encord_emulator.services.storage.models import (
@@ -22,7 +25,14 @@ from encord_emulator.services.storage.models import (
     path_to_root,
 )
 
-router = APIRouter()
+
+def _remember_base_url(request: Request) -> None:
+    """Signed URLs of Encord-hosted objects point at the URL the SDK reached the emulator at."""
+    hosted.remember_base_url(app_state(request), str(request.base_url))
+
+
+router = APIRouter(dependencies=[Depends(_remember_base_url)])
+root_router = APIRouter()
 LONG_POLL_CAP_SECONDS = 25.0
 JsonBody = Annotated[dict[str, Any], Body()]
 
@@ -261,6 +271,50 @@ def patch_item(folder_uuid: str, item_uuid: str, payload: JsonBody,
 
 
 # ---------------------------------------------------------------- upload jobs
+
+
+# ---------------------------------------------------------------- Encord-hosted uploads
+
+
+@router.post("/storage/folders/{folder_uuid}/upload-signed-urls")
+def post_upload_signed_urls(
+    folder_uuid: str, payload: JsonBody, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    """``StorageFolder._get_upload_signed_urls``: a ``Page[UploadSignedUrl]`` of new placeholders."""
+    get_folder_or_404(ctx.store, folder_uuid)
+    slots = hosted.issue_slots(ctx.app, folder_uuid, payload, str(request.base_url))
+    return {"results": slots, "nextPageToken": None}
+
+
+@root_router.put(hosted_blobs.ROUTE + "/{key:path}")
+async def put_hosted_object(key: str, request: Request) -> Response:
+    """The SDK's ``_upload_single_file``: PUT of a file's bytes to its signed URL (no Encord auth header)."""
+    state = app_state(request)
+    _check_signature(state, key, "PUT", request)
+    chunks = [chunk async for chunk in request.stream()]
+    await run_in_threadpool(hosted.receive_upload, state, key, chunks, request.headers.get("content-type"))
+    return Response(status_code=200)
+
+
+@root_router.get(hosted_blobs.ROUTE + "/{key:path}")
+def get_hosted_object(key: str, request: Request) -> Response:
+    """A signed GET URL of an Encord-hosted item (``item.get_signed_url()``, data row file links)."""
+    state = app_state(request)
+    _check_signature(state, key, "GET", request)
+    slot = hosted.slot_of_key(state, key)
+    if slot.get("size") is None:
+        raise not_found(f"nothing was uploaded to {key}")
+    return FileResponse(hosted.hosted_blobs(state).path(key), media_type=slot.get("content_type") or None)
+
+
+def _check_signature(state: AppState, key: str, method: str, request: Request) -> None:
+    params = request.query_params
+    if params.get("method") != method:
+        raise forbidden(f"the signed URL is for {params.get('method')!r}, not {method}")
+    try:
+        hosted.hosted_blobs(state).check(key, method, params.get("expires"), params.get("signature"))
+    except hosted_blobs.SignatureError as exc:
+        raise forbidden(str(exc)) from None
 
 
 @router.post("/storage/folders/{folder_uuid}/data-upload-jobs")
