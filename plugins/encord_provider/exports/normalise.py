@@ -383,4 +383,38 @@ def _plain_coordinates(entry: dict[str, Any]) -> dict[str, Any] | None:
         point = entry["point"]["0"]
         if "z" not in point:
             return {"point": {"0": {"x": point["x"], "y": point["y"]}}}
+    if shape == Shape.POLYGON.value:
+        return _polygon(entry)
     return None
+
+
+def _polygon(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """`PolygonCoordinates.from_dict(entry)` then its two `to_dict`s, on (x, y) tuples instead of points.
+
+    The single polygon's points (sorted by index) and the polygons' contours are kept as they come, except
+    that the single polygon is taken from the first contour when the two disagree, as the SDK does."""
+    single = entry.get("polygon")
+    if isinstance(single, dict):
+        points = [(p["x"], p["y"]) for _, p in sorted((int(key), p) for key, p in single.items())]
+    elif isinstance(single, list):
+        points = [(p["x"], p["y"]) for p in single]
+    elif not single:
+        points = []
+    else:
+        return None  # the SDK's error
+    many = entry.get("polygons") or []
+    if not isinstance(many, list):
+        return None
+    polygons = [
+        [[(ring[i], ring[i + 1]) for i in range(0, len(ring), 2)] for ring in polygon] for polygon in many
+    ]
+    if not points and not polygons:
+        return None  # the SDK's error
+    if not polygons:
+        polygons = [[list(points)]]
+    elif not points or polygons[0][0] != points:
+        points = list(polygons[0][0])
+    return {
+        "polygon": {str(i): {"x": x, "y": y} for i, (x, y) in enumerate(points)},
+        "polygons": [[[c for point in ring for c in point] for ring in polygon] for polygon in polygons],
+    }
