@@ -8,7 +8,8 @@ loop (`bench.export_runs.naive_loop`, 500 rows per bundle) on the same label row
 (`bench.export_world`), each run in a fresh child process, modes interleaved over the repetitions.
 Reported: the wall-time ratio naive/ours (target >= 2x) for ours with every default format and ours with
 Encord JSON only (the naive loop's output); client and emulator CPU per row; peak RSS of each at two row
-counts (ours must not grow with rows). `raw_bundled` (the naive loop without the SDK's object model, not
+counts (ours must not grow with rows); rows/s (median wall) of each mode and how many rows the export's
+normaliser left to the SDK's object model (`exports.normalise`; 0 on these rows). `raw_bundled` (the naive loop without the SDK's object model, not
 something the export does) shows how much of the naive loop is the SDK's parsing and re-rendering.
 
 `python -m bench.bench_export` prints the figures; `--worker N` is the measured child of `writers`.
@@ -158,6 +159,11 @@ def bench_sdk() -> dict[str, Any]:
         "ours_vs_naive": _ratios(runs, "ours", TARGET_RATIO),
         "ours_json_vs_naive": _ratios(runs, "ours_json", TARGET_RATIO),
         "raw_bundled_vs_naive": _ratios(runs, "raw_bundled", None),
+        "rows_rendered_by_sdk": {mode: max(r["rows_rendered_by_sdk"] for r in runs[mode]) for mode in runs},
+        "rows_per_second": {
+            mode: round(runs[mode][0]["rows"] / statistics.median(r["wall_s"] for r in runs[mode]), 1)
+            for mode in runs
+        },  # fmt: skip
         "client_cpu_ms_per_row": {mode: _per_row_ms(r, "client_cpu_s") for mode, r in runs.items()},
         "emulator_cpu_ms_per_row": {mode: _per_row_ms(r, "server_cpu_s") for mode, r in runs.items()},
         "wall_seconds": {mode: [r["wall_s"] for r in mode_runs] for mode, mode_runs in runs.items()},

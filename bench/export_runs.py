@@ -6,7 +6,8 @@
 naive loop's output). `raw_bundled`: the naive loop minus the SDK's object model, to show what that costs.
 
 Child: `python -m bench.export_runs` reads a JSON config on stdin (`mode`, `url`, `private_key`,
-`project_hash`, `emulator_pid`, `workers`) and prints one JSON line: rows, wall and CPU seconds of the
+`project_hash`, `emulator_pid`, `workers`) and prints one JSON line: rows (and, for ours, how many the
+normaliser left to the SDK's object model), wall and CPU seconds of the
 export, the emulator's CPU seconds over the same interval, peak RSS and RSS after imports.
 """
 
@@ -58,7 +59,8 @@ def raw_bundled_loop(project: Any, out: Path) -> int:
     return len(hashes)
 
 
-def our_export(project: Any, out: Path, formats: tuple[str, ...], workers: int) -> int:
+def our_export(project: Any, out: Path, formats: tuple[str, ...], workers: int) -> dict[str, int]:
+    """The export's counts (`label_rows`, and how many rows the normaliser left to the SDK)."""
     from encord_provider.exports.run import ExportSpec, export_labels
     from encord_provider.exports.source import SdkLabelSource
     from encord_provider.storage.local import LocalStore
@@ -67,7 +69,7 @@ def our_export(project: Any, out: Path, formats: tuple[str, ...], workers: int) 
         project="bench", project_hash=project.project_hash, base_prefix="labels", formats=formats
     )
     result = export_labels(LocalStore(out), SdkLabelSource(project, workers=workers), spec)
-    return int(result.counts["label_rows"])
+    return dict(result.counts)
 
 
 def measure(config: dict[str, Any]) -> dict[str, Any]:
@@ -82,17 +84,20 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-export-sdk-") as tmp:
         server_started = process_cpu_seconds(emulator_pid)
         cpu_started, started = time.process_time(), time.perf_counter()
+        counts: dict[str, int] = {}
         if mode == "naive":
             rows = naive_loop(project, Path(tmp))
         elif mode == "raw_bundled":
             rows = raw_bundled_loop(project, Path(tmp))
         else:
-            rows = our_export(project, Path(tmp), FORMATS[mode], int(config["workers"]))
+            counts = our_export(project, Path(tmp), FORMATS[mode], int(config["workers"]))
+            rows = counts["label_rows"]
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         server = process_cpu_seconds(emulator_pid) - server_started
     return {
         "mode": mode,
         "rows": rows,
+        "rows_rendered_by_sdk": counts.get("rows_rendered_by_sdk", 0),
         "wall_s": round(wall, 3),
         "client_cpu_s": round(cpu, 3),
         "server_cpu_s": round(server, 3),

@@ -264,7 +264,10 @@ def _write_rows(source: LabelSource, spec: ExportSpec, work: _Work) -> tuple[Fil
     for rows in ordered_map(lambda page: _fetch_page(source, spec.filters, page), pages, source.workers):
         for row in rows:
             writers.add(row)
-    return writers.close()
+    files, counts = writers.close()
+    # How the source rendered its rows (SdkLabelSource: normalised, or the SDK's fallback), when it says.
+    counts.update(getattr(source, "counts", {}))
+    return files, counts
 
 
 def _write_version(layout: VersionLayout, source: LabelSource, spec: ExportSpec, work: _Work) -> Manifest:

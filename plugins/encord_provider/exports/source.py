@@ -7,9 +7,12 @@ fetched pages go straight to the writers.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from encord_provider.encord_api.label_rows import LabelRowQuery, label_row_dicts
 from encord_provider.exports import label_status
 from encord_provider.exports.model import ExportError, ExportFilters, RowRef, as_utc
 from encord_provider.exports.pages import batched, ordered_map
@@ -17,6 +20,8 @@ from encord_provider.exports.pages import batched, ordered_map
 if TYPE_CHECKING:
     from encord.objects import LabelRowV2
     from encord.project import Project
+
+    from encord_provider.exports.normalise import LabelRowNormaliser
 
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WORKERS = 2
@@ -60,15 +65,21 @@ class SdkLabelSource:
     paging: unfiltered, it returns every row of the project in one response.) A project without a workflow
     is listed in that single call.
 
-    Fetching: `list_label_rows_v2(label_hashes=...)`, then `initialise_labels` of the page in one bundle and
-    `to_encord_dict()`. Rows that have no label row yet (`label_hash` None) are never initialised: that
-    would *create* label rows on the server, an export must not write. With `data_units: all` they are
-    listed and written as empty rows (`exports.label_status`).
+    Fetching: `list_label_rows_v2(label_hashes=...)` (the rows' listing: the SDK renders some fields from
+    it), then the page's label dicts in the request `initialise_labels` makes (`encord_api.label_rows`),
+    rendered as `to_encord_dict()` would by `exports.normalise`, or by the SDK itself (`from_labels_dict`,
+    `to_encord_dict`) for a row shape the normaliser does not know; `counts` says how many went each way.
+    `normalise=False` renders every row through the SDK (`initialise_labels` in one bundle per page), the
+    reference the normaliser is tested against.
+
+    Rows that have no label row yet (`label_hash` None) are never initialised: that would *create* label
+    rows on the server, an export must not write. With `data_units: all` they are listed and written as
+    empty rows (`exports.label_status`).
     """
 
     def __init__(
         self, project: Project, bundle_size: int = DEFAULT_PAGE_SIZE, workers: int = DEFAULT_WORKERS,
-        read: Read[Any] = _once,
+        read: Read[Any] = _once, normalise: bool = True,
     ) -> None:  # fmt: skip
         if bundle_size < 1 or workers < 1:
             raise ValueError("bundle_size and workers must be >= 1")
@@ -76,6 +87,11 @@ class SdkLabelSource:
         self.read = read  # listings go through it (the operator passes `EncordApi.read`)
         self.page_size = bundle_size
         self.workers = workers
+        self.normalise = normalise
+        self.counts: Counter[str] = Counter()
+        """How each fetched row was rendered: `rows_normalised`, `rows_rendered_by_sdk` (the fallback)."""
+        self._counts_lock = threading.Lock()
+        self._normaliser_instance: LabelRowNormaliser | None = None
 
     def ontology(self) -> dict[str, Any]:
         return dict(self.project.ontology_structure.to_dict())
@@ -149,6 +165,25 @@ class SdkLabelSource:
         if not refs:
             return []
         rows = self._label_rows(refs)
+        if not self.normalise:
+            return self._rendered_by_sdk(rows, filters)
+        hashes = [ref.label_hash for ref in refs]
+        query = LabelRowQuery(
+            signed_urls=filters.signed_urls,
+            object_feature_hashes=frozenset(filters.include_object_feature_hashes or ()) or None,
+            classification_feature_hashes=frozenset(filters.include_classification_feature_hashes or ())
+            or None,
+        )
+        raw = {d["label_hash"]: d for d in self.read(lambda: label_row_dicts(self.project, hashes, query),
+                                                     "get label rows")}  # fmt: skip
+        missing = [h for h in hashes if h not in raw]
+        if missing:
+            raise ExportError(
+                f"the server sent no labels for label rows {missing[:5]} ({len(missing)} in all)"
+            )
+        return [self._render(row, raw[str(row.label_hash)]) for row in rows]
+
+    def _rendered_by_sdk(self, rows: list[LabelRowV2], filters: ExportFilters) -> list[dict[str, Any]]:
         objects = set(filters.include_object_feature_hashes or ()) or None
         classifications = set(filters.include_classification_feature_hashes or ()) or None
         with self.project.create_bundle(bundle_size=max(len(rows), 1)) as bundle:
@@ -159,7 +194,29 @@ class SdkLabelSource:
                     bundle=bundle,
                     include_signed_url=filters.signed_urls,
                 )
+        with self._counts_lock:
+            self.counts["rows_rendered_by_sdk"] += len(rows)
         return [row.to_encord_dict() for row in rows]
+
+    def _render(self, row: LabelRowV2, raw: dict[str, Any]) -> dict[str, Any]:
+        """`raw` as `to_encord_dict()` renders it: normalised, or through the SDK for shapes it does not know."""
+        from encord_provider.exports.normalise import Unsupported
+
+        try:
+            rendered, way = self._normaliser().normalise(raw, row), "rows_normalised"
+        except Unsupported:
+            row.from_labels_dict(raw)  # what `initialise_labels` does with the same dict
+            rendered, way = row.to_encord_dict(), "rows_rendered_by_sdk"
+        with self._counts_lock:
+            self.counts[way] += 1
+        return rendered
+
+    def _normaliser(self) -> LabelRowNormaliser:
+        from encord_provider.exports.normalise import LabelRowNormaliser
+
+        if self._normaliser_instance is None:
+            self._normaliser_instance = LabelRowNormaliser(self.project.ontology_structure)
+        return self._normaliser_instance
 
     def _label_rows(self, refs: Sequence[RowRef]) -> list[LabelRowV2]:
         """The listed rows of `refs`, in order; a row deleted since it was listed is an error (retry)."""
