@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from encord_provider.config import parse_pipelines
 from encord_provider.config.durations import parse_duration
-from encord_provider.ingest.approval import approval_request
+from encord_provider.ingest.approval import approval_request, archive_request
 
 from tests.unit.test_config_projects import INGEST as BASE
 from tests.unit.test_config_projects import _error, _line_of
@@ -72,7 +72,12 @@ def test_run_controls_parse() -> None:
         ("    deadline: {after: 2h, callback_kwargs: {context: 1}}\n", "must not set ['context']"),
         ("    deadline: {after: 2h, reference: started}\n", "pipelines[0].deadline.reference"),
         ("    approval: {above_objects: -1}\n", "pipelines[0].approval.above_objects"),
-        ("    approval: {timeout: 1h}\n", "pipelines[0].approval.above_objects: Field required"),
+        ("    approval: {timeout: 1h}\n", "approval needs above_objects, above_deletions or both"),
+        ("    approval: {above_deletions: -1}\n", "pipelines[0].approval.above_deletions"),
+        (
+            "    approval: {above_deletions: 0}\n",
+            "but bucket_changes.deleted is 'report': set it to 'archive'",
+        ),
     ],
 )
 def test_bad_run_controls_name_file_line_and_field(snippet: str, expected: str) -> None:
@@ -153,6 +158,21 @@ def test_approval_is_asked_only_above_the_limit() -> None:
     request = approval_request("p", 11, plan)
     assert request is not None and request.subject == "Register 12 objects for pipeline p?"
     assert "10 image, 2 video" in request.body and "9 in 2 manifests" in request.body
+
+
+def test_deletion_approval_parses_with_archive_and_asks_only_above_the_limit() -> None:
+    text = BASE + "    bucket_changes: {deleted: archive}\n    approval: {above_deletions: 0}\n"
+    approval = parse_pipelines(text).pipelines[0].approval
+    assert approval is not None and (approval.above_objects, approval.above_deletions) == (None, 0)
+    deleted = [{"key": f"in/{i}.jpg", "item": f"u{i}", "action": "awaiting"} for i in range(25)]
+    plan = {
+        "bucket_changes": {"deleted": [{"key": "gone.txt", "item": None}, *deleted], "awaiting_approval": 25}
+    }
+    assert archive_request("p", 25, plan) is None and archive_request("p", 0, {}) is None
+    request = archive_request("p", 24, plan)
+    assert request is not None and request.subject == "Archive 25 deleted objects for pipeline p?"
+    assert "`in/0.jpg` (item u0)" in request.body and "... and 5 more" in request.body
+    assert "gone.txt" not in request.body  # no item: nothing to archive, not asked about
 
 
 @pytest.mark.parametrize("text", [0, "0m", "PT0S"])

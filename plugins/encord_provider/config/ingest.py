@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
@@ -408,7 +408,9 @@ class IngestPipeline(_Strict):
     retry_delay_seconds: float = Field(60.0, ge=0, description="Wait between Airflow task retries.")
     tags: list[str] = Field(default_factory=list)
     deadline: DeadlineConfig | None = Field(None, description="Alert when a run is not done in time (SLA).")
-    approval: ApprovalConfig | None = Field(None, description="Ask a person before a big registration.")
+    approval: ApprovalConfig | None = Field(
+        None, description="Ask a person before a big registration or before archiving deletions."
+    )
 
     @field_validator("datasets", mode="before")
     @classmethod
@@ -423,6 +425,17 @@ class IngestPipeline(_Strict):
         if self.trigger.mode == "s3_events" and self.source.cloud != "s3":
             raise ValueError(f"trigger mode 's3_events' needs an s3 source, not {self.source.cloud!r}")
         return self
+
+    @field_validator("approval")
+    @classmethod
+    def _check_deletion_approval(
+        cls, value: ApprovalConfig | None, info: ValidationInfo
+    ) -> ApprovalConfig | None:
+        changes = info.data.get("bucket_changes")  # (declared before `approval`, so validated first)
+        if value and value.above_deletions is not None and changes and changes.deleted != "archive":
+            raise ValueError("above_deletions asks before archiving deletions, but bucket_changes.deleted is "
+                             f"{changes.deleted!r}: set it to 'archive' or drop above_deletions")  # fmt: skip
+        return value
 
     @property
     def dag_id(self) -> str:

@@ -22,6 +22,7 @@ from encord_provider import lineage
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.encord_api import EncordApi, JobState, is_finished
 from encord_provider.encord_api.jobs import DONE
+from encord_provider.ingest.archive import archive_held, with_archive_outcome, write_held
 from encord_provider.ingest.batches import BATCH_SUFFIX, ChunkRef, group_chunks, read_batch, write_batches
 from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.chunks import read_plan
@@ -213,6 +214,8 @@ def _plan_shard(
     ledger.records.close()
     applied = apply_policies(pipeline, api, result.changes) if api is not None else {}
     log.info(
+    if api is not None and result.changes.hold_deletions:  # archived by `archive` once approved
+        write_held(staging, run_prefix(pipeline, run_id), shard.id, ledger.prefix, result.changes.held)
         "%slisting %s; planned %d objects in %d entries and %d chunks, rejected %d, already known %d%s",
         f"shard {shard.id}: " if sharded else "", result.listing, result.planned, result.entries,
         len(result.plan_uris), result.rejected, result.skipped_known,
@@ -227,6 +230,17 @@ def _plan_shard(
 
 
 def link_step(
+def archive_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """Archive the deletions plan held for approval (runs only once `approve_archive` let it)."""
+    if targets.get("dry_run"):
+        return {"dry_run": True}
+    with fail_fast():
+        staging = _staging(pipeline)
+        renew(pipeline, staging, targets)
+        api = EncordApi.from_connection(pipeline.encord_conn_id)
+        return archive_held(staging, api, run_prefix(pipeline, run_id), writer=f"archive:{run_id}")
+
+
     pipeline: IngestPipeline, targets: dict[str, Any], run_id: str, group: int = 0
 ) -> dict[str, Any]:
     """For each shard of `group`: resolve skipped duplicates, link every ready item into the datasets
@@ -301,7 +315,7 @@ def finalize_step(
         else:
             part = shard_part(ledger, staging.uri(base))
         extra = {"dry_run": False, "chunks": chunks, "link": link, "plan": plan, "newly": counts,
-                 "bucket_changes": plan.get("bucket_changes", {}), "reconciled": (targets or {}).get("reconciled", {}),
+                 "bucket_changes": with_archive_outcome(staging, base, plan.get("bucket_changes") or {}), "reconciled": (targets or {}).get("reconciled", {}),
                  "ledger_problems": [*part.get("ledger_problems", []), *(p.to_json() for p in ledger.problems if is_sharded(pipeline))]}  # fmt: skip
         report = report_from_part(pipeline, part, ledger.watermark.to_json(), run_id, extra)
         report["report_uri"] = write_report(staging, f"{base}/report.json", report)
