@@ -139,7 +139,8 @@ def prepare_step(
         targets.lease_token = token
         if split:
             targets.reconciled["ledger_split"] = {"to": split["to"], "records": sum(split["records_by_shard"].values()),
-                                                  "left_out": split["left_out"]}  # fmt: skip
+                                                  "left_out": split["left_out"],
+                                                  "old_files_deleted": split["old_files_deleted"]}  # fmt: skip
         return targets.to_xcom()
 
 
@@ -213,9 +214,9 @@ def _plan_shard(
         result = plan_run(pipeline, options, run_id, source, staging, ledger, sharded)
     ledger.records.close()
     applied = apply_policies(pipeline, api, result.changes) if api is not None else {}
-    log.info(
     if api is not None and result.changes.hold_deletions:  # archived by `archive` once approved
         write_held(staging, run_prefix(pipeline, run_id), shard.id, ledger.prefix, result.changes.held)
+    log.info(
         "%slisting %s; planned %d objects in %d entries and %d chunks, rejected %d, already known %d%s",
         f"shard {shard.id}: " if sharded else "", result.listing, result.planned, result.entries,
         len(result.plan_uris), result.rejected, result.skipped_known,
@@ -229,7 +230,6 @@ def _plan_shard(
     return summary, chunks, result.newest
 
 
-def link_step(
 def archive_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str) -> dict[str, Any]:
     """Archive the deletions plan held for approval (runs only once `approve_archive` let it)."""
     if targets.get("dry_run"):
@@ -241,6 +241,7 @@ def archive_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str)
         return archive_held(staging, api, run_prefix(pipeline, run_id), writer=f"archive:{run_id}")
 
 
+def link_step(
     pipeline: IngestPipeline, targets: dict[str, Any], run_id: str, group: int = 0
 ) -> dict[str, Any]:
     """For each shard of `group`: resolve skipped duplicates, link every ready item into the datasets
