@@ -12,6 +12,7 @@ from airflow.sdk import DAG, Asset, Param
 from encord_provider.assets import labels_asset_uri
 from encord_provider.config.loader import load_pipelines
 from encord_provider.config.projects import ExportConfig, ProjectPipeline
+from encord_provider.deadlines import deadline_alert
 from encord_provider.operators.export import EncordExportLabelsOperator
 
 
@@ -38,6 +39,7 @@ def build_export_dag(project: ProjectPipeline, export: ExportConfig) -> DAG:
         max_active_runs=1,
         params=export_params(export),
         tags=["encord", "export", *project.tags],
+        deadline=deadline_alert(export.deadline, project.name, f"encord_export__{project.name}"),
         doc_md=f"Versioned label export of Encord project `{project.project_hash}` to `{export.uri}`.",
     ) as dag:
         EncordExportLabelsOperator(

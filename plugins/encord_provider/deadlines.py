@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def deadline_alert(config: DeadlineConfig | None, pipeline: str, dag_id: str) -> DeadlineAlert | None:
+    """The DAG's `deadline=` argument: the alert of a `deadline:` config, None without one."""
+    return None if config is None else build_deadline_alert(config, pipeline, dag_id)
+
+
 def build_deadline_alert(config: DeadlineConfig, pipeline: str, dag_id: str) -> DeadlineAlert:
     """The `DeadlineAlert` of `config`; its callback gets `pipeline`, `dag_id` and `after` (seconds) too."""
     from airflow.sdk.definitions.callback import AsyncCallback, SyncCallback

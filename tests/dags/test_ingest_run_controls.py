@@ -7,7 +7,8 @@
   objects' items waits the same way; Approve archives exactly those, Reject archives nothing (the run goes
   on, reports them, and the next run asks again); within N they are archived without asking.
 - hook lineage: source prefix -> Encord folder -> dataset, as the collector sees it.
-- `deadline:` puts an Airflow DeadlineAlert on the DAG.
+- `deadline:` puts an Airflow DeadlineAlert on the DAG (and `export.deadline` / `agents_deadline` on the
+  export and agents DAGs); the DAG runs under dag.test() (tests.dag_runs.run_dag_test).
 """
 
 from __future__ import annotations
@@ -176,12 +177,15 @@ def test_a_plan_within_the_limit_runs_straight_through_and_reports_lineage(
     assert outputs == {folder, *datasets}
 
 
-def test_deadline_config_puts_a_deadline_alert_on_the_dag(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_deadline_config_puts_a_deadline_alert_on_the_dag_which_runs_under_dag_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buckets: Any
 ) -> None:
+    from airflow.models.deadline import Deadline
+    from airflow.models.deadline_alert import DeadlineAlert as StoredAlert
     from airflow.sdk.definitions.callback import AsyncCallback
     from airflow.sdk.definitions.deadline import DeadlineReference
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     _pipeline(tmp_path, monkeypatch, deadline={"after": "2h", "callback_kwargs": {"channel": "#ml-data"}})
     dag = load_dag(DAG_ID)
@@ -196,10 +200,44 @@ def test_deadline_config_puts_a_deadline_alert_on_the_dag(
         "dag_id": DAG_ID,
         "after": 7200.0,
     }
-    # What the dag processor stores for the scheduler. (Not run with dag.test(): in Airflow 3.3.2 it
-    # deserialises its own copy, whose alerts are not stored ids, and fails the run's end on a DAG with one.)
-    serialized = DagSerialization.to_dict(dag)
-    assert "deadline" in str(serialized) and "log_missed_deadline" in str(serialized)
+    # dag.test() through tests.dag_runs.run_dag_test (Airflow 3.3.2's dag.test() alone raises at the end of
+    # a run of a DAG with an alert: apache/airflow#73428)
+    dag_run = run_dag(DAG_ID)
+    assert dag_run.state == "success", task_states(dag_run)
+    with create_session() as session:
+        stored = session.scalars(select(StoredAlert)).all()
+        assert len(stored) == 1 and "encord_provider.deadlines.log_missed_deadline" in str(
+            stored[0].callback_def
+        )
+        left = session.scalars(select(Deadline).where(Deadline.dagrun_id == dag_run.id)).all()
+    assert left == []  # the run's deadline was created with the run and pruned when it succeeded in time
+
+
+def test_export_and_agents_dags_carry_their_deadline_alerts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    import yaml
+
+    project = {"name": "cats", "project_hash": "p1", "agents_deadline": {"after": "30m"},
+               "agents": [{"stage": "A", "agent": "agents.pre_label:pre_label"}],
+               "export": {"uri": "s3://warehouse", "deadline": {"after": "1h", "reference": "logical_date"}}}  # fmt: skip
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump({"pipelines": [], "projects": [project]}), encoding="utf-8")
+    monkeypatch.setenv("ENCORD_PIPELINES_FILE", str(path))
+    import encord_agent_stages
+    import encord_export
+
+    (export_alert,) = importlib.reload(encord_export).encord_export__cats.deadline
+    (agents_alert,) = importlib.reload(encord_agent_stages).encord_agents__cats.deadline
+    assert (export_alert.interval, agents_alert.interval) == (timedelta(hours=1), timedelta(minutes=30))
+    assert export_alert.callback.kwargs == {
+        "pipeline": "cats",
+        "dag_id": "encord_export__cats",
+        "after": 3600.0,
+    }
+    assert agents_alert.callback.kwargs["dag_id"] == "encord_agents__cats"
 
 
 ARCHIVE_DELETIONS = {"bucket_changes": {"deleted": "archive"}}

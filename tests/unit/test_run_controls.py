@@ -107,6 +107,24 @@ def test_export_dialog_options_parse_and_validate() -> None:
     assert "at least one status" in _error(BASE + EXPORT + "      label_statuses: []\n")
 
 
+def test_export_and_agents_deadlines_parse_with_the_same_checks() -> None:
+    agents = (
+        "    agents: [{stage: A, agent: 'agents.pre_label:pre_label'}]\n    agents_deadline: {after: 30m}\n"
+    )
+    text = BASE + EXPORT.replace("    export:\n", agents + "    export:\n") + "      deadline: {after: 2h}\n"
+    project = parse_pipelines(text).projects[0]
+    assert project.export is not None and project.export.deadline is not None
+    assert project.export.deadline.after == timedelta(hours=2)
+    assert project.agents_deadline is not None and project.agents_deadline.after == timedelta(minutes=30)
+    bad = BASE + EXPORT + "      deadline: {after: soon}\n"
+    assert (
+        f"pipelines.yaml:{_line_of(bad, 'deadline: {after: soon}')}: projects[0].export.deadline.after: 'soon'"
+        in _error(bad)
+    )
+    lonely = BASE + EXPORT.replace("    export:\n", "    agents_deadline: {after: 1h}\n    export:\n")
+    assert "agents_deadline need at least one 'agents' entry" in _error(lonely)
+
+
 def test_label_statuses_are_the_sdks() -> None:
     from typing import get_args
 

@@ -20,6 +20,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, teardown
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
+from encord_provider.deadlines import deadline_alert
 from encord_provider.ingest.shards import is_sharded, pipeline_ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -175,15 +176,6 @@ def ingest_schedule(pipeline: IngestPipeline) -> Any:
     return AssetOrTimeSchedule(timetable=timetable, assets=[asset])
 
 
-def deadline_alert(pipeline: IngestPipeline) -> Any:
-    """The DAG's `DeadlineAlert` from the pipeline's `deadline:` (None without one)."""
-    if pipeline.deadline is None:
-        return None
-    from encord_provider.deadlines import build_deadline_alert
-
-    return build_deadline_alert(pipeline.deadline, pipeline.name, pipeline.dag_id)
-
-
 def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
     triggers = {"schedule": "", "s3_events": " or S3 event notifications", "polling": " or bucket polling"}
     with DAG(
@@ -195,7 +187,7 @@ def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
         default_args=default_args(pipeline),
         params=ingest_params(pipeline),
         tags=["encord", "ingest", *pipeline.tags],
-        deadline=deadline_alert(pipeline),
+        deadline=deadline_alert(pipeline.deadline, pipeline.name, pipeline.dag_id),
         doc_md=f"Register new objects of `{pipeline.source.bucket_url}/{pipeline.source.prefix}` into Encord "
         f"folder **{pipeline.folder.name}** and link them into {[d.title for d in pipeline.datasets]}. "
         f"Runs on its schedule{triggers[pipeline.trigger.mode]}, and manually.",
