@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
@@ -73,6 +73,9 @@ class _EncordApprovalOperator(ApprovalOperator):
         return {}
 
 
+_Approval = TypeVar("_Approval", bound=_EncordApprovalOperator)
+
+
 class EncordRegistrationApprovalOperator(_EncordApprovalOperator):
     """Ask before registering more than `limit` objects (Reject skips the rest of the run)."""
 
@@ -101,20 +104,18 @@ class EncordArchiveApprovalOperator(_EncordApprovalOperator):
 def approval_task(pipeline: IngestPipeline) -> EncordRegistrationApprovalOperator:
     """The `approve` task of a pipeline with `approval.above_objects` (inside the current `with DAG(...)`)."""
     assert pipeline.approval is not None and pipeline.approval.above_objects is not None
-    return EncordRegistrationApprovalOperator(
-        task_id="approve",
-        pipeline=pipeline.model_dump(mode="json"),
-        limit=pipeline.approval.above_objects,
-        response_timeout=pipeline.approval.timeout,
-    )
+    return _task(EncordRegistrationApprovalOperator, "approve", pipeline, pipeline.approval.above_objects)
 
 
 def archive_approval_task(pipeline: IngestPipeline) -> EncordArchiveApprovalOperator:
     """The `approve_archive` task of a pipeline with `approval.above_deletions`."""
     assert pipeline.approval is not None and pipeline.approval.above_deletions is not None
-    return EncordArchiveApprovalOperator(
-        task_id="approve_archive",
-        pipeline=pipeline.model_dump(mode="json"),
-        limit=pipeline.approval.above_deletions,
-        response_timeout=pipeline.approval.timeout,
+    return _task(
+        EncordArchiveApprovalOperator, "approve_archive", pipeline, pipeline.approval.above_deletions
     )
+
+
+def _task(kind: type[_Approval], task_id: str, pipeline: IngestPipeline, limit: int) -> _Approval:
+    assert pipeline.approval is not None
+    return kind(task_id=task_id, pipeline=pipeline.model_dump(mode="json"), limit=limit,
+                response_timeout=pipeline.approval.timeout)  # fmt: skip

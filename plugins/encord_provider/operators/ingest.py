@@ -230,14 +230,19 @@ def _plan_shard(
     return summary, chunks, result.newest
 
 
+def _writer(pipeline: IngestPipeline, targets: dict[str, Any]) -> tuple[ConditionalStore, EncordApi]:
+    """The staging store (lease renewed) and the Encord gateway of a step that writes."""
+    staging = _staging(pipeline)
+    renew(pipeline, staging, targets)
+    return staging, EncordApi.from_connection(pipeline.encord_conn_id)
+
+
 def archive_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str) -> dict[str, Any]:
     """Archive the deletions plan held for approval (runs only once `approve_archive` let it)."""
     if targets.get("dry_run"):
         return {"dry_run": True}
     with fail_fast():
-        staging = _staging(pipeline)
-        renew(pipeline, staging, targets)
-        api = EncordApi.from_connection(pipeline.encord_conn_id)
+        staging, api = _writer(pipeline, targets)
         return archive_held(staging, api, run_prefix(pipeline, run_id), writer=f"archive:{run_id}")
 
 
@@ -250,9 +255,7 @@ def link_step(
     if targets.get("dry_run"):
         return {"dry_run": True}
     with fail_fast():
-        staging = _staging(pipeline)
-        renew(pipeline, staging, targets)
-        api = EncordApi.from_connection(pipeline.encord_conn_id)
+        staging, api = _writer(pipeline, targets)
         shards, groups = read_group(staging, pipeline, run_id, group)
         url_of = source_store(pipeline).object_url
         results, parts = [], []
