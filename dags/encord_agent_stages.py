@@ -15,6 +15,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, chain
 from encord_provider.config.loader import PipelinesFile, default_pipelines_path, load_pipelines
 from encord_provider.config.projects import ProjectPipeline
+from encord_provider.deadlines import deadline_alert
 from encord_provider.operators.agents import EncordAgentStageOperator
 from encord_provider.operators.bootstrap import project_hash_of
 
@@ -42,6 +43,7 @@ def build_agents_dag(project: ProjectPipeline, pipelines: PipelinesFile | None =
         catchup=False,
         max_active_runs=1,
         tags=["encord", "agents", *project.tags],
+        deadline=deadline_alert(project.agents_deadline, project.name, f"encord_agents__{project.name}"),
         doc_md=f"Drain the agent stages of Encord project `{project.project_hash or project.name}`.",
     ) as dag:
         project_hash = project_hash_of(project, pipelines or PipelinesFile(), dag.dag_id)

@@ -12,6 +12,7 @@ from airflow.sdk import DAG, Asset, Param
 from encord_provider.assets import labels_asset_uri
 from encord_provider.config.loader import PipelinesFile, load_pipelines
 from encord_provider.config.projects import ExportConfig, ProjectPipeline
+from encord_provider.deadlines import deadline_alert
 from encord_provider.operators.bootstrap import project_hash_of
 from encord_provider.operators.export import EncordExportLabelsOperator
 
@@ -42,6 +43,7 @@ def build_export_dag(
         max_active_runs=1,
         params=export_params(export),
         tags=["encord", "export", *project.tags],
+        deadline=deadline_alert(export.deadline, project.name, f"encord_export__{project.name}"),
         doc_md=f"Versioned label export of Encord project `{project.project_hash or project.name}` to `{export.uri}`.",
     ) as dag:
         project_hash = project_hash_of(project, pipelines or PipelinesFile(), dag.dag_id)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tests.dag_runs import xcom_value
+from tests.dag_runs import run_dag_test, xcom_value
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_NAME = "demo_labels"
@@ -81,7 +81,7 @@ def _write_pipelines(project_hash: str, airflow_home: str) -> Path:
 
 
 def _run(dag: Any, label: str, **kwargs: Any) -> Any:
-    dag_run = dag.test(**kwargs)
+    dag_run = run_dag_test(dag, **kwargs)
     print(f"   {label}: {dag.dag_id} -> {dag_run.state}")
     if dag_run.state != "success":
         raise SystemExit(f"{dag.dag_id} failed; logs under {os.environ.get('AIRFLOW_HOME')}/logs")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.dag_runs import xcom_value
+from tests.dag_runs import run_dag_test, xcom_value
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = "demo_s3"
@@ -69,7 +69,7 @@ def _run_ingest(label: str) -> dict[str, Any]:
 
     dag = getattr(encord_ingest, f"encord_ingest__{PIPELINE}")
     started = time.perf_counter()
-    dag_run = dag.test()
+    dag_run = run_dag_test(dag)
     states: dict[str, int] = {}
     for ti in dag_run.get_task_instances():
         states[str(ti.state)] = states.get(str(ti.state), 0) + 1

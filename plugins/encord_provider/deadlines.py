@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def deadline_alert(config: DeadlineConfig | None, pipeline: str, dag_id: str) -> DeadlineAlert | None:
+    """The DAG's `deadline=` argument: the alert of a `deadline:` config, None without one."""
+    return None if config is None else build_deadline_alert(config, pipeline, dag_id)
+
+
 def build_deadline_alert(config: DeadlineConfig, pipeline: str, dag_id: str) -> DeadlineAlert:
     """The `DeadlineAlert` of `config`; its callback gets `pipeline`, `dag_id` and `after` (seconds) too."""
     from airflow.sdk.definitions.callback import AsyncCallback, SyncCallback
@@ -45,8 +50,14 @@ def missed_deadline_message(pipeline: str, dag_id: str, after: float, context: A
     due = (context.get("deadline") or {}).get("deadline_time") or "?"
     return (
         f"pipeline {pipeline!r}: run {run_id} of {dag_id} was not finished by {due} "
-        f"({after / 3600:g} h after its deadline reference; the pipeline's `deadline:` SLA)"
+        f"({_span(after)} after its deadline reference; the pipeline's `deadline:` SLA)"
     )
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 async def log_missed_deadline(

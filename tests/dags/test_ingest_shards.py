@@ -103,6 +103,11 @@ def test_an_unsharded_ledger_is_split_on_the_first_derived_run(
     assert len(_tries(second, "plan")) == 3  # root + two dates
     split = xcom(second, "prepare")["reconciled"]["ledger_split"]
     assert split["records"] == 11 and split["to"]["kind"] == "derive"
+    assert split["old_files_deleted"] >= 1  # the unsharded ledger's segments and snapshots, now superseded
+    staged = [o["Key"] for o in s3_client.list_objects_v2(Bucket="staging").get("Contents", [])]
+    old_ledger = f"/ledger/{config['name']}/"
+    assert not [k for k in staged if old_ledger + "segments/" in k or old_ledger + "snapshots/" in k]
+    assert [k for k in staged if old_ledger + "shards/" in k]
     after = {i.uuid for i in folder_items(encord_client, config["folder"]["name"])}
     assert before < after and len(after) == 8 + 8 + 1  # the first date's items were not registered again
     assert xcom(second, "finalize")["states"] == {"linked": 11, "rejected": 1}

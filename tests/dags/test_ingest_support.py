@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.dag_runs import run_dag_test
 from tests.dag_runs import xcom_value as xcom
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def load_dag(dag_id: str) -> Any:
 
 def run_dag(dag_id: str, **conf: Any) -> Any:
     dag = load_dag(dag_id)
-    return dag.test(run_conf=conf or None)
+    return run_dag_test(dag, run_conf=conf or None)
 
 
 def task_states(dag_run: Any) -> dict[tuple[str, int], str]:

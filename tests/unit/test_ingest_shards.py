@@ -230,3 +230,130 @@ def test_changing_the_hash_count_splits_the_shards_again(tmp_path: Path) -> None
     prefixes = current_ledger_prefixes(store, second)
     assert len(prefixes) == 8 and all(p.endswith("-of-0008") for p in prefixes)
     assert sum(len(Ledger(store, p).load().records) for p in prefixes) == 300
+
+
+# -- deleting the superseded ledger files, crash-safely ----------------------------------------------
+
+
+class _Crash(Exception):
+    pass
+
+
+class _CrashingStore(LocalStore):
+    """Fails the first write or delete whose key matches `at` (after `skip` matching ones): a process that
+    dies between two steps of the split."""
+
+    def __init__(self, root: Path, op: str, at: str, skip: int = 0) -> None:
+        super().__init__(root)
+        self.op, self.at, self.skip = op, at, skip
+
+    def _maybe_crash(self, op: str, key: str) -> None:
+        if op == self.op and self.at in key:
+            if self.skip == 0:
+                self.op = "crashed"
+                raise _Crash(f"{op} {key}")
+            self.skip -= 1
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        self._maybe_crash("write", key)
+        super().write_bytes(key, data, content_type)
+
+    def delete(self, key: str) -> None:
+        self._maybe_crash("delete", key)
+        super().delete(key)
+
+
+def _old_files(store: LocalStore) -> list[str]:
+    """Segment and snapshot files of the old unsharded ledger (`base/ledger/unit/`)."""
+    return [o.key for d in ("segments", "snapshots") for o in store.list_objects(f"base/ledger/unit/{d}/")]
+
+
+def _unsharded_history(tmp_path: Path) -> list[LedgerRecord]:
+    """An unsharded ledger of 500 records in a snapshot and two later segments, and its watermark."""
+    store = staging(tmp_path)
+    legacy = Ledger(store, shard_ledger_prefix(pipeline(tmp_path), "all")).load()
+    records = _records(500)
+    legacy.write(records[:300])
+    legacy.compact(grace_seconds=0)
+    legacy.write(records[300:450], watermark=Watermark("2026-01-01T00:00:00+00:00"))
+    legacy.write(records[450:])
+    assert len(_old_files(store)) >= 3 and any("/snapshots/" in k for k in _old_files(store))
+    return records
+
+
+def _all_shard_records(store: LocalStore, config: IngestPipeline) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {}
+    for prefix in current_ledger_prefixes(store, config):
+        for key, record in Ledger(store, prefix).load().records.items():
+            assert key not in found, f"{key} in two shards"
+            found[key] = (str(record.state), record.item_uuid)
+    return found
+
+
+def test_a_split_deletes_the_old_ledger_files_once_the_new_layout_is_committed(tmp_path: Path) -> None:
+    records = _unsharded_history(tmp_path)
+    store, config = staging(tmp_path), _sharded(tmp_path, hash=4)
+    old_files = len(_old_files(store))
+    summary = split_ledger(store, config, "run-1")
+    assert summary is not None and summary["old_files_deleted"] == old_files
+    assert _old_files(store) == [] and not store.exists("base/ledger/unit/split-cleanup.json")
+    assert _all_shard_records(store, config) == {r.key: ("linked", r.item_uuid) for r in records}
+    watermark = Ledger(store, pipeline_ledger_prefix(config)).load().watermark
+    assert watermark.last_modified == "2026-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("op", "at", "skip"),
+    [
+        ("write", "/shards/", 1),  # part-way through writing the shard ledgers
+        ("write", "/pipeline/", 0),  # moving the watermark
+        ("write", "split-cleanup.json", 0),  # before the list of old files is saved
+        ("write", "layout.json", 0),  # the list saved, the layout not committed
+        ("delete", "/segments/", 0),  # committed, nothing deleted yet
+        ("delete", "/segments/", 1),  # part-way through deleting
+        ("delete", "split-cleanup.json", 0),  # every old file deleted, the list not yet
+    ],
+)
+def test_a_crash_at_any_step_of_the_split_loses_no_record_and_the_next_run_finishes_it(
+    tmp_path: Path, op: str, at: str, skip: int
+) -> None:
+    records = _unsharded_history(tmp_path)
+    config = _sharded(tmp_path, hash=4)
+    old_files = _old_files(staging(tmp_path))
+    with pytest.raises(_Crash):
+        split_ledger(_CrashingStore(tmp_path / "staging", op, at, skip), config, "run-1")
+    store = staging(tmp_path)
+    committed = store.exists("base/ledger/unit/layout.json")
+    assert committed == (op == "delete")
+    if not committed:  # the old ledger is still the live one, and whole
+        assert _old_files(store) == old_files
+        old = Ledger(store, shard_ledger_prefix(pipeline(tmp_path), "all")).load().records
+        assert {k: (str(r.state), r.item_uuid) for k, r in old.items()} == {
+            r.key: ("linked", r.item_uuid) for r in records
+        }
+    split_ledger(store, config, "run-2")  # the next run's prepare: splits again, or finishes the cleanup
+    assert _old_files(store) == [] and not store.exists("base/ledger/unit/split-cleanup.json")
+    # every record once, in its shard, still linked to its item: nothing is planned (registered) again
+    assert _all_shard_records(store, config) == {r.key: ("linked", r.item_uuid) for r in records}
+    assert split_ledger(store, config, "run-3") is None
+
+
+def test_a_split_that_never_committed_deletes_nothing_when_the_config_goes_back(tmp_path: Path) -> None:
+    _unsharded_history(tmp_path)
+    old_files = _old_files(staging(tmp_path))
+    crashing = _CrashingStore(tmp_path / "staging", "write", "layout.json")
+    with pytest.raises(_Crash):
+        split_ledger(crashing, _sharded(tmp_path, hash=4), "run-1")
+    store, first = staging(tmp_path), _sharded(tmp_path, hash=2)
+    store.write_bytes("base/ledger/unit/layout.json", json.dumps(layout_of(first).describe()).encode())
+    assert split_ledger(store, first, "run-2") is None  # the stale list names live files: dropped
+    assert _old_files(store) == old_files and not store.exists("base/ledger/unit/split-cleanup.json")
+
+
+def test_a_prefix_split_keeps_the_files_of_an_old_ledger_with_records_left_out(tmp_path: Path) -> None:
+    _unsharded_history(tmp_path)
+    store, config = staging(tmp_path), _sharded(tmp_path, prefixes=["in/d1/"])
+    old_files = _old_files(store)
+    summary = split_ledger(store, config, "run-1")
+    assert summary is not None and summary["left_out"] > 0 and summary["old_files_deleted"] == 0
+    assert _old_files(store) == old_files  # the only copy of the keys outside in/d1/

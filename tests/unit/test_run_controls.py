@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from encord_provider.config import parse_pipelines
 from encord_provider.config.durations import parse_duration
-from encord_provider.ingest.approval import approval_request
+from encord_provider.ingest.approval import approval_request, archive_request
 
 from tests.unit.test_config_projects import INGEST as BASE
 from tests.unit.test_config_projects import _error, _line_of
@@ -72,7 +72,12 @@ def test_run_controls_parse() -> None:
         ("    deadline: {after: 2h, callback_kwargs: {context: 1}}\n", "must not set ['context']"),
         ("    deadline: {after: 2h, reference: started}\n", "pipelines[0].deadline.reference"),
         ("    approval: {above_objects: -1}\n", "pipelines[0].approval.above_objects"),
-        ("    approval: {timeout: 1h}\n", "pipelines[0].approval.above_objects: Field required"),
+        ("    approval: {timeout: 1h}\n", "approval needs above_objects, above_deletions or both"),
+        ("    approval: {above_deletions: -1}\n", "pipelines[0].approval.above_deletions"),
+        (
+            "    approval: {above_deletions: 0}\n",
+            "but bucket_changes.deleted is 'report': set it to 'archive'",
+        ),
     ],
 )
 def test_bad_run_controls_name_file_line_and_field(snippet: str, expected: str) -> None:
@@ -100,6 +105,24 @@ def test_export_dialog_options_parse_and_validate() -> None:
     lonely = BASE + EXPORT + "      label_statuses: [NOT_LABELLED]\n"
     assert "set data_units: all" in _error(lonely)
     assert "at least one status" in _error(BASE + EXPORT + "      label_statuses: []\n")
+
+
+def test_export_and_agents_deadlines_parse_with_the_same_checks() -> None:
+    agents = (
+        "    agents: [{stage: A, agent: 'agents.pre_label:pre_label'}]\n    agents_deadline: {after: 30m}\n"
+    )
+    text = BASE + EXPORT.replace("    export:\n", agents + "    export:\n") + "      deadline: {after: 2h}\n"
+    project = parse_pipelines(text).projects[0]
+    assert project.export is not None and project.export.deadline is not None
+    assert project.export.deadline.after == timedelta(hours=2)
+    assert project.agents_deadline is not None and project.agents_deadline.after == timedelta(minutes=30)
+    bad = BASE + EXPORT + "      deadline: {after: soon}\n"
+    assert (
+        f"pipelines.yaml:{_line_of(bad, 'deadline: {after: soon}')}: projects[0].export.deadline.after: 'soon'"
+        in _error(bad)
+    )
+    lonely = BASE + EXPORT.replace("    export:\n", "    agents_deadline: {after: 1h}\n    export:\n")
+    assert "agents_deadline need at least one 'agents' entry" in _error(lonely)
 
 
 def test_label_statuses_are_the_sdks() -> None:
@@ -153,6 +176,21 @@ def test_approval_is_asked_only_above_the_limit() -> None:
     request = approval_request("p", 11, plan)
     assert request is not None and request.subject == "Register 12 objects for pipeline p?"
     assert "10 image, 2 video" in request.body and "9 in 2 manifests" in request.body
+
+
+def test_deletion_approval_parses_with_archive_and_asks_only_above_the_limit() -> None:
+    text = BASE + "    bucket_changes: {deleted: archive}\n    approval: {above_deletions: 0}\n"
+    approval = parse_pipelines(text).pipelines[0].approval
+    assert approval is not None and (approval.above_objects, approval.above_deletions) == (None, 0)
+    deleted = [{"key": f"in/{i}.jpg", "item": f"u{i}", "action": "awaiting"} for i in range(25)]
+    plan = {
+        "bucket_changes": {"deleted": [{"key": "gone.txt", "item": None}, *deleted], "awaiting_approval": 25}
+    }
+    assert archive_request("p", 25, plan) is None and archive_request("p", 0, {}) is None
+    request = archive_request("p", 24, plan)
+    assert request is not None and request.subject == "Archive 25 deleted objects for pipeline p?"
+    assert "`in/0.jpg` (item u0)" in request.body and "... and 5 more" in request.body
+    assert "gone.txt" not in request.body  # no item: nothing to archive, not asked about
 
 
 @pytest.mark.parametrize("text", [0, "0m", "PT0S"])

@@ -452,7 +452,9 @@ class IngestPipeline(_Strict):
     retry_delay_seconds: float = Field(60.0, ge=0, description="Wait between Airflow task retries.")
     tags: list[str] = Field(default_factory=list)
     deadline: DeadlineConfig | None = Field(None, description="Alert when a run is not done in time (SLA).")
-    approval: ApprovalConfig | None = Field(None, description="Ask a person before a big registration.")
+    approval: ApprovalConfig | None = Field(
+        None, description="Ask a person before a big registration or before archiving deletions."
+    )
 
     @field_validator("datasets", mode="before")
     @classmethod
@@ -477,6 +479,17 @@ class IngestPipeline(_Strict):
         if not self.source.is_local and self.integration is None:
             raise ValueError(f"'integration' is required: it lets Encord read the {self.source.cloud} bucket")
         return self
+
+    @field_validator("approval")
+    @classmethod
+    def _check_deletion_approval(
+        cls, value: ApprovalConfig | None, info: ValidationInfo
+    ) -> ApprovalConfig | None:
+        changes = info.data.get("bucket_changes")  # (declared before `approval`, so validated first)
+        if value and value.above_deletions is not None and changes and changes.deleted != "archive":
+            raise ValueError("above_deletions asks before archiving deletions, but bucket_changes.deleted is "
+                             f"{changes.deleted!r}: set it to 'archive' or drop above_deletions")  # fmt: skip
+        return value
 
     @property
     def dag_id(self) -> str:

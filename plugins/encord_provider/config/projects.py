@@ -17,6 +17,7 @@ from encord_provider.assets import ingest_asset_uri
 from encord_provider.config.bucket_uri import check_bucket_uri, split_bucket_uri
 from encord_provider.config.checks import ConnId, HttpUrl, OptionalConnId
 from encord_provider.config.ontology import OnDrift, WorkflowTemplateConfig, is_uuid
+from encord_provider.config.run_controls import DeadlineConfig
 from encord_provider.config.schedule import Schedule
 from encord_provider.exports.model import CocoOptions, DataUnits, LabelStatusName
 
@@ -128,6 +129,10 @@ class ExportConfig(BaseModel):
         2, ge=1, le=16, description="Pages of label rows fetched at once (each holds one bundle in memory)."
     )
     rows_per_file: int = Field(50_000, ge=1, description="Encord JSON rows per labels-NNNNN.jsonl chunk.")
+    deadline: DeadlineConfig | None = Field(
+        None,
+        description="Alert when an export run is not done in time (the same `deadline:` as a pipeline's).",
+    )
 
     @field_validator("uri")
     @classmethod
@@ -258,6 +263,10 @@ class ProjectPipeline(BaseModel):
     agents_schedule: Schedule = Field(
         None, description="Cron for the agent DAG when it is not triggered by an ingest pipeline."
     )
+    agents_deadline: DeadlineConfig | None = Field(
+        None,
+        description="Alert when an agents run is not done in time (the same `deadline:` as a pipeline's).",
+    )
     export: ExportConfig | None = None
     triggered_by_ingest: str | None = Field(
         None,
@@ -286,10 +295,9 @@ class ProjectPipeline(BaseModel):
             raise ValueError(
                 f"project {self.name!r}: set either triggered_by_ingest or agents_schedule, not both"
             )
-        if (self.triggered_by_ingest or self.agents_schedule) and not self.agents:
-            raise ValueError(
-                f"project {self.name!r}: triggered_by_ingest/agents_schedule need at least one 'agents' entry"
-            )
+        if (self.triggered_by_ingest or self.agents_schedule or self.agents_deadline) and not self.agents:
+            raise ValueError(f"project {self.name!r}: triggered_by_ingest/agents_schedule/agents_deadline need "
+                             "at least one 'agents' entry")  # fmt: skip
         if not self.agents and self.export is None:
             raise ValueError(f"project {self.name!r}: give 'agents', 'export' or both; it defines no DAG")
         return self

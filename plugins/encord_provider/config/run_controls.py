@@ -1,9 +1,9 @@
 """Per-pipeline run controls: a deadline alert (the nightly SLA) and a human approval before big runs.
 
     deadline: {after: 2h, callback: my_pkg.alerts.page_oncall}   # callback optional
-    approval: {above_objects: 10000, timeout: 8h}
+    approval: {above_objects: 10000, above_deletions: 0, timeout: 8h}   # either limit, or both
 
-Plain pydantic, no Airflow: the DAG factory turns them into a `DeadlineAlert` and an approval task.
+Plain pydantic, no Airflow: the DAG factory turns them into a `DeadlineAlert` and approval tasks.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from encord_provider.config.durations import Duration
 
@@ -53,11 +53,25 @@ class DeadlineConfig(BaseModel):
 
 
 class ApprovalConfig(BaseModel):
-    """Ask a person (Airflow's Required Actions) before a run registers many objects."""
+    """Ask a person (Airflow's Required Actions) before a run registers many objects, or before it archives
+    the items of objects deleted from the bucket (`bucket_changes: {deleted: archive}`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    above_objects: int = Field(ge=0, description="Ask when a run would register more than this many objects.")
-    timeout: Duration | None = Field(
-        None, description="Reject (skip the run) when nobody answers within this time; null = wait forever."
+    above_objects: int | None = Field(
+        None, ge=0, description="Ask when a run would register more than this many objects."
     )
+    above_deletions: int | None = Field(
+        None, ge=0, description="Ask when a run would archive the items of more than this many deleted "
+        "objects (0 = before every archive). Needs bucket_changes.deleted: archive.",
+    )  # fmt: skip
+    timeout: Duration | None = Field(
+        None,
+        description="Reject (skip what was asked) when nobody answers within this time; null = wait forever.",
+    )
+
+    @model_validator(mode="after")
+    def _check_some_limit(self) -> ApprovalConfig:
+        if self.above_objects is None and self.above_deletions is None:
+            raise ValueError("approval needs above_objects, above_deletions or both")
+        return self

@@ -12,6 +12,8 @@ Found while planning, from the listing and the ledger:
   record becomes `deleted`. `bucket_changes.deleted`: `report` (default), or `archive`, which also tags the
   item's client metadata (`encord_ingest.deleted_from_bucket`). The item stays in the folder and the
   datasets either way; an object that comes back is registered again (found as a duplicate URL).
+  With `approval: {above_deletions: N}` the archive waits for a person: plan holds the deletions that have
+  an item (their records stay as they were, ingest/archive.py), and the `archive` task applies them.
 
 Every run's report lists both (`bucket_changes.overwritten` / `.deleted`); nothing changes silently.
 """
@@ -27,6 +29,8 @@ from encord_provider.ledger import SETTLED_STATES, Ledger, LedgerRecord, ObjectS
 from encord_provider.storage.records import ObjectRecord
 
 MAX_LISTED = 1000  # objects per kind listed in the report (the counts are complete)
+AWAITING_APPROVAL = "awaiting approval (approval.above_deletions)"
+ARCHIVED = "archived (item metadata tagged)"
 
 
 @dataclass
@@ -34,6 +38,12 @@ class BucketChanges:
     overwritten: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[dict[str, Any]] = field(default_factory=list)
     records: list[LedgerRecord] = field(default_factory=list)  # ledger updates to write with the plan
+    hold_deletions: bool = False  # approval.above_deletions: archive only once a person approves
+    held: list[LedgerRecord] = field(default_factory=list)  # their `deleted` records, written by `archive`
+
+    @classmethod
+    def of(cls, pipeline: IngestPipeline) -> BucketChanges:
+        return cls(hold_deletions=deletions_need_approval(pipeline))
 
     def report(self) -> dict[str, Any]:
         return {
@@ -41,7 +51,16 @@ class BucketChanges:
             "overwritten_count": len(self.overwritten),
             "deleted": self.deleted[:MAX_LISTED],
             "deleted_count": len(self.deleted),
+            "awaiting_approval": len(self.held),
         }
+
+
+def deletions_need_approval(pipeline: IngestPipeline) -> bool:
+    """Whether a run archives deletions only after the `approve_archive` task (approval.above_deletions)."""
+    approval = pipeline.approval
+    return bool(
+        approval and approval.above_deletions is not None and pipeline.bucket_changes.deleted == "archive"
+    )
 
 
 def is_overwritten(previous: LedgerRecord, etag: str) -> bool:
@@ -65,10 +84,17 @@ def note_deleted(ledger: Ledger, listed: set[str], prefix: str, changes: BucketC
     for record in ledger.records.values():
         if record.state == ObjectState.DELETED or not record.key.startswith(prefix) or record.key in listed:
             continue
+        # (an object without an item has nothing to archive: its record moves at once)
+        held = changes.hold_deletions and bool(record.item_uuid)
         changes.deleted.append({"key": record.key, "item": record.item_uuid, "was": str(record.state),
-                                "action": "reported"})  # fmt: skip
+                                "action": AWAITING_APPROVAL if held else "reported"})  # fmt: skip
         note = f"deleted from the bucket (found missing {utc_now()}); was {record.state}"
-        changes.records.append(record.moved(ObjectState.DELETED, error=note))
+        (changes.held if held else changes.records).append(record.moved(ObjectState.DELETED, error=note))
+
+
+def deleted_tag() -> dict[str, Any]:
+    """What `archive` merges into an item's `encord_ingest` client metadata."""
+    return {"deleted_from_bucket": utc_now()}
 
 
 def apply_policies(pipeline: IngestPipeline, api: EncordApi, changes: BucketChanges) -> dict[str, int]:
@@ -82,7 +108,7 @@ def apply_policies(pipeline: IngestPipeline, api: EncordApi, changes: BucketChan
                 entry["action"] = "item metadata updated"
     if pipeline.bucket_changes.deleted == "archive":
         for entry in changes.deleted:
-            if entry["item"]:
-                tags[entry["item"]] = {"deleted_from_bucket": utc_now()}
-                entry["action"] = "archived (item metadata tagged)"
+            if entry["item"] and entry.get("action") != AWAITING_APPROVAL:
+                tags[entry["item"]] = deleted_tag()
+                entry["action"] = ARCHIVED
     return {"items_tagged": api.tag_items(tags)} if tags else {}

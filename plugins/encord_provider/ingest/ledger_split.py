@@ -4,8 +4,13 @@ sharded run). Runs under the pipeline lease, before any shard task reads its led
 The old ledgers are read one at a time (the old single ledger, or each old shard) and their records
 are streamed, grouped by their new shard, into one new segment per shard; the watermark moves to the
 pipeline ledger. `layout.json` is written last, so a crash part-way makes the next run split again
-(which rewrites the same records: harmless). The old files stay where they are, unread; keys that the
-new layout leaves out (a prefix layout) stay only there. See docs/ledger.md, "Shards".
+(which rewrites the same records: harmless).
+
+The old ledgers' files are then deleted, crash-safely: the exact keys (listed before each old ledger is
+read) go to `split-cleanup.json` before `layout.json` is written, and are deleted only once it is; a
+crash after that is finished by the next run's prepare. An old ledger with records the new layout leaves
+out (a prefix layout), or with files its load skipped (torn, corrupt), keeps its files. See
+docs/ledger.md, "Migration".
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from encord_provider.ingest.shards import (
 )
 from encord_provider.ingest.stores import ledger_prefix
 from encord_provider.ledger import Ledger
+from encord_provider.ledger.names import SEGMENTS, SNAPSHOTS
 from encord_provider.ledger.table import rows_by
 from encord_provider.storage.base import ObjectStore
 
@@ -64,20 +70,33 @@ def split_ledger(staging: ObjectStore, pipeline: IngestPipeline, run_id: str) ->
     layout = layout_of(pipeline)
     old, new = read_layout(staging, pipeline), layout.describe()
     if old == new:
+        finish_cleanup(staging, pipeline, new)  # an earlier split committed, then stopped before this
         return None
     if old["kind"] == "single" and not is_sharded(pipeline):
         return None
     moved: dict[str, int] = {}
-    left_out = 0
+    left_out, superseded = 0, []
     for prefix in old_ledger_prefixes(staging, pipeline, old):
-        left_out += _split_one(staging, pipeline, layout, prefix, moved, run_id)
+        files = _ledger_files(staging, prefix)  # before the read: only files that were read are deleted
+        outside, whole = _split_one(staging, pipeline, layout, prefix, moved, run_id)
+        left_out += outside
+        superseded += files if whole and not outside else []
     watermark = Ledger(staging, _old_watermark_prefix(pipeline, old)).load().watermark
     if watermark.last_modified:
         Ledger(staging, pipeline_ledger_prefix(pipeline)).scan().write(
             [], watermark=watermark, writer=f"split:{run_id}"
         )
-    staging.write_bytes(layout_key(pipeline), json.dumps(new).encode(), "application/json")
-    summary = {"from": old, "to": new, "records_by_shard": moved, "left_out": left_out}
+    body = {"layout": new, "keys": superseded}
+    staging.write_bytes(cleanup_key(pipeline), json.dumps(body).encode(), "application/json")
+    staging.write_bytes(layout_key(pipeline), json.dumps(new).encode(), "application/json")  # the commit
+    deleted = finish_cleanup(staging, pipeline, new)
+    summary = {
+        "from": old,
+        "to": new,
+        "records_by_shard": moved,
+        "left_out": left_out,
+        "old_files_deleted": deleted,
+    }
     log.warning("split the ledger of %s into shards: %s", pipeline.name, summary)
     return summary
 
@@ -85,8 +104,9 @@ def split_ledger(staging: ObjectStore, pipeline: IngestPipeline, run_id: str) ->
 def _split_one(
     staging: ObjectStore, pipeline: IngestPipeline, layout: ShardLayout, prefix: str, moved: dict[str, int],
     run_id: str,
-) -> int:  # fmt: skip
-    """Move one old ledger's records into the new shards; returns how many belong to none."""
+) -> tuple[int, bool]:  # fmt: skip
+    """Move one old ledger's records into the new shards; returns how many belong to none, and whether its
+    load read every file (none skipped as torn or corrupt)."""
     source = Ledger(staging, prefix).load()
     left_out = 0
     for shard_id, rows in rows_by(source.records, layout.assign):
@@ -98,7 +118,32 @@ def _split_one(
             counted, writer=f"split:{run_id}"
         )
     source.records.close()
-    return left_out
+    return left_out, not source.problems
+
+
+def cleanup_key(pipeline: IngestPipeline) -> str:
+    return f"{ledger_prefix(pipeline)}/split-cleanup.json"
+
+
+def _ledger_files(staging: ObjectStore, prefix: str) -> list[str]:
+    """The segment and snapshot files of one ledger (its quarantine is kept for a person)."""
+    return [o.key for folder in (SEGMENTS, SNAPSHOTS) for o in staging.list_objects(f"{prefix}/{folder}/")]
+
+
+def finish_cleanup(staging: ObjectStore, pipeline: IngestPipeline, committed: dict[str, Any]) -> int:
+    """Delete the old files a split superseded, once its layout is the committed one; returns how many.
+    A cleanup list of a split that never committed names live files: it is dropped, nothing deleted."""
+    key = cleanup_key(pipeline)
+    if not staging.exists(key):
+        return 0
+    body = json.loads(staging.read_bytes(key))
+    keys = body["keys"] if body.get("layout") == committed else []
+    for old in keys:
+        staging.delete(old)  # idempotent: a retry after a crash part-way deletes the rest
+    staging.delete(key)
+    if keys:
+        log.info("deleted %d ledger files superseded by the split of %s", len(keys), pipeline.name)
+    return len(keys)
 
 
 def _counting(rows: Any, moved: dict[str, int], shard_id: str) -> Any:

@@ -248,7 +248,12 @@ def plan_run(
     if shard is not None:
         base = f"{base}/{shard.id}"
     etags: dict[str, str] = {}
-    known, changes, listed, inventory = FilterStats(), BucketChanges(), set[str](), InventoryStats()
+    known, changes, listed, inventory = (
+        FilterStats(),
+        BucketChanges.of(pipeline),
+        set[str](),
+        InventoryStats(),
+    )
     scope = run_scope(pipeline, options, ledger, staging)
     records = _listing(pipeline, source, scope, inventory, shard)
     candidates = (

@@ -22,6 +22,7 @@ from encord_provider import lineage
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.encord_api import EncordApi, JobState, is_finished
 from encord_provider.encord_api.jobs import DONE
+from encord_provider.ingest.archive import archive_held, with_archive_outcome, write_held
 from encord_provider.ingest.batches import BATCH_SUFFIX, ChunkRef, group_chunks, read_batch, write_batches
 from encord_provider.ingest.changes import apply_policies
 from encord_provider.ingest.chunks import read_plan
@@ -140,7 +141,8 @@ def prepare_step(
         targets.lease_token = token
         if split:
             targets.reconciled["ledger_split"] = {"to": split["to"], "records": sum(split["records_by_shard"].values()),
-                                                  "left_out": split["left_out"]}  # fmt: skip
+                                                  "left_out": split["left_out"],
+                                                  "old_files_deleted": split["old_files_deleted"]}  # fmt: skip
         return targets.to_xcom()
 
 
@@ -214,6 +216,8 @@ def _plan_shard(
         result = plan_run(pipeline, options, run_id, source, staging, ledger, sharded)
     ledger.records.close()
     applied = apply_policies(pipeline, api, result.changes) if api is not None else {}
+    if api is not None and result.changes.hold_deletions:  # archived by `archive` once approved
+        write_held(staging, run_prefix(pipeline, run_id), shard.id, ledger.prefix, result.changes.held)
     log.info(
         "%slisting %s; planned %d objects in %d entries and %d chunks, rejected %d, already known %d%s",
         f"shard {shard.id}: " if sharded else "", result.listing, result.planned, result.entries,
@@ -228,6 +232,22 @@ def _plan_shard(
     return summary, chunks, result.newest
 
 
+def _writer(pipeline: IngestPipeline, targets: dict[str, Any]) -> tuple[ConditionalStore, EncordApi]:
+    """The staging store (lease renewed) and the Encord gateway of a step that writes."""
+    staging = _staging(pipeline)
+    renew(pipeline, staging, targets)
+    return staging, EncordApi.from_connection(pipeline.encord_conn_id)
+
+
+def archive_step(pipeline: IngestPipeline, targets: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """Archive the deletions plan held for approval (runs only once `approve_archive` let it)."""
+    if targets.get("dry_run"):
+        return {"dry_run": True}
+    with fail_fast():
+        staging, api = _writer(pipeline, targets)
+        return archive_held(staging, api, run_prefix(pipeline, run_id), writer=f"archive:{run_id}")
+
+
 def link_step(
     pipeline: IngestPipeline, targets: dict[str, Any], run_id: str, group: int = 0
 ) -> dict[str, Any]:
@@ -237,9 +257,7 @@ def link_step(
     if targets.get("dry_run"):
         return {"dry_run": True}
     with fail_fast():
-        staging = _staging(pipeline)
-        renew(pipeline, staging, targets)
-        api = EncordApi.from_connection(pipeline.encord_conn_id)
+        staging, api = _writer(pipeline, targets)
         shards, groups = read_group(staging, pipeline, run_id, group)
         url_of = source_store(pipeline).object_url
         results, parts = [], []
@@ -303,7 +321,7 @@ def finalize_step(
         else:
             part = shard_part(ledger, staging.uri(base))
         extra = {"dry_run": False, "chunks": chunks, "link": link, "plan": plan, "newly": counts,
-                 "bucket_changes": plan.get("bucket_changes", {}), "reconciled": (targets or {}).get("reconciled", {}),
+                 "bucket_changes": with_archive_outcome(staging, base, plan.get("bucket_changes") or {}), "reconciled": (targets or {}).get("reconciled", {}),
                  "ledger_problems": [*part.get("ledger_problems", []), *(p.to_json() for p in ledger.problems if is_sharded(pipeline))]}  # fmt: skip
         report = report_from_part(pipeline, part, ledger.watermark.to_json(), run_id, extra)
         report["report_uri"] = write_report(staging, f"{base}/report.json", report)

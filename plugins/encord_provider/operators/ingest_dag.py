@@ -3,7 +3,8 @@ mode, the source Asset's watcher (`AssetOrTimeSchedule`), so every kind of run s
 
 prepare -> shards -> plan (mapped over shard groups) -> batches -> [approve ->] register (mapped over register
 batches of chunk plans, deferrable) -> link (mapped over shard groups) -> finalize -> announce (the Asset
-event, only when something new was registered or linked); release_lease is the teardown. An unsharded
+event, only when something new was registered or linked); release_lease is the teardown. With
+`approval.above_deletions`, plan -> approve_archive -> archive -> link as well. An unsharded
 pipeline has one implicit shard: prepare -> plan -> [approve ->] register (mapped) -> link -> finalize, plan
 and link unmapped. No `.expand` passes `max_map_length`: at most 1,024 shard groups, and plan batches chunks
 so all groups together make at most `shards.max_register_tasks` (<= 1,024) register tasks.
@@ -19,6 +20,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, teardown
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
+from encord_provider.deadlines import deadline_alert
 from encord_provider.ingest.shards import is_sharded, pipeline_ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -53,6 +55,7 @@ def ingest_params(pipeline: IngestPipeline) -> dict[str, Param]:
 
 def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     """The task chain, inside the current `with DAG(...)` block. Each task only calls `operators.ingest`."""
+    from encord_provider.ingest.changes import deletions_need_approval
     from encord_provider.operators.ingest import EncordRegisterChunkOperator
 
     config = pipeline.model_dump(mode="json")
@@ -88,6 +91,12 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     def batches(per_group: Any) -> list[str]:
         """The register batches of every plan group as one list (what register is expanded over)."""
         return [uri for uris in per_group for uri in uris]
+
+    @task
+    def archive(targets: Any, **context: Any) -> dict[str, Any]:
+        from encord_provider.operators.ingest import archive_step
+
+        return archive_step(_pipeline(), targets, context["run_id"])
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def link(targets: Any, group: int = 0, **context: Any) -> dict[str, Any]:
@@ -126,10 +135,14 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
         plan_uris = plan(targets)
         linked = link(targets)
     registered = register.expand(plan_uri=plan_uris)
-    if pipeline.approval is not None:
+    if pipeline.approval is not None and pipeline.approval.above_objects is not None:
         from encord_provider.operators.approval import approval_task
 
         plan_uris >> approval_task(pipeline) >> registered  # type: ignore[operator]
+    if deletions_need_approval(pipeline):  # before link, which must see the archived records as deleted
+        from encord_provider.operators.approval import archive_approval_task
+
+        plan_uris >> archive_approval_task(pipeline) >> archive(targets) >> linked  # type: ignore[operator]
     registered >> linked
     finalized = finalize(registered.output, linked, targets)  # type: ignore[arg-type]  # XComArgs resolve at run time
     announced = announce(finalized)  # type: ignore[arg-type]
@@ -163,15 +176,6 @@ def ingest_schedule(pipeline: IngestPipeline) -> Any:
     return AssetOrTimeSchedule(timetable=timetable, assets=[asset])
 
 
-def deadline_alert(pipeline: IngestPipeline) -> Any:
-    """The DAG's `DeadlineAlert` from the pipeline's `deadline:` (None without one)."""
-    if pipeline.deadline is None:
-        return None
-    from encord_provider.deadlines import build_deadline_alert
-
-    return build_deadline_alert(pipeline.deadline, pipeline.name, pipeline.dag_id)
-
-
 def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
     triggers = {"schedule": "", "s3_events": " or S3 event notifications", "polling": " or bucket polling"}
     with DAG(
@@ -183,7 +187,7 @@ def build_ingest_dag(pipeline: IngestPipeline) -> DAG:
         default_args=default_args(pipeline),
         params=ingest_params(pipeline),
         tags=["encord", "ingest", *pipeline.tags],
-        deadline=deadline_alert(pipeline),
+        deadline=deadline_alert(pipeline.deadline, pipeline.name, pipeline.dag_id),
         doc_md=f"Register new objects of `{pipeline.source.bucket_url}/{pipeline.source.prefix}` into Encord "
         f"folder **{pipeline.folder.name}** and link them into {[d.title for d in pipeline.datasets]}. "
         f"Runs on its schedule{triggers[pipeline.trigger.mode]}, and manually.",
