@@ -9,7 +9,7 @@ at or after `watermark - lag` and remembers what it already announced, instead o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -63,6 +63,28 @@ def lower_bound(watermark: datetime | None, lag: timedelta) -> datetime | None:
 def known_etags(records: Iterable[LedgerRecord]) -> dict[str, str]:
     """Objects the ledger needs nothing more for (by etag): a poll need not announce them."""
     return {r.key: r.etag for r in records if not needs_submission(r, r.etag)}
+
+
+class KnownEtags(Mapping[str, str]):
+    """`known_etags` looked up one key at a time in an opened ledger (`Ledger.open`), so a poll reads only
+    the snapshot blocks of the keys it listed; iterating reads the whole ledger."""
+
+    def __init__(
+        self, get: Callable[[str], LedgerRecord | None], every: Callable[[], Iterable[LedgerRecord]]
+    ):
+        self._get, self._every = get, every
+
+    def __getitem__(self, key: str) -> str:
+        record = self._get(key)
+        if record is None or needs_submission(record, record.etag):
+            raise KeyError(key)
+        return record.etag
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(known_etags(self._every()))
+
+    def __len__(self) -> int:
+        return len(known_etags(self._every()))
 
 
 @dataclass
