@@ -70,7 +70,7 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     def shards(targets: Any, **context: Any) -> list[int]:
         from encord_provider.operators.ingest import shards_step
 
-        return shards_step(_pipeline(), context["run_id"])
+        return shards_step(_pipeline(), context["run_id"], dict(context["params"]))
 
     @task
     def plan(targets: Any, group: int | None = None, **context: Any) -> list[str]:

@@ -23,7 +23,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from encord_provider.config.listing import PartitionConfig
 from encord_provider.ingest.listing_scope import ListRange, partition_scope
 from encord_provider.ledger import Ledger
-from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, PollWindow, known_etags
+from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, KnownEtags, PollWindow
 from encord_provider.storage.factory import bucket_uri, open_store
 from encord_provider.storage.records import ObjectRecord
 
@@ -53,17 +53,17 @@ def poll_once(
 
 
 def ledger_window(staging: dict[str, Any], lag: timedelta) -> PollWindow:
-    """A window starting at the ledger's watermark that knows the objects the ledger already settled."""
+    """A window starting at the ledger's watermark that knows the objects the ledger already settled. The
+    ledger is opened, not loaded: the first poll looks up only the keys it lists (the plan's cheap path)."""
     store = open_store(
         bucket_uri(staging["scheme"], staging["bucket"]),
         conn_id=staging.get("conn_id"),
         endpoint_url=staging.get("endpoint_url"),
     )
-    ledger = Ledger(store, staging["ledger_prefix"]).load()
+    ledger = Ledger(store, staging["ledger_prefix"]).open()
     mark = ledger.watermark.last_modified
-    return PollWindow(
-        datetime.fromisoformat(mark) if mark else None, lag, known_etags(ledger.records.values())
-    )
+    known = KnownEtags(ledger.get, lambda: ledger.records.values())
+    return PollWindow(datetime.fromisoformat(mark) if mark else None, lag, known)
 
 
 def event_payload(fresh: list[ObjectRecord], bucket: str, prefix: str) -> dict[str, Any]:
