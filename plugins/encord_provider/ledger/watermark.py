@@ -117,7 +117,7 @@ class PollWindow:
             seen = self.announced.get(record.key)
             if seen is None or seen[0] != record.etag:
                 unseen.append(record)
-        known = self.known or {}
+        known = self.known if self.known is not None else {}  # (never len(): a lazy ledger reads it all)
         fresh = [r for r in unseen if known.get(r.key) != r.etag]
         for record in unseen:
             self._remember(record)

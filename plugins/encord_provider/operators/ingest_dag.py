@@ -233,7 +233,8 @@ def _poll_partitions(pipeline: IngestPipeline) -> dict[str, Any] | None:
     partitions = pipeline.source.listing.partitions
     if partitions is None or pipeline.source.listing.mode != "list":
         return None
-    return {"format": partitions.format, "safety_lag": partitions.safety_lag.total_seconds()}
+    return {"format": partitions.format, "safety_lag": partitions.safety_lag.total_seconds(),
+            "pruning": partitions.pruning}  # fmt: skip
 
 
 def source_asset(pipeline: IngestPipeline) -> Asset:
