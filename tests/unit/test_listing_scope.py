@@ -156,3 +156,29 @@ def test_the_polling_trigger_lists_the_same_partitions_from_its_watermark() -> N
     assert poll_ranges("in/", partitions, window) == (ListRange("in/", "in/dt=2024-05-09"),)
     assert poll_ranges("in/", None, window) == (ListRange("in/"),)
     assert poll_ranges("in/", partitions, PollWindow(None, timedelta(minutes=15))) == (ListRange("in/"),)
+
+
+def test_prefix_pruning_lists_one_prefix_per_partition_up_to_tomorrow() -> None:
+    listing = config(partitions={"format": "dt=%Y-%m-%d/", "pruning": "prefixes"})
+    scope = listing_scope("in/", listing, NOW, NOW - timedelta(days=1), NOW)
+    assert not scope.full
+    assert scope.ranges == tuple(ListRange(f"in/dt=2024-05-{d}/") for d in ("09", "10", "11"))
+
+
+def test_the_first_poll_looks_up_only_the_keys_it_lists(tmp_path: Path) -> None:
+    from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
+    from encord_provider.ledger.watermark import KnownEtags, PollWindow
+
+    store = staging(tmp_path)
+    ledger = Ledger(store, "ledger").scan()
+    ledger.write([LedgerRecord(f"in/k{i:05d}.jpg", f"e{i}", ObjectState.LINKED) for i in range(3000)])
+    ledger.compact(0)
+    opened = Ledger(store, "ledger").open()
+
+    def every() -> Any:
+        raise AssertionError("the whole ledger was read")
+
+    window = PollWindow(NOW - timedelta(hours=1), timedelta(hours=2), KnownEtags(opened.get, every))
+    listed = [ObjectRecord("u", "in/k00007.jpg", 1, "e7", NOW), ObjectRecord("u", "in/new.jpg", 1, "x", NOW)]
+    assert [r.key for r in window.take(listed)] == ["in/new.jpg"]
+    assert opened.fetched_blocks <= 2
