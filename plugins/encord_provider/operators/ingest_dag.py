@@ -20,6 +20,7 @@ from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, tear
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.ingest.shards import is_sharded, pipeline_ledger_prefix
+from encord_provider.ingest.stores import ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
@@ -223,9 +224,19 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
             "conn_id": staging.conn_id,
             "endpoint_url": staging.endpoint_url,
             "ledger_prefix": pipeline_ledger_prefix(pipeline),  # the watermark (sharded: no records)
+            **_poll_shards(pipeline),
         },
     )
     return AssetWatcher(name=name, trigger=trigger)
+
+
+def _poll_shards(pipeline: IngestPipeline) -> dict[str, Any]:
+    """Where a sharded pipeline's known objects are: the trigger looks each listed key up in its shard."""
+    if not is_sharded(pipeline):
+        return {}
+    layout = {"prefix": pipeline.source.prefix, "shards": pipeline.shards.model_dump(mode="json"),
+              "ledger_root": ledger_prefix(pipeline)}  # fmt: skip
+    return {"shard_layout": layout}
 
 
 def _poll_partitions(pipeline: IngestPipeline) -> dict[str, Any] | None:
