@@ -132,12 +132,9 @@ def poll_check(
     counter.reset()
     started = time.perf_counter()
     where = {"scheme": "file", "bucket": "staging", "ledger_prefix": ledger_prefix(config)}
-    partitions = config.source.listing.partitions
-    spec = (
-        {"format": partitions.format, "safety_lag": partitions.safety_lag.total_seconds()}
-        if partitions
-        else None
-    )
+    from encord_provider.operators.ingest_dag import _poll_partitions
+
+    spec = _poll_partitions(config)  # the trigger kwargs the DAG builds (format, safety lag, pruning)
     with mock.patch.object(
         bucket_poll, "open_store", lambda uri, **_: source if uri.startswith("s3") else staging
     ):
@@ -161,7 +158,7 @@ def measure(client: Any, staging_root: Path, size: int, mode: str) -> dict[str, 
     runs = [noop_run(config, source, staging, counter) for _ in range(repetitions)]
     polls = [poll_check(config, source, staging, counter) for _ in range(repetitions)]
     print(
-        f"no-op {size} objects, {'pruned' if partitioned else 'whole prefix'}: {runs} {polls}",
+        f"no-op {size} objects, {mode}: {runs} {polls}",
         file=sys.stderr,
     )
     if any(p["announced"] for p in polls):
