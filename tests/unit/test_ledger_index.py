@@ -112,3 +112,15 @@ def test_compaction_deletes_the_index_of_a_deleted_snapshot(store: CountingStore
     snapshots = {p.name.removesuffix(".jsonl") for p in (store.root / PREFIX / "snapshots").iterdir()}
     indexes = {p.name.removesuffix(".json") for p in (store.root / PREFIX / "index").iterdir()}
     assert indexes == snapshots
+
+
+def test_a_torn_snapshot_is_read_whole_as_every_other_reader_reads_it(store: CountingStore) -> None:
+    records = _records(1_000)
+    _compacted(store, records)
+    snapshot = next((store.root / PREFIX / "snapshots").iterdir())
+    snapshot.write_bytes(snapshot.read_bytes()[:-40])  # its blocks intact, the end line cut
+    for segment in (store.root / PREFIX / "segments").iterdir():
+        segment.unlink()
+    opened, loaded = Ledger(store, PREFIX).open(), Ledger(store, PREFIX).load()
+    assert opened.get(records[3].key) is None and loaded.get(records[3].key) is None  # the same view
+    assert [p.kind for p in opened.problems] == ["torn"]

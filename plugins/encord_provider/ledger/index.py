@@ -96,6 +96,7 @@ class IndexBuilder:
         self._last: str | None = None
         self._open: tuple[str, int, int] | None = None  # first key, offset, mask
         self._bytes = bytearray()
+        self._head, self._tail, self._tail_at = b"", bytearray(), 0
 
     def rows(self, rows: Iterable[RecordRow]) -> Iterator[RecordRow]:
         for row in rows:
@@ -103,11 +104,15 @@ class IndexBuilder:
             yield row
 
     def lines(self, lines: Iterable[bytes]) -> Iterator[bytes]:
-        for line in lines:
-            if self._pending:
+        for number, line in enumerate(lines):
+            if number == 0:
+                self._head = line
+            elif self._pending:
                 self._add(*self._pending.popleft(), line)
             else:
                 self._close()
+                self._tail_at = self._tail_at or self._offset
+                self._tail += line
             self._offset += len(line)
             yield line
         self._close()
@@ -137,6 +142,8 @@ class IndexBuilder:
             "v": INDEX_VERSION, "snapshot": snapshot_key.rpartition("/")[2], "header": header,
             "watermark": watermark.to_json() if watermark else None, "records": self.records,
             "blocks": [[b.first_key, b.offset, b.length, b.digest, b.mask] for b in self.blocks],
+            "head": [len(self._head), _digest(self._head)],
+            "tail": [self._tail_at, len(self._tail), _digest(bytes(self._tail))],
         }  # fmt: skip
         return orjson.dumps(body)
 
@@ -147,6 +154,8 @@ class SnapshotIndex:
     header: dict[str, Any]
     watermark: Watermark | None
     blocks: list[Block]
+    head: tuple[int, str] = (0, "")  # the header line: length, digest
+    tail: tuple[int, int, str] = (0, 0, "")  # the watermark and end lines: offset, length, digest
     first_keys: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -169,11 +178,24 @@ def read_index(store: ObjectStore, prefix: str, snapshot: SnapshotFile) -> Snaps
             return None
         blocks = [Block(str(k), int(o), int(n), str(d), int(m)) for k, o, n, d, m in data["blocks"]]
         mark = data.get("watermark")
+        head, tail = data["head"], data["tail"]
         return SnapshotIndex(
-            snapshot, dict(data["header"]), Watermark.from_json(mark) if mark else None, blocks
-        )
+            snapshot, dict(data["header"]), Watermark.from_json(mark) if mark else None, blocks,
+            (int(head[0]), str(head[1])), (int(tail[0]), int(tail[1]), str(tail[2])),
+        )  # fmt: skip
     except (ObjectNotFoundError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
+
+
+def is_intact(store: ObjectStore, index: SnapshotIndex) -> bool:
+    """Whether the snapshot still starts and ends as it was written (two small ranged reads): a torn
+    copy, or one with lines appended, is read whole instead, so that every reader agrees it is torn."""
+    key = index.snapshot.key
+    head_length, head_digest = index.head
+    tail_at, tail_length, tail_digest = index.tail
+    head = store.read_range(key, 0, head_length)
+    tail = store.read_range(key, tail_at, tail_length + 1)  # one byte more: nothing may follow the end
+    return _digest(head) == head_digest and len(tail) == tail_length and _digest(tail) == tail_digest
 
 
 def read_block(store: ObjectStore, index: SnapshotIndex, number: int) -> list[RecordRow]:
@@ -208,7 +230,7 @@ def _indexed_once(store: ObjectStore, prefix: str) -> IndexedView | None:
     if not snapshots:
         return None
     index = read_index(store, prefix, snapshots[0])
-    if index is None:
+    if index is None or not is_intact(store, index):
         return None
     lamport = max([s.lamport for s in segments] + [s.lamport for s in snapshots], default=0)
     view = IndexedView(RecordTable(), index.watermark or Watermark(), lamport, index, [])
