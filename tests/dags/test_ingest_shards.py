@@ -124,3 +124,39 @@ def test_a_sharded_pipeline_maps_plan_and_link_per_shard_group(scenario: Any) ->
     assert {"shards", "plan", "batches", "register", "link"} <= set(dag.task_ids)
     assert all(isinstance(dag.get_task(t), MappedOperator) for t in ("plan", "register", "link"))
     assert not isinstance(dag.get_task("shards"), MappedOperator)
+
+
+def _plan_summary(s3_client: Any, dag_run: Any, dry_run: bool = False) -> dict[str, Any]:
+    import json
+
+    key = xcom(dag_run, "finalize")["report_uri"].removeprefix("s3://staging/")
+    report = json.loads(s3_client.get_object(Bucket="staging", Key=key)["Body"].read())
+    return dict(report if dry_run else report["plan"])
+
+
+def test_a_dry_run_before_the_split_reads_the_unsplit_ledger_and_sharded_runs_are_pruned(
+    scenario: Any, s3_client: Any, encord_client: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    today = f"in/dt={datetime.now(UTC):%Y-%m-%d}/"
+    source = {"cloud": "s3", "bucket": "media", "prefix": "in/", "conn_id": "aws_test",
+              "listing": {"partitions": {"format": "dt=%Y-%m-%d/"}}}  # fmt: skip
+    config = scenario(source=source)
+    put_demo_media(_put(s3_client), prefix=today)
+    assert run_dag(DAG_ID).state == "success"
+
+    config = scenario(source=source, folder=config["folder"], datasets=config["datasets"], shards={"hash": 2})
+    dry = run_dag(DAG_ID, dry_run=True)  # before the first sharded run: the shard ledgers are still empty
+    assert dry.state == "success", task_states(dry)
+    report = _plan_summary(s3_client, dry, dry_run=True)
+    assert report["would_register"]["objects"] == 0 and report["already_known"] == 11, (
+        report
+    )  # 10 + 1 rejected
+    assert report["bucket_changes"]["deleted_count"] == 0
+
+    sharded = run_dag(DAG_ID)  # splits the ledger; pruned by the pipeline watermark, not the shards' (none)
+    assert sharded.state == "success", task_states(sharded)
+    scope = _plan_summary(s3_client, sharded)["listing"]["scope"]
+    assert scope["full"] is False and "partitions from" in scope["reason"], scope
+    assert_exactly_once(s3_client, encord_client, config)

@@ -7,6 +7,7 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from encord_provider.config.ingest import MAX_MAP_LENGTH, IngestPipeline
@@ -357,3 +358,57 @@ def test_a_prefix_split_keeps_the_files_of_an_old_ledger_with_records_left_out(t
     summary = split_ledger(store, config, "run-1")
     assert summary is not None and summary["left_out"] > 0 and summary["old_files_deleted"] == 0
     assert _old_files(store) == old_files  # the only copy of the keys outside in/d1/
+
+
+def test_a_vanished_derived_folder_still_has_its_deletions_reported(
+    tmp_path: Path, source: LocalStore
+) -> None:
+    import shutil
+
+    from encord_provider.ingest.shard_run import fix_run_shards, read_group
+
+    config = _sharded(tmp_path, derive="first_level")
+    store = staging(tmp_path)
+
+    def run(run_id: str) -> dict[str, list[str]]:
+        groups = fix_run_shards(store, source, config, run_id)
+        deleted: dict[str, list[str]] = {}
+        for group in range(groups):
+            for shard in read_group(store, config, run_id, group)[0]:
+                ledger = Ledger(store, shard_ledger_prefix(config, shard.id)).open()
+                result = plan_run(config, RunOptions(), run_id, source, store, ledger, shard)
+                deleted[shard.id] = sorted(d["key"] for d in result.changes.deleted)
+                Ledger(store, ledger.prefix).compact(0)
+        return deleted
+
+    run("run-1")
+    shutil.rmtree(source.root / "in" / "dt=2026-01-02")  # the whole folder is gone
+    gone = run("run-2")
+    assert gone[prefix_shard_id("dt=2026-01-02/")] == [f"in/dt=2026-01-02/img{i}.jpg" for i in range(3)]
+    assert sum(len(keys) for keys in gone.values()) == 3
+
+
+class _CountingSource(LocalStore):
+    listings = 0
+
+    def list_objects(self, prefix: str = "", start_after: str | None = None) -> Any:
+        self.listings += 1
+        return super().list_objects(prefix, start_after)
+
+
+def test_hash_shards_share_one_listing_of_the_prefix(tmp_path: Path, source: LocalStore) -> None:
+    from encord_provider.ingest.shard_run import fix_run_shards, read_group
+
+    config = _sharded(tmp_path, hash=3, hash_by="key")
+    store, counting = staging(tmp_path), _CountingSource(source.root)
+    groups = fix_run_shards(store, counting, config, "run-1")
+    planned: set[str] = set()
+    for group in range(groups):
+        for shard in read_group(store, config, "run-1", group)[0]:
+            ledger = Ledger(store, shard_ledger_prefix(config, shard.id)).open()
+            result = plan_run(config, RunOptions(), "run-1", counting, store, ledger, shard)
+            keys = set(Ledger(store, ledger.prefix).load().records)
+            assert all(shard.contains(k) for k in keys) and result.listing["scope"]["full"] is True
+            planned |= keys
+    assert counting.listings == 1  # not once per shard
+    assert planned == {f"in/dt=2026-01-0{d}/img{i}.jpg" for d in (1, 2, 3) for i in range(3)} | {"in/top.jpg"}

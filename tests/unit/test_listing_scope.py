@@ -156,3 +156,65 @@ def test_the_polling_trigger_lists_the_same_partitions_from_its_watermark() -> N
     assert poll_ranges("in/", partitions, window) == (ListRange("in/", "in/dt=2024-05-09"),)
     assert poll_ranges("in/", None, window) == (ListRange("in/"),)
     assert poll_ranges("in/", partitions, PollWindow(None, timedelta(minutes=15))) == (ListRange("in/"),)
+
+
+def test_prefix_pruning_lists_one_prefix_per_partition_up_to_tomorrow() -> None:
+    listing = config(partitions={"format": "dt=%Y-%m-%d/", "pruning": "prefixes"})
+    scope = listing_scope("in/", listing, NOW, NOW - timedelta(days=1), NOW)
+    assert not scope.full
+    assert scope.ranges == tuple(ListRange(f"in/dt=2024-05-{d}/") for d in ("09", "10", "11"))
+
+
+def test_the_first_poll_looks_up_only_the_keys_it_lists(tmp_path: Path) -> None:
+    from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
+    from encord_provider.ledger.watermark import KnownEtags, PollWindow
+
+    store = staging(tmp_path)
+    ledger = Ledger(store, "ledger").scan()
+    ledger.write([LedgerRecord(f"in/k{i:05d}.jpg", f"e{i}", ObjectState.LINKED) for i in range(3000)])
+    ledger.compact(0)
+    opened = Ledger(store, "ledger").open()
+
+    def every() -> Any:
+        raise AssertionError("the whole ledger was read")
+
+    window = PollWindow(NOW - timedelta(hours=1), timedelta(hours=2), KnownEtags(opened.get, every))
+    listed = [ObjectRecord("u", "in/k00007.jpg", 1, "e7", NOW), ObjectRecord("u", "in/new.jpg", 1, "x", NOW)]
+    assert [r.key for r in window.take(listed)] == ["in/new.jpg"]
+    assert opened.fetched_blocks <= 2
+
+
+def test_a_sharded_pipelines_poll_knows_the_objects_of_its_shard_ledgers(tmp_path: Path) -> None:
+    from unittest import mock
+
+    from encord_provider.config.ingest import IngestPipeline
+    from encord_provider.ingest.shards import layout_of, shard_ledger_prefix
+    from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
+    from encord_provider.triggers import bucket_poll
+
+    from tests.unit.ingest_fakes import pipeline
+
+    store = staging(tmp_path)
+    config: IngestPipeline = pipeline(tmp_path, shards={"hash": 4, "hash_by": "key"})
+    keys = [f"in/k{i}.jpg" for i in range(40)]
+    for key in keys:
+        shard = layout_of(config).assign(key)
+        assert shard is not None
+        Ledger(store, shard_ledger_prefix(config, shard)).scan().write(
+            [LedgerRecord(key, "e", ObjectState.LINKED)]
+        )
+    layout = {
+        "prefix": "in/",
+        "shards": config.shards.model_dump(mode="json"),
+        "ledger_root": "base/ledger/unit",
+    }
+    where = {
+        "scheme": "file",
+        "bucket": "x",
+        "ledger_prefix": "base/ledger/unit/pipeline",
+        "shard_layout": layout,
+    }
+    with mock.patch.object(bucket_poll, "open_store", lambda uri, **_: store):
+        window = bucket_poll.ledger_window(where, timedelta(hours=1))
+    listed = [ObjectRecord("u", key, 1, "e", NOW) for key in [*keys, "in/new.jpg"]]
+    assert [r.key for r in window.take(listed)] == ["in/new.jpg"]

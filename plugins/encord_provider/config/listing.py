@@ -80,6 +80,14 @@ class PartitionConfig(BaseModel):
     safety_lag: DurationOrZero = Field(
         timedelta(days=1), description="Partitions this far below the watermark are listed again."
     )
+    pruning: Literal["start_after", "prefixes"] = Field(
+        "start_after",
+        description=(
+            "How the partitions are skipped when they sort like their dates: one StartAfter request (also "
+            "lists future partitions; a service that scans its keys for it, like moto, pays for every key) "
+            "or one prefix per partition up to tomorrow (later ones wait for the full listing)."
+        ),
+    )
 
     @field_validator("format")
     @classmethod

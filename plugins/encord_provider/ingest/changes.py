@@ -20,6 +20,7 @@ Every run's report lists both (`bucket_changes.overwritten` / `.deleted`); nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,10 +80,19 @@ def note_overwritten(pipeline: IngestPipeline, changes: BucketChanges, previous:
     changes.records.append(previous.moved(previous.state, etag=record.etag, error=note))
 
 
-def note_deleted(ledger: Ledger, listed: set[str], prefix: str, changes: BucketChanges) -> None:
-    """Records under `prefix` that a complete listing did not show become `deleted`."""
+def note_deleted(
+    ledger: Ledger,
+    listed: set[str],
+    prefix: str,
+    changes: BucketChanges,
+    mine: Callable[[str], bool] | None = None,
+) -> None:
+    """Records under `prefix` that a complete listing did not show become `deleted` (with `mine`, only the
+    keys of the shard that listed: an unsplit ledger holds every shard's)."""
     for record in ledger.records.values():
         if record.state == ObjectState.DELETED or not record.key.startswith(prefix) or record.key in listed:
+            continue
+        if mine is not None and not mine(record.key):
             continue
         # (an object without an item has nothing to archive: its record moves at once)
         held = changes.hold_deletions and bool(record.item_uuid)

@@ -74,7 +74,7 @@ def partition_scope(prefix: str, partitions: PartitionConfig, bound: datetime, n
     """Only the partitions at or after `bound` (its own partition included)."""
     first = prefix + bound.astimezone(UTC).strftime(partitions.format)
     reason = f"partitions from {first!r} (watermark - {partitions.safety_lag})"
-    if partitions.key_monotonic:
+    if partitions.key_monotonic and partitions.pruning == "start_after":
         # Every key >= `first` sorts after `first` minus its last character (the trailing '/').
         return ListingScope((ListRange(prefix, first[:-1] or None),), False, reason)
     prefixes = list(partition_prefixes(prefix, partitions.format, bound, now + timedelta(days=1)))

@@ -25,6 +25,7 @@ from encord_provider.ingest.listing_scope import (
 )
 from encord_provider.ingest.manifest import PlannedChunks, build_chunk_plans, kind_of
 from encord_provider.ingest.shards import Shard, in_shard
+from encord_provider.ingest.shared_listing import read_scope, read_shard_file
 from encord_provider.ingest.stores import key_of_uri, ledger_prefix, staging_key
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState, Watermark, needs_submission, utc_now
 from encord_provider.ledger.watermark import partial_run_reason
@@ -136,13 +137,15 @@ def run_scope(
     ledger: Ledger,
     staging: ObjectStore,
     now: datetime | None = None,
+    watermark: Watermark | None = None,
 ) -> ListingScope:
     """What this run lists: a manual run narrowed by its prefix or `since` lists that prefix whole; a
-    scheduled one may skip the partitions the watermark left behind (ingest.listing_scope)."""
+    scheduled one may skip the partitions the watermark left behind (ingest.listing_scope). `watermark`:
+    the pipeline's, when `ledger` is a shard's (which has none)."""
     prefix = listing_filter(pipeline, options).prefix
     if prefix != pipeline.source.prefix or options.since is not None:
         return whole_prefix(prefix, "a manual run narrowed by its Params")
-    mark = ledger.watermark.last_modified
+    mark = (watermark or ledger.watermark).last_modified
     return listing_scope(
         prefix,
         pipeline.source.listing,
@@ -150,6 +153,13 @@ def run_scope(
         read_last_full_listing(staging, ledger_prefix(pipeline)),
         now,
     )
+
+
+def scope_records(
+    pipeline: IngestPipeline, source: ObjectStore, scope: ListingScope
+) -> Iterator[ObjectRecord]:
+    """Every object of `scope` (what the shared listing of hash shards writes out)."""
+    return _listing(pipeline, source, scope, InventoryStats(), None)
 
 
 def _listing(
@@ -235,10 +245,12 @@ def plan_run(
     staging: ObjectStore,
     ledger: Ledger,
     shard: Shard | None = None,
+    watermark: Watermark | None = None,
 ) -> PlanResult:
     """Write this run's manifests and chunk plans to staging; record pending/rejected objects and bucket
     changes. A dry run writes the manifests under `dry-run/` and nothing to the ledger. With `shard`,
-    only the shard's objects are listed and `ledger` is the shard's ledger."""
+    only the shard's objects are listed and `ledger` is the shard's ledger (or, before the first split, the
+    unsplit one), pruned by the pipeline's `watermark` (ingest.plan_ledger)."""
     skips = SkipReport()
     stats = FilterStats(on_skip=skips.add)
     run_base = run_prefix(pipeline, run_id)
@@ -254,8 +266,13 @@ def plan_run(
         set[str](),
         InventoryStats(),
     )
-    scope = run_scope(pipeline, options, ledger, staging)
-    records = _listing(pipeline, source, scope, inventory, shard)
+    shared = read_scope(staging, run_base) if shard is not None and shard.hash_index is not None else None
+    scope = shared or run_scope(pipeline, options, ledger, staging, watermark=watermark)
+    records = (
+        read_shard_file(staging, run_base, shard.id)  # listed once for every hash shard (shard_run)
+        if shared is not None and shard is not None
+        else _listing(pipeline, source, scope, inventory, shard)
+    )
     candidates = (
         _remember_etag(r, etags)
         for r in _candidates(pipeline, options, source, ledger, stats, known, changes, listed, records, shard)
@@ -281,7 +298,7 @@ def plan_run(
     )
     whole = scope.full and _lists_whole_prefix(pipeline, options)
     if whole:  # (a shard's ledger holds only the shard's keys)
-        note_deleted(ledger, listed, pipeline.source.prefix, changes)
+        note_deleted(ledger, listed, pipeline.source.prefix, changes, shard.contains if shard else None)
     pending = _write_plans(built, ledger, staging, result)
     rejected = [
         LedgerRecord(key=key, etag=etags.get(key, ""), state=ObjectState.REJECTED, error=reason,

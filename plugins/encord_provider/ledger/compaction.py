@@ -28,7 +28,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from encord_provider.ledger.files import LedgerCorruptError, write_file
+from encord_provider.ledger.files import FORMAT_VERSION, LedgerCorruptError, write_file
+from encord_provider.ledger.index import IndexBuilder, index_key
 from encord_provider.ledger.names import SnapshotFile, new_snapshot_key, quarantine_key
 from encord_provider.ledger.reader import (
     LedgerView,
@@ -81,7 +82,14 @@ def write_snapshot(store: ObjectStore, prefix: str, view: LedgerView, writer: st
         "writer": writer,
     }
     key = new_snapshot_key(prefix, lamport)
-    write_file(store, key, header, view.records.rows(), view.watermark)  # sorted by key, streamed
+    index = IndexBuilder()
+    rows = index.rows(view.records.rows())  # sorted by key, streamed
+    write_file(store, key, header, rows, view.watermark, through=index.lines)
+    if index.sorted:  # after the snapshot's PUT: a snapshot with an index is whole (index.py)
+        full_header = {"v": FORMAT_VERSION, **header}
+        store.write_bytes(
+            index_key(prefix, key), index.dumps(key, full_header, view.watermark), "application/json"
+        )
     return key
 
 
@@ -126,7 +134,9 @@ def collect_garbage(
             return []
         doomed += [s.key for s in old_enough if s.order() < snapshot.order()]
         doomed += [s.key for s in segments]
-    return _delete(store, list(dict.fromkeys(doomed)))
+    deleted = _delete(store, list(dict.fromkeys(doomed)))
+    _delete_quietly(store, [index_key(prefix, k) for k in deleted if k in {s.key for s in snapshots}])
+    return deleted
 
 
 def _delete(store: ObjectStore, keys: list[str]) -> list[str]:
@@ -144,6 +154,16 @@ def _delete(store: ObjectStore, keys: list[str]) -> list[str]:
             continue
         deleted.append(key)
     return deleted
+
+
+def _delete_quietly(store: ObjectStore, keys: list[str]) -> None:
+    """The indexes of deleted snapshots (a snapshot written before indexes has none)."""
+    for key in keys:
+        try:
+            if store.exists(key):
+                store.delete(key)
+        except Exception as err:  # an orphaned index is never read: it names its snapshot
+            log.warning("could not delete ledger index %s (%s)", store.uri(key), err)
 
 
 def _keeper(

@@ -116,12 +116,14 @@ def encode_file(
 
 def write_file(
     store: ObjectStore, key: str, header: dict[str, Any], rows: Iterable[RecordRow],
-    watermark: Watermark | None = None,
+    watermark: Watermark | None = None, through: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None,
 ) -> None:  # fmt: skip
-    """Write a ledger file with one PUT, streaming it through a local file once it outgrows memory."""
+    """Write a ledger file with one PUT, streaming it through a local file once it outgrows memory;
+    `through` sees every line on its way (the snapshot index builder)."""
     content_type = "application/x-ndjson"
     buffer = io.BytesIO()
     lines = encode_lines(header, rows, watermark)
+    lines = through(lines) if through is not None else lines
     for line in lines:
         buffer.write(line)
         if buffer.tell() >= SPILL_BYTES:

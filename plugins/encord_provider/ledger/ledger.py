@@ -14,15 +14,26 @@ and deletes: compaction.py. Nothing here depends on workers' clocks agreeing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from encord_provider.ledger.compaction import Compaction, compact
 from encord_provider.ledger.files import write_file
+from encord_provider.ledger.index import (
+    IndexMismatchError,
+    SnapshotIndex,
+    read_block,
+    read_indexed_view,
+    state_mask,
+)
 from encord_provider.ledger.names import new_segment_key
 from encord_provider.ledger.reader import LedgerProblem, highest_lamport, read_view
 from encord_provider.ledger.records import LedgerRecord, ObjectState, RecordRow, Watermark
 from encord_provider.ledger.table import RecordTable
 from encord_provider.storage.base import ObjectStore
+from encord_provider.storage.errors import ObjectNotFoundError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_SECONDS = 120.0
 
@@ -33,7 +44,9 @@ class Ledger:
     def __init__(self, store: ObjectStore, prefix: str) -> None:
         self.store = store
         self.prefix = prefix.strip("/")
-        self.records = RecordTable()  # on local disk (table.py): memory does not grow with the ledger
+        self._table = RecordTable()  # on local disk (table.py): memory does not grow with the ledger
+        self._index: SnapshotIndex | None = None  # open(): the snapshot's blocks not fetched yet
+        self._fetched: set[int] = set()
         self.watermark = Watermark()
         self.problems: list[LedgerProblem] = []  # files the last load skipped (torn or corrupt)
         self._lamport = 0
@@ -48,18 +61,73 @@ class Ledger:
     def load(self) -> Ledger:
         """Read the newest readable snapshot and the segments it did not fold."""
         view = read_view(self.store, self.prefix)
-        self.records.close()
-        self.records, self.watermark, self.problems = view.records, view.watermark, view.problems
-        self._lamport = view.lamport
+        self._table.close()
+        self._table, self.watermark, self.problems = view.records, view.watermark, view.problems
+        self._lamport, self._index = view.lamport, None
         return self
+
+    def open(self) -> Ledger:
+        """Like `load()`, but when the newest snapshot has an index (index.py) only the index and the
+        unfolded segments are read: `get` and `in_state` fetch just the snapshot blocks they need, and
+        anything that needs every record (`records`, `counts`) fetches the rest first. What a no-op run
+        reads is then the same whatever the ledger's size."""
+        view = read_indexed_view(self.store, self.prefix)
+        if view is None:
+            return self.load()
+        self._table.close()
+        self._table, self.watermark, self.problems = view.records, view.watermark, view.problems
+        self._lamport, self._index, self._fetched = view.lamport, view.index, set()
+        return self
+
+    def close(self) -> None:
+        """Drop the local table (without fetching anything)."""
+        self._table.close()
+
+    @property
+    def records(self) -> RecordTable:
+        """Every record (an opened ledger fetches its snapshot's remaining blocks first)."""
+        if self._index is not None:
+            for number in range(len(self._index.blocks)):
+                self._fetch(number)
+            self._index = None
+        return self._table
+
+    def some_key(self) -> str | None:
+        """Any key the ledger holds (an opened ledger answers from its index, reading no block)."""
+        if self._index is not None and self._index.blocks:
+            return self._index.blocks[0].first_key
+        return next(iter(self._table), None)
+
+    @property
+    def fetched_blocks(self) -> int:
+        """Snapshot blocks an opened ledger has read so far (benches and tests)."""
+        return len(self._fetched)
+
+    def _fetch(self, number: int | None) -> None:
+        index = self._index
+        if index is None or number is None or number in self._fetched:
+            return
+        try:
+            rows = read_block(self.store, index, number)
+        except (IndexMismatchError, ObjectNotFoundError, ValueError) as err:
+            log.warning("ledger %s: %s; reading the whole ledger instead", self.prefix, err)
+            self.load()  # every write so far is in a segment, so this loses nothing
+            return
+        self._table.put_older_rows(rows)
+        self._fetched.add(number)
 
     # -- queries ---------------------------------------------------------------------------------
 
     def get(self, key: str) -> LedgerRecord | None:
-        return self.records.get(key)
+        if self._index is not None:
+            self._fetch(self._index.block_of(key))
+        return self._table.get(key)
 
     def in_state(self, *states: ObjectState) -> list[LedgerRecord]:
-        return self.records.in_state(states)
+        if self._index is not None:
+            for number in self._index.blocks_with(state_mask(states)):
+                self._fetch(number)
+        return self._table.in_state(states)
 
     def counts(self) -> dict[str, int]:
         return self.records.counts()
@@ -78,7 +146,7 @@ class Ledger:
         header = {"kind": "segment", "lamport": lamport, "writer": writer}
         write_file(self.store, key, header, (record.to_row() for record in batch), watermark)
         self._lamport = lamport
-        self.records.put_rows(record.to_row() for record in batch)
+        self._table.put_rows(record.to_row() for record in batch)
         if watermark is not None:
             self.watermark = watermark
         return key

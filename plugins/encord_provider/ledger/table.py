@@ -46,6 +46,10 @@ class RecordTable(MutableMapping[str, LedgerRecord]):
     def put_rows(self, rows: Iterable[RecordRow]) -> None:
         self._db.executemany(f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows)
 
+    def put_older_rows(self, rows: Iterable[RecordRow]) -> None:
+        """Rows older than every row already held (a snapshot block fetched late): they never override."""
+        self._db.executemany(f"INSERT OR IGNORE INTO records ({_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows)
+
     def begin(self, name: str) -> None:
         self._db.execute(f"SAVEPOINT {name}")
 

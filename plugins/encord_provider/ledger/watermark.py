@@ -9,7 +9,7 @@ at or after `watermark - lag` and remembers what it already announced, instead o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -65,6 +65,28 @@ def known_etags(records: Iterable[LedgerRecord]) -> dict[str, str]:
     return {r.key: r.etag for r in records if not needs_submission(r, r.etag)}
 
 
+class KnownEtags(Mapping[str, str]):
+    """`known_etags` looked up one key at a time in an opened ledger (`Ledger.open`), so a poll reads only
+    the snapshot blocks of the keys it listed; iterating reads the whole ledger."""
+
+    def __init__(
+        self, get: Callable[[str], LedgerRecord | None], every: Callable[[], Iterable[LedgerRecord]]
+    ):
+        self._get, self._every = get, every
+
+    def __getitem__(self, key: str) -> str:
+        record = self._get(key)
+        if record is None or needs_submission(record, record.etag):
+            raise KeyError(key)
+        return record.etag
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(known_etags(self._every()))
+
+    def __len__(self) -> int:
+        return len(known_etags(self._every()))
+
+
 @dataclass
 class PollWindow:
     """What a polling trigger has seen: a watermark, the lag below it, and what it announced within it.
@@ -95,7 +117,7 @@ class PollWindow:
             seen = self.announced.get(record.key)
             if seen is None or seen[0] != record.etag:
                 unseen.append(record)
-        known = self.known or {}
+        known = self.known if self.known is not None else {}  # (never len(): a lazy ledger reads it all)
         fresh = [r for r in unseen if known.get(r.key) != r.etag]
         for record in unseen:
             self._remember(record)

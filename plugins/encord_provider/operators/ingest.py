@@ -34,6 +34,7 @@ from encord_provider.ingest.link import link_ready_items, resolve_duplicates
 from encord_provider.ingest.listing_scope import note_full_listing
 from encord_provider.ingest.local_upload import LocalChunkUpload
 from encord_provider.ingest.plan import RunOptions, advance_watermark, plan_run, plan_summary_key, run_prefix
+from encord_provider.ingest.plan_ledger import PlanLedgers, open_plan_ledger, plan_ledgers
 from encord_provider.ingest.reconcile import EarlierJobs
 from encord_provider.ingest.report import (
     asset_counts,
@@ -146,13 +147,14 @@ def prepare_step(
         return targets.to_xcom()
 
 
-def shards_step(pipeline: IngestPipeline, run_id: str) -> list[int]:
+def shards_step(pipeline: IngestPipeline, run_id: str, params: dict[str, Any] | None = None) -> list[int]:
     """Fix the run's shards (a derived layout lists one level of the source) in at most 1,024 groups;
     returns the group numbers, which plan and link are expanded over."""
     with fail_fast():
         staging = _staging(pipeline)
         with naming_the_bucket(pipeline, "source"):
-            return list(range(fix_run_shards(staging, source_store(pipeline), pipeline, run_id)))
+            options = RunOptions.from_params(params or {})
+            return list(range(fix_run_shards(staging, source_store(pipeline), pipeline, run_id, options)))
 
 
 def plan_step(
@@ -170,9 +172,10 @@ def plan_step(
         with naming_the_bucket(pipeline, "source"):
             source = source_store(pipeline)
         summaries, chunks, newest = [], [], []
+        ledgers = plan_ledgers(staging, pipeline)  # the pipeline watermark; the unsplit ledger in a dry run
         for shard in shards:
             summary, shard_chunks, shard_newest = _plan_shard(
-                pipeline, options, run_id, targets, api, staging, source, shard
+                pipeline, options, run_id, targets, api, staging, source, shard, ledgers
             )
             summaries.append(summary)
             chunks += shard_chunks
@@ -198,10 +201,11 @@ def plan_step(
 
 def _plan_shard(
     pipeline: IngestPipeline, options: RunOptions, run_id: str, targets: dict[str, Any], api: EncordApi | None,
-    staging: ConditionalStore, source: Any, shard: Shard,
+    staging: ConditionalStore, source: Any, shard: Shard, ledgers: PlanLedgers,
 ) -> tuple[dict[str, Any], list[ChunkRef], str | None]:  # fmt: skip
-    """Plan one shard against its own ledger: (summary, its chunks, the newest object it listed)."""
-    ledger = _ledger(pipeline, staging, shard.id).load()
+    """Plan one shard against its own ledger: (summary, its chunks, the newest object it listed). The
+    ledger is opened, not loaded: only what the listing asks for is read (ledger/index.py)."""
+    ledger = open_plan_ledger(staging, pipeline, shard.id, ledgers)
     settled: dict[str, int] = {}
     if api is not None:
         settled = EarlierJobs(
@@ -213,8 +217,10 @@ def _plan_shard(
             log.info("settled objects of earlier upload jobs: %s", settled)
     with naming_the_bucket(pipeline, "source"):
         sharded = shard if is_sharded(pipeline) else None
-        result = plan_run(pipeline, options, run_id, source, staging, ledger, sharded)
-    ledger.records.close()
+        result = plan_run(
+            pipeline, options, run_id, source, staging, ledger, sharded, watermark=ledgers.watermark
+        )
+    ledger.close()
     applied = apply_policies(pipeline, api, result.changes) if api is not None else {}
     if api is not None and result.changes.hold_deletions:  # archived by `archive` once approved
         write_held(staging, run_prefix(pipeline, run_id), shard.id, ledger.prefix, result.changes.held)

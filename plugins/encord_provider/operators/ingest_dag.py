@@ -22,6 +22,7 @@ from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, tear
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
 from encord_provider.deadlines import deadline_alert
 from encord_provider.ingest.shards import is_sharded, pipeline_ledger_prefix
+from encord_provider.ingest.stores import ledger_prefix
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
@@ -73,7 +74,7 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     def shards(targets: Any, **context: Any) -> list[int]:
         from encord_provider.operators.ingest import shards_step
 
-        return shards_step(_pipeline(), context["run_id"])
+        return shards_step(_pipeline(), context["run_id"], dict(context["params"]))
 
     @task
     def plan(targets: Any, group: int | None = None, **context: Any) -> list[str]:
@@ -227,9 +228,19 @@ def source_watcher(pipeline: IngestPipeline) -> AssetWatcher:
             "conn_id": staging.conn_id,
             "endpoint_url": staging.endpoint_url,
             "ledger_prefix": pipeline_ledger_prefix(pipeline),  # the watermark (sharded: no records)
+            **_poll_shards(pipeline),
         },
     )
     return AssetWatcher(name=name, trigger=trigger)
+
+
+def _poll_shards(pipeline: IngestPipeline) -> dict[str, Any]:
+    """Where a sharded pipeline's known objects are: the trigger looks each listed key up in its shard."""
+    if not is_sharded(pipeline):
+        return {}
+    layout = {"prefix": pipeline.source.prefix, "shards": pipeline.shards.model_dump(mode="json"),
+              "ledger_root": ledger_prefix(pipeline)}  # fmt: skip
+    return {"shard_layout": layout}
 
 
 def _poll_partitions(pipeline: IngestPipeline) -> dict[str, Any] | None:
@@ -237,7 +248,8 @@ def _poll_partitions(pipeline: IngestPipeline) -> dict[str, Any] | None:
     partitions = pipeline.source.listing.partitions
     if partitions is None or pipeline.source.listing.mode != "list":
         return None
-    return {"format": partitions.format, "safety_lag": partitions.safety_lag.total_seconds()}
+    return {"format": partitions.format, "safety_lag": partitions.safety_lag.total_seconds(),
+            "pruning": partitions.pruning}  # fmt: skip
 
 
 def source_asset(pipeline: IngestPipeline) -> Asset:

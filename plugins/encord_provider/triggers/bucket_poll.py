@@ -14,16 +14,18 @@ so the event loop never blocks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from encord_provider.config.ingest import ShardsConfig
 from encord_provider.config.listing import PartitionConfig
 from encord_provider.ingest.listing_scope import ListRange, partition_scope
-from encord_provider.ledger import Ledger
-from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, PollWindow, known_etags
+from encord_provider.ingest.shards import ShardLayout
+from encord_provider.ledger import Ledger, LedgerRecord
+from encord_provider.ledger.watermark import DEFAULT_LAG_SECONDS, KnownEtags, PollWindow
 from encord_provider.storage.factory import bucket_uri, open_bucket, open_store
 from encord_provider.storage.records import ObjectRecord
 
@@ -53,17 +55,47 @@ def poll_once(
 
 
 def ledger_window(staging: dict[str, Any], lag: timedelta) -> PollWindow:
-    """A window starting at the ledger's watermark that knows the objects the ledger already settled."""
+    """A window starting at the ledger's watermark that knows the objects the ledger already settled. The
+    ledger is opened, not loaded: the first poll looks up only the keys it lists (the plan's cheap path)."""
     store = open_store(
         bucket_uri(staging["scheme"], staging["bucket"]),
         conn_id=staging.get("conn_id"),
         endpoint_url=staging.get("endpoint_url"),
     )
-    ledger = Ledger(store, staging["ledger_prefix"]).load()
+    ledger = Ledger(store, staging["ledger_prefix"]).open()
     mark = ledger.watermark.last_modified
-    return PollWindow(
-        datetime.fromisoformat(mark) if mark else None, lag, known_etags(ledger.records.values())
-    )
+    layout = staging.get("shard_layout")
+    if layout:  # the records are in the shard ledgers: each listed key is looked up in its own
+        shard_of = ShardLayout(layout["prefix"], ShardsConfig.model_validate(layout["shards"])).assign
+        lookup = ShardLookup(store, layout["ledger_root"], shard_of)
+        known = KnownEtags(lookup.get, lookup.every)
+    else:
+        known = KnownEtags(ledger.get, lambda: ledger.records.values())
+    return PollWindow(datetime.fromisoformat(mark) if mark else None, lag, known)
+
+
+class ShardLookup:
+    """Keys looked up in the opened ledger of their shard (each shard ledger opened once, when first
+    asked for); `every()` reads the shard ledgers whole, one at a time."""
+
+    def __init__(self, store: Any, ledger_root: str, shard_of: Callable[[str], str | None]) -> None:
+        self.store, self.root, self.shard_of = store, ledger_root, shard_of
+        self.opened: dict[str, Ledger] = {}
+
+    def get(self, key: str) -> LedgerRecord | None:
+        shard_id = self.shard_of(key)
+        if shard_id is None:
+            return None
+        if shard_id not in self.opened:
+            self.opened[shard_id] = Ledger(self.store, f"{self.root}/shards/{shard_id}").open()
+        return self.opened[shard_id].get(key)
+
+    def every(self) -> Iterator[LedgerRecord]:
+        for entry in self.store.list_level(f"{self.root}/shards/"):
+            if isinstance(entry, str):
+                ledger = Ledger(self.store, entry.rstrip("/")).load()
+                yield from ledger.records.values()
+                ledger.close()
 
 
 def event_payload(fresh: list[ObjectRecord], bucket: str, prefix: str) -> dict[str, Any]:
@@ -92,7 +124,8 @@ class BucketPollTrigger(BaseEventTrigger):
         safety_lag_seconds: float = DEFAULT_LAG_SECONDS,
         partitions: dict[str, Any] | None = None,
     ) -> None:
-        """`staging` = {scheme, bucket, conn_id, endpoint_url, ledger_prefix} to read the ledger watermark;
+        """`staging` = {scheme, bucket, conn_id, endpoint_url, ledger_prefix} to read the ledger watermark
+        (sharded: plus `shard_layout` = {prefix, shards, ledger_root}, where the known objects are);
         `since` (ISO time) starts from that watermark instead; `partitions` = {format, safety_lag (s)}."""
         super().__init__()
         self.scheme = scheme
