@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from encord_provider.ledger.files import FORMAT_VERSION, LedgerCorruptError, write_file
-from encord_provider.ledger.index import IndexBuilder, index_key
+from encord_provider.ledger.index import IndexBuilder, index_key, nothing_to_fold
 from encord_provider.ledger.names import SnapshotFile, new_snapshot_key, quarantine_key
 from encord_provider.ledger.reader import (
     LedgerView,
@@ -56,6 +56,8 @@ class Compaction:
 
 
 def compact(store: ObjectStore, prefix: str, grace_seconds: float, writer: str = "compact") -> Compaction:
+    if nothing_to_fold(store, prefix):  # a no-op run: no record is read
+        return Compaction()
     view = read_view(store, prefix)
     result = Compaction()
     new = view.unfolded

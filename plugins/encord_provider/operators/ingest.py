@@ -268,7 +268,7 @@ def link_step(
         url_of = source_store(pipeline).object_url
         results, parts = [], []
         for shard in shards:
-            ledger = _ledger(pipeline, staging, shard.id).load()
+            ledger = _ledger(pipeline, staging, shard.id).open()  # blocks fetched as asked
             resolved = resolve_duplicates(ledger, api, targets["folder_uuid"], url_of)
             ledger.write(resolved, writer=f"resolve:{run_id}")
             results.append(
@@ -277,7 +277,7 @@ def link_step(
             if is_sharded(pipeline):
                 ledger.compact(pipeline.ledger.compaction_grace_seconds)  # incremental: this shard only
                 parts.append(shard_part(ledger, staging.uri(run_prefix(pipeline, run_id))))
-            ledger.records.close()
+            ledger.close()
         lineage.report_linking(pipeline.encord_conn_id, targets["folder_uuid"], targets["dataset_hashes"])
         if parts:
             key = group_file(run_prefix(pipeline, run_id), "link", group, groups)
@@ -306,7 +306,7 @@ def finalize_step(
             return {"report_uri": report["report_uri"], "dry_run": True, "would_register": report["would_register"],
                     "states": {}, "failed": 0, "asset": None}  # fmt: skip
         renew(pipeline, staging, targets or {})
-        ledger = Ledger(staging, pipeline_ledger_prefix(pipeline)).load()  # sharded: the watermark only
+        ledger = Ledger(staging, pipeline_ledger_prefix(pipeline)).open()  # sharded: the watermark only
         newest = [
             t
             for g in range(groups)
