@@ -207,3 +207,16 @@ def test_compaction_with_nothing_to_fold_reads_no_record(
     Ledger(store, PREFIX).scan().write([], watermark=Watermark(last_modified="2026-01-02T00:00:00+00:00"))
     assert Ledger(store, PREFIX).compact(0).snapshot is not None  # a segment to fold: compacted
     assert whole_reads == [PREFIX]
+
+
+def test_watermark_only_segments_are_folded_only_past_the_deferral(store: CountingStore) -> None:
+    _compacted(store, _records(500))
+    for day in range(1, 4):  # three no-op runs: a watermark segment each
+        mark = Watermark(last_modified=f"2026-01-0{day}T00:00:00+00:00")
+        Ledger(store, PREFIX).scan().write([], watermark=mark)
+        assert Ledger(store, PREFIX).compact(0, defer_watermarks=3).snapshot is None
+    assert Ledger(store, PREFIX).open().watermark.last_modified == "2026-01-03T00:00:00+00:00"
+    Ledger(store, PREFIX).scan().write([], watermark=Watermark(last_modified="2026-01-04T00:00:00+00:00"))
+    assert Ledger(store, PREFIX).compact(0, defer_watermarks=3).snapshot is not None  # a fourth: folded
+    Ledger(store, PREFIX).scan().write(_records(1, ObjectState.FAILED))
+    assert Ledger(store, PREFIX).compact(0, defer_watermarks=3).snapshot is not None  # a record: folded

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from encord_provider.ledger.files import LedgerCorruptError, _parse_line
-from encord_provider.ledger.names import SnapshotFile
+from encord_provider.ledger.names import SegmentFile, SnapshotFile
 from encord_provider.ledger.reader import (
     READ_ATTEMPTS,
     LedgerChangedError,
@@ -292,21 +292,21 @@ def _indexed_once(store: ObjectStore, prefix: str) -> IndexedView | None:
     return view
 
 
-def nothing_to_fold(store: ObjectStore, prefix: str) -> bool:
-    """True when the newest snapshot is indexed, intact and folds every listed segment (what a no-op run
-    leaves): compaction then has nothing to do, found without reading any record."""
+def unfolded_segments(store: ObjectStore, prefix: str) -> list[SegmentFile] | None:
+    """The listed segments the newest snapshot did not fold, found without reading any record; None when
+    that snapshot has no index or is not intact (the caller reads the ledger whole)."""
     segments = list_segments(store, prefix)
     snapshots = list_snapshots(store, prefix)
     if not snapshots:
-        return not segments
+        return segments
     try:
         index = read_index(store, prefix, snapshots[0])
         if index is None or not is_intact(store, index):
-            return False
+            return None
     except ObjectNotFoundError:
-        return False
+        return None
     folded = folded_by(index.header, index.snapshot, segments)
-    return all(s.name in folded for s in segments)
+    return [s for s in segments if s.name not in folded]
 
 
 def read_indexed_view(store: ObjectStore, prefix: str) -> IndexedView | None:

@@ -38,6 +38,7 @@ from encord_provider.storage.errors import ObjectNotFoundError
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_SECONDS = 120.0
+DEFERRED_WATERMARKS = 30  # record-less segments (no-op runs' watermarks) a run may leave unfolded
 
 
 class Ledger:
@@ -183,6 +184,7 @@ class Ledger:
         self._lamport = lamport
         return key
 
-    def compact(self, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> Compaction:
-        """Fold every listed segment into a new snapshot and delete superseded files (compaction.py)."""
-        return compact(self.store, self.prefix, grace_seconds)
+    def compact(self, grace_seconds: float = DEFAULT_GRACE_SECONDS, defer_watermarks: int = 0) -> Compaction:
+        """Fold every listed segment into a new snapshot and delete superseded files (compaction.py);
+        with `defer_watermarks`, up to that many record-less segments are left for a later fold."""
+        return compact(self.store, self.prefix, grace_seconds, defer_watermarks=defer_watermarks)

@@ -66,6 +66,7 @@ from encord_provider.ingest.stores import (
 )
 from encord_provider.ingest.targets import mark_datasets_complete, resolve_targets
 from encord_provider.ledger import Ledger, ObjectState
+from encord_provider.ledger.ledger import DEFERRED_WATERMARKS
 from encord_provider.ledger.watermark import partial_run_reason
 from encord_provider.operators.failures import fail_fast, raise_for_event
 from encord_provider.operators.links import EncordDatasetLink, EncordFolderLink
@@ -316,7 +317,7 @@ def finalize_step(
             advance_watermark(ledger, max(newest), run_id)
         if (plan.get("listing") or {}).get("full_listing"):  # a pruned run may skip old partitions after this
             note_full_listing(staging, ledger_prefix(pipeline), run_id)
-        ledger.compact(pipeline.ledger.compaction_grace_seconds)
+        ledger.compact(pipeline.ledger.compaction_grace_seconds, DEFERRED_WATERMARKS)  # no-op: no rewrite
         if targets and targets.get("dataset_hashes") is not None:
             mark_datasets_complete(pipeline, staging, targets["dataset_hashes"])
         chunks = _flat(chunk_results)
