@@ -71,8 +71,8 @@ class Ledger:
 
     def open(self) -> Ledger:
         """Like `load()`, but when the newest snapshot has an index (index.py) only the index and the
-        unfolded segments are read: `get` and `in_state` fetch just the snapshot blocks they need, and
-        anything that needs every record (`records`, `counts`) fetches the rest first. What a no-op run
+        unfolded segments are read: `get`, `in_state`, `with_chunk_prefix` and `counts` fetch just the
+        snapshot blocks they need (index.py), and `records` fetches the rest first. What a no-op run
         reads is then the same whatever the ledger's size."""
         view = read_indexed_view(self.store, self.prefix)
         if view is None:
