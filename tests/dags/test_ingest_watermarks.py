@@ -94,9 +94,14 @@ def test_the_polling_trigger_finds_same_second_and_late_objects_once(
     first = run_dag(DAG_ID)
     assert first.state == "success", task_states(first)
     hidden = {"in/late.jpg"}
-    real_open = bucket_poll.open_store
+    real_open, real_bucket = bucket_poll.open_store, bucket_poll.open_bucket
     monkeypatch.setattr(
         bucket_poll, "open_store", lambda *args, **kwargs: ReplicationLag(real_open(*args, **kwargs), hidden)
+    )
+    monkeypatch.setattr(  # the poll opens the source by its parts (storage.factory.open_bucket)
+        bucket_poll,
+        "open_bucket",
+        lambda *args, **kwargs: ReplicationLag(real_bucket(*args, **kwargs), hidden),
     )
     trigger = source_watcher(IngestPipeline.model_validate(config)).trigger
     assert trigger.safety_lag_seconds == 900 and trigger.poll_interval == 0.1

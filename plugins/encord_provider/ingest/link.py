@@ -31,6 +31,10 @@ def resolve_duplicates(
     return updates
 
 
+def linked_items(ledger: Ledger) -> list[str]:
+    return sorted({r.item_uuid for r in ledger.in_state(ObjectState.LINKED) if r.item_uuid})
+
+
 def link_ready_items(
     ledger: Ledger, api: EncordApi, dataset_hashes: list[str], run_id: str, backfill: list[str] | None = None
 ) -> dict[str, Any]:
@@ -40,14 +44,15 @@ def link_ready_items(
     `backfill` (added to the config, or recreated after a deletion) also receive every item linked
     before. `link_items` skips duplicates, so a repeat is harmless.
     """
-    ready = [r for r in ledger.records.values() if r.state in LINKABLE_STATES and r.item_uuid]
+    ready = [r for r in ledger.in_state(*LINKABLE_STATES) if r.item_uuid]  # (an opened ledger: few blocks)
     ready_items = sorted({r.item_uuid for r in ready if r.item_uuid})
-    linked_before = sorted({r.item_uuid for r in ledger.in_state(ObjectState.LINKED) if r.item_uuid})
+    backfills = [h for h in dataset_hashes if h in (backfill or ())]
+    linked_before = linked_items(ledger) if backfills else []  # every linked block: only when needed
     new_rows: dict[str, int] = {}
     backfilled: dict[str, int] = {}
     for dataset_hash in dataset_hashes:
         items = ready_items
-        if dataset_hash in (backfill or ()):
+        if dataset_hash in backfills:
             items = sorted({*ready_items, *linked_before})
             backfilled[dataset_hash] = len(linked_before)
         new_rows[dataset_hash] = api.link_items(dataset_hash, items) if items else 0

@@ -34,7 +34,7 @@ def shard_part(ledger: Ledger, run_base_uri: str) -> dict[str, Any]:
     states: Counter[str] = Counter()
     errors: list[dict[str, Any]] = []
     error_count = 0
-    for record in ledger.records.with_chunk_prefix(run_base_uri):
+    for record in ledger.with_chunk_prefix(run_base_uri):  # an opened ledger: the run's blocks only
         states[str(record.state)] += 1
         if record.error:
             error_count += 1

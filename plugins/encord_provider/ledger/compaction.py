@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from encord_provider.ledger.files import FORMAT_VERSION, LedgerCorruptError, write_file
-from encord_provider.ledger.index import IndexBuilder, index_key
+from encord_provider.ledger.index import IndexBuilder, index_key, unfolded_segments
 from encord_provider.ledger.names import SnapshotFile, new_snapshot_key, quarantine_key
 from encord_provider.ledger.reader import (
     LedgerView,
     folded_by,
     list_segments,
     list_snapshots,
+    read_file,
     read_header,
     read_view,
 )
@@ -55,7 +56,13 @@ class Compaction:
     deleted: list[str] = field(default_factory=list)
 
 
-def compact(store: ObjectStore, prefix: str, grace_seconds: float, writer: str = "compact") -> Compaction:
+def compact(
+    store: ObjectStore, prefix: str, grace_seconds: float, writer: str = "compact", defer_watermarks: int = 0
+) -> Compaction:
+    """`defer_watermarks`: leave up to that many unfolded segments unfolded while none holds a record
+    (what no-op runs leave: a watermark each), so a no-op run does not rewrite the whole snapshot."""
+    if _nothing_worth_folding(store, prefix, defer_watermarks):  # no record of the snapshot is read
+        return Compaction()
     view = read_view(store, prefix)
     result = Compaction()
     new = view.unfolded
@@ -70,6 +77,16 @@ def compact(store: ObjectStore, prefix: str, grace_seconds: float, writer: str =
         prefix, result.folded, result.snapshot, len(result.deleted),
     )  # fmt: skip
     return result
+
+
+def _nothing_worth_folding(store: ObjectStore, prefix: str, defer_watermarks: int) -> bool:
+    pending = unfolded_segments(store, prefix)
+    if pending is None or len(pending) > defer_watermarks:
+        return False
+    try:
+        return all(not read_file(store, s.key).records for s in pending)  # small files: watermarks only
+    except (LedgerCorruptError, ObjectNotFoundError):
+        return False  # compaction quarantines it / lists again
 
 
 def write_snapshot(store: ObjectStore, prefix: str, view: LedgerView, writer: str) -> str:

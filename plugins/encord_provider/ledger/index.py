@@ -4,10 +4,12 @@ whole ledger (a no-op run then costs the same whatever the ledger's size).
 `<prefix>/index/<snapshot name>.json`, written right after its snapshot by compaction:
 
     {"v": 1, "snapshot": "<name>.jsonl", "header": {...}, "watermark": {...} | null, "records": N,
-     "blocks": [[first key, byte offset, byte length, blake2b-128 hex, state mask], ...]}
+     "blocks": [[first key, byte offset, byte length, blake2b-128 hex, state mask], ...],
+     "stats": [[[records per state, in STATES order], lowest chunk, highest chunk], ...]}  (one per block)
 
 A block is a run of consecutive record lines of about `BLOCK_BYTES`; its state mask has bit i set when a
-record in it is in state `STATES[i]`. A reader (`read_indexed_view`) lists the files as `reader.py` does,
+record in it is in state `STATES[i]`; its stats count its records per state and bound their chunk URIs
+(so ledger totals and one run's records need no block that cannot change the answer). A reader (`read_indexed_view`) lists the files as `reader.py` does,
 takes the index of the newest snapshot, reads every segment that snapshot did not fold, and fetches a
 block of the snapshot (one range request, checked against its digest) only when a key in it, or a state
 in its mask, is asked for. Rows from blocks never override rows from segments or writes (they are older).
@@ -31,7 +33,7 @@ from typing import Any
 import orjson
 
 from encord_provider.ledger.files import LedgerCorruptError, _parse_line
-from encord_provider.ledger.names import SnapshotFile
+from encord_provider.ledger.names import SegmentFile, SnapshotFile
 from encord_provider.ledger.reader import (
     READ_ATTEMPTS,
     LedgerChangedError,
@@ -52,6 +54,7 @@ INDEX_VERSION = 1
 BLOCK_BYTES = 64 * 1024
 STATES = tuple(str(s) for s in ObjectState)
 _BIT = {state: 1 << i for i, state in enumerate(STATES)}
+_POSITION = {state: i for i, state in enumerate(STATES)}
 
 
 class IndexMismatchError(RuntimeError):
@@ -77,6 +80,13 @@ class Block:
     length: int
     digest: str
     mask: int
+    counts: tuple[int, ...] | None = None  # records per state (STATES order); None: an index without stats
+    chunks: tuple[str, str] = ("", "\U0010ffff")  # the lowest and highest chunk URI ("" for none)
+
+    def may_hold_chunk_prefix(self, prefix: str) -> bool:
+        """False only when no record of the block can have a chunk URI starting with `prefix`."""
+        low, high = self.chunks
+        return high >= prefix and low[: len(prefix)] <= prefix
 
 
 def _digest(data: bytes) -> str:
@@ -91,16 +101,18 @@ class IndexBuilder:
         self.blocks: list[Block] = []
         self.sorted = True
         self.records = 0
-        self._pending: deque[tuple[str, str]] = deque()
+        self._pending: deque[tuple[str, str, str]] = deque()
         self._offset = 0
         self._last: str | None = None
         self._open: tuple[str, int, int] | None = None  # first key, offset, mask
+        self._counts = [0] * len(STATES)
+        self._chunks: tuple[str, str] | None = None
         self._bytes = bytearray()
         self._head, self._tail, self._tail_at = b"", bytearray(), 0
 
     def rows(self, rows: Iterable[RecordRow]) -> Iterator[RecordRow]:
         for row in rows:
-            self._pending.append((row[0], row[2]))
+            self._pending.append((row[0], row[2], row[6] or ""))
             yield row
 
     def lines(self, lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -117,7 +129,7 @@ class IndexBuilder:
             yield line
         self._close()
 
-    def _add(self, key: str, state: str, line: bytes) -> None:
+    def _add(self, key: str, state: str, chunk: str, line: bytes) -> None:
         if self._last is not None and key <= self._last:
             self.sorted = False
         self._last = key
@@ -126,6 +138,9 @@ class IndexBuilder:
             self._open = (key, self._offset, 0)
         first, offset, mask = self._open
         self._open = (first, offset, mask | _BIT[state])
+        self._counts[_POSITION[state]] += 1
+        low, high = self._chunks or (chunk, chunk)
+        self._chunks = (min(low, chunk), max(high, chunk))
         self._bytes += line
         if len(self._bytes) >= BLOCK_BYTES:
             self._close()
@@ -134,14 +149,17 @@ class IndexBuilder:
         if self._open is None:
             return
         first, offset, mask = self._open
-        self.blocks.append(Block(first, offset, len(self._bytes), _digest(bytes(self._bytes)), mask))
+        data, counts, chunks = bytes(self._bytes), tuple(self._counts), self._chunks or ("", "")
+        self.blocks.append(Block(first, offset, len(data), _digest(data), mask, counts, chunks))
         self._open, self._bytes = None, bytearray()
+        self._counts, self._chunks = [0] * len(STATES), None
 
     def dumps(self, snapshot_key: str, header: dict[str, Any], watermark: Watermark | None) -> bytes:
         body = {
             "v": INDEX_VERSION, "snapshot": snapshot_key.rpartition("/")[2], "header": header,
             "watermark": watermark.to_json() if watermark else None, "records": self.records,
             "blocks": [[b.first_key, b.offset, b.length, b.digest, b.mask] for b in self.blocks],
+            "stats": [[list(b.counts or ()), *b.chunks] for b in self.blocks],
             "head": [len(self._head), _digest(self._head)],
             "tail": [self._tail_at, len(self._tail), _digest(bytes(self._tail))],
         }  # fmt: skip
@@ -169,6 +187,33 @@ class SnapshotIndex:
     def blocks_with(self, mask: int) -> list[int]:
         return [i for i, block in enumerate(self.blocks) if block.mask & mask]
 
+    def blocks_for_chunk_prefix(self, prefix: str) -> list[int]:
+        return [i for i, block in enumerate(self.blocks) if block.may_hold_chunk_prefix(prefix)]
+
+    @property
+    def has_counts(self) -> bool:
+        return all(block.counts is not None for block in self.blocks)
+
+
+def block_counts(block: Block) -> dict[str, int]:
+    """The block's records per state (only states it holds)."""
+    return {state: n for state, n in zip(STATES, block.counts or (), strict=True) if n}
+
+
+def _blocks(data: dict[str, Any]) -> list[Block]:
+    stats = data.get("stats")
+    if not isinstance(stats, list) or len(stats) != len(data["blocks"]):
+        return [Block(str(k), int(o), int(n), str(d), int(m)) for k, o, n, d, m in data["blocks"]]
+    blocks = []
+    for (key, offset, length, digest, mask), (counts, low, high) in zip(data["blocks"], stats, strict=True):
+        if len(counts) != len(STATES):
+            raise ValueError("an index's state counts do not match the states")
+        numbers = tuple(int(n) for n in counts)
+        blocks.append(
+            Block(str(key), int(offset), int(length), str(digest), int(mask), numbers, (str(low), str(high)))
+        )
+    return blocks
+
 
 def read_index(store: ObjectStore, prefix: str, snapshot: SnapshotFile) -> SnapshotIndex | None:
     """The snapshot's index, or None when it has none (or an unreadable one)."""
@@ -176,7 +221,7 @@ def read_index(store: ObjectStore, prefix: str, snapshot: SnapshotFile) -> Snaps
         data = orjson.loads(store.read_bytes(index_key(prefix, snapshot.key)))
         if data.get("v") != INDEX_VERSION or data.get("snapshot") != snapshot.name:
             return None
-        blocks = [Block(str(k), int(o), int(n), str(d), int(m)) for k, o, n, d, m in data["blocks"]]
+        blocks = _blocks(data)
         mark = data.get("watermark")
         head, tail = data["head"], data["tail"]
         return SnapshotIndex(
@@ -245,6 +290,23 @@ def _indexed_once(store: ObjectStore, prefix: str) -> IndexedView | None:
         view.watermark = mark or view.watermark
     view.lamport = max(view.lamport, int(index.header.get("lamport", 0)))
     return view
+
+
+def unfolded_segments(store: ObjectStore, prefix: str) -> list[SegmentFile] | None:
+    """The listed segments the newest snapshot did not fold, found without reading any record; None when
+    that snapshot has no index or is not intact (the caller reads the ledger whole)."""
+    segments = list_segments(store, prefix)
+    snapshots = list_snapshots(store, prefix)
+    if not snapshots:
+        return segments
+    try:
+        index = read_index(store, prefix, snapshots[0])
+        if index is None or not is_intact(store, index):
+            return None
+    except ObjectNotFoundError:
+        return None
+    folded = folded_by(index.header, index.snapshot, segments)
+    return [s for s in segments if s.name not in folded]
 
 
 def read_indexed_view(store: ObjectStore, prefix: str) -> IndexedView | None:

@@ -15,13 +15,15 @@ and deletes: compaction.py. Nothing here depends on workers' clocks agreeing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 
 from encord_provider.ledger.compaction import Compaction, compact
 from encord_provider.ledger.files import write_file
 from encord_provider.ledger.index import (
     IndexMismatchError,
     SnapshotIndex,
+    block_counts,
     read_block,
     read_indexed_view,
     state_mask,
@@ -36,6 +38,7 @@ from encord_provider.storage.errors import ObjectNotFoundError
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_SECONDS = 120.0
+DEFERRED_WATERMARKS = 30  # record-less segments (no-op runs' watermarks) a run may leave unfolded
 
 
 class Ledger:
@@ -68,8 +71,8 @@ class Ledger:
 
     def open(self) -> Ledger:
         """Like `load()`, but when the newest snapshot has an index (index.py) only the index and the
-        unfolded segments are read: `get` and `in_state` fetch just the snapshot blocks they need, and
-        anything that needs every record (`records`, `counts`) fetches the rest first. What a no-op run
+        unfolded segments are read: `get`, `in_state`, `with_chunk_prefix` and `counts` fetch just the
+        snapshot blocks they need (index.py), and `records` fetches the rest first. What a no-op run
         reads is then the same whatever the ledger's size."""
         view = read_indexed_view(self.store, self.prefix)
         if view is None:
@@ -129,8 +132,29 @@ class Ledger:
                 self._fetch(number)
         return self._table.in_state(states)
 
+    def with_chunk_prefix(self, prefix: str) -> Iterator[LedgerRecord]:
+        """Records whose chunk URI starts with `prefix` (one run's objects); an opened ledger fetches only
+        the blocks whose chunk range can hold such a URI."""
+        if self._index is not None:
+            for number in self._index.blocks_for_chunk_prefix(prefix):
+                self._fetch(number)
+        return self._table.with_chunk_prefix(prefix)
+
     def counts(self) -> dict[str, int]:
-        return self.records.counts()
+        """Records per state. An opened ledger whose index counts states fetches only the blocks that
+        hold a key of its segments (or writes); the others' counts come from the index."""
+        index = self._index
+        if index is None or not index.has_counts:
+            return self.records.counts()
+        for number in {index.block_of(key) for key in self._table}:
+            self._fetch(number)  # the block's old rows then sit under their newer ones in the table
+        if self._index is None:  # a block did not match its index: everything was read
+            return self._table.counts()
+        totals = Counter(self._table.counts())
+        for number, block in enumerate(index.blocks):
+            if number not in self._fetched:
+                totals.update(block_counts(block))
+        return {state: totals[state] for state in sorted(totals) if totals[state]}
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -160,6 +184,7 @@ class Ledger:
         self._lamport = lamport
         return key
 
-    def compact(self, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> Compaction:
-        """Fold every listed segment into a new snapshot and delete superseded files (compaction.py)."""
-        return compact(self.store, self.prefix, grace_seconds)
+    def compact(self, grace_seconds: float = DEFAULT_GRACE_SECONDS, defer_watermarks: int = 0) -> Compaction:
+        """Fold every listed segment into a new snapshot and delete superseded files (compaction.py);
+        with `defer_watermarks`, up to that many record-less segments are left for a later fold."""
+        return compact(self.store, self.prefix, grace_seconds, defer_watermarks=defer_watermarks)

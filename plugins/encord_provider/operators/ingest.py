@@ -66,6 +66,7 @@ from encord_provider.ingest.stores import (
 )
 from encord_provider.ingest.targets import mark_datasets_complete, resolve_targets
 from encord_provider.ledger import Ledger, ObjectState
+from encord_provider.ledger.ledger import DEFERRED_WATERMARKS
 from encord_provider.ledger.watermark import partial_run_reason
 from encord_provider.operators.failures import fail_fast, raise_for_event
 from encord_provider.operators.links import EncordDatasetLink, EncordFolderLink
@@ -268,7 +269,7 @@ def link_step(
         url_of = source_store(pipeline).object_url
         results, parts = [], []
         for shard in shards:
-            ledger = _ledger(pipeline, staging, shard.id).load()
+            ledger = _ledger(pipeline, staging, shard.id).open()  # blocks fetched as asked
             resolved = resolve_duplicates(ledger, api, targets["folder_uuid"], url_of)
             ledger.write(resolved, writer=f"resolve:{run_id}")
             results.append(
@@ -277,7 +278,7 @@ def link_step(
             if is_sharded(pipeline):
                 ledger.compact(pipeline.ledger.compaction_grace_seconds)  # incremental: this shard only
                 parts.append(shard_part(ledger, staging.uri(run_prefix(pipeline, run_id))))
-            ledger.records.close()
+            ledger.close()
         lineage.report_linking(pipeline.encord_conn_id, targets["folder_uuid"], targets["dataset_hashes"])
         if parts:
             key = group_file(run_prefix(pipeline, run_id), "link", group, groups)
@@ -306,7 +307,7 @@ def finalize_step(
             return {"report_uri": report["report_uri"], "dry_run": True, "would_register": report["would_register"],
                     "states": {}, "failed": 0, "asset": None}  # fmt: skip
         renew(pipeline, staging, targets or {})
-        ledger = Ledger(staging, pipeline_ledger_prefix(pipeline)).load()  # sharded: the watermark only
+        ledger = Ledger(staging, pipeline_ledger_prefix(pipeline)).open()  # sharded: the watermark only
         newest = [
             t
             for g in range(groups)
@@ -316,7 +317,7 @@ def finalize_step(
             advance_watermark(ledger, max(newest), run_id)
         if (plan.get("listing") or {}).get("full_listing"):  # a pruned run may skip old partitions after this
             note_full_listing(staging, ledger_prefix(pipeline), run_id)
-        ledger.compact(pipeline.ledger.compaction_grace_seconds)
+        ledger.compact(pipeline.ledger.compaction_grace_seconds, DEFERRED_WATERMARKS)  # no-op: no rewrite
         if targets and targets.get("dataset_hashes") is not None:
             mark_datasets_complete(pipeline, staging, targets["dataset_hashes"])
         chunks = _flat(chunk_results)
