@@ -41,6 +41,7 @@ from encord.objects.ontology_labels_impl import LabelRowV2
 from encord.objects.utils import _lower_snake_case
 from encord.orm.label_row import LabelStatus
 
+from encord_provider.encord_api.label_rows import RowListing
 from encord_provider.errors import PermanentError
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class LabelRowNormaliser:
         }
         self._answers: dict[tuple[str, str], list[Any]] = {}
 
-    def normalise(self, raw: dict[str, Any], listed: LabelRowV2) -> dict[str, Any]:
+    def normalise(self, raw: dict[str, Any], listed: RowListing) -> dict[str, Any]:
         """`raw` (from the server) rendered as `to_encord_dict()` would; `listed` is the row's listing
         (the SDK takes `is_shadow_data`, duration, fps and spaces from it, not from `raw`).
 
@@ -111,7 +112,7 @@ class LabelRowNormaliser:
         except Exception as err:  # a malformed row: the SDK's own error is the one to show
             raise Unsupported(f"{type(err).__name__}: {err}") from err
 
-    def _normalise(self, raw: dict[str, Any], listed: LabelRowV2) -> dict[str, Any]:
+    def _normalise(self, raw: dict[str, Any], listed: RowListing) -> dict[str, Any]:
         _check_row(raw, listed)
         unit = _single_data_unit(raw)
         objects = self._objects_by_hash(raw, unit)
@@ -265,7 +266,7 @@ class LabelRowNormaliser:
     # -- data unit ----------------------------------------------------------------------------
 
     def _data_unit(
-        self, raw: dict[str, Any], unit: dict[str, Any], objects: dict[str, _Object], listed: LabelRowV2
+        self, raw: dict[str, Any], unit: dict[str, Any], objects: dict[str, _Object], listed: RowListing
     ) -> dict[str, Any]:
         rendered: dict[str, Any] = {
             "data_hash": unit["data_hash"],
@@ -294,10 +295,10 @@ class _Object:
         self.frames: dict[int, dict[str, Any]] = {}
 
 
-def _check_row(raw: dict[str, Any], listed: LabelRowV2) -> None:
+def _check_row(raw: dict[str, Any], listed: RowListing) -> None:
     if raw.get("data_type") not in SUPPORTED_DATA_TYPES:
         raise Unsupported(f"data type {raw.get('data_type')}")
-    if raw.get("spaces") or raw.get("scene") or listed.get_spaces():
+    if raw.get("spaces") or raw.get("scene") or listed.has_spaces:
         raise Unsupported("spaces")
     if raw.get("object_actions"):
         raise Unsupported("object actions")
