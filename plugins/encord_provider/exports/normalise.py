@@ -374,8 +374,8 @@ def _classification_answers(ontology: Classification, answers: list[dict[str, An
 
 
 def _plain_coordinates(entry: dict[str, Any]) -> dict[str, Any] | None:
-    """A box's or point's `to_dict()`, written directly: their coordinate classes are plain dataclasses
-    whose `from_dict` / `to_dict` copy the four (two) numbers. None for every other shape."""
+    """A box's, point's, polygon's or polyline's `to_dict()`, written directly: their coordinate classes are
+    plain dataclasses whose `from_dict` / `to_dict` copy the numbers. None for every other shape."""
     shape = entry.get("shape")
     if shape == Shape.BOUNDING_BOX.value:
         box = entry["boundingBox"]
@@ -386,7 +386,27 @@ def _plain_coordinates(entry: dict[str, Any]) -> dict[str, Any] | None:
             return {"point": {"0": {"x": point["x"], "y": point["y"]}}}
     if shape == Shape.POLYGON.value:
         return _polygon(entry)
+    if shape == Shape.POLYLINE.value:
+        return _polyline(entry)
     return None
+
+
+def _polyline(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """`PolylineCoordinates.from_dict(entry).to_dict()`: the points (sorted by index), all 2D or all 3D."""
+    line = entry["polyline"]
+    if isinstance(line, dict):
+        points = [point for _, point in sorted((int(key), point) for key, point in line.items())]
+    elif isinstance(line, list):
+        points = list(line)
+    else:
+        return None  # the SDK's error
+    if all("x" in p and "y" in p and "z" in p for p in points):
+        keys: tuple[str, ...] = ("x", "y", "z")
+    elif all("x" in p and "y" in p and "z" not in p for p in points):
+        keys = ("x", "y")
+    else:
+        return None  # the SDK's error
+    return {"polyline": {str(i): {key: point[key] for key in keys} for i, point in enumerate(points)}}
 
 
 def _polygon(entry: dict[str, Any]) -> dict[str, Any] | None:
