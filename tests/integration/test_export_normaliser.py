@@ -29,7 +29,7 @@ from encord.objects.coordinates import (
 from encord.objects.frames import Range
 from encord.project import Project
 from encord_emulator.testing import EmulatorProcess
-from encord_provider.encord_api.label_rows import LabelRowQuery, label_row_dicts
+from encord_provider.encord_api.label_rows import LabelRowQuery, RowListing, label_row_dicts
 from encord_provider.exports.normalise import LabelRowNormaliser, Unsupported
 from encord_provider.exports.run import ExportSpec, export_labels
 from encord_provider.exports.source import SdkLabelSource
@@ -200,7 +200,7 @@ def test_normalised_rows_are_exactly_what_the_sdk_renders(projects: list[Project
         for raw in raws:
             expected = _as_sdk_renders(project, raw)
             try:
-                got = normaliser.normalise(raw, listed[raw["label_hash"]])
+                got = normaliser.normalise(raw, RowListing.of(listed[raw["label_hash"]]))
             except Unsupported:
                 ways["declined"] += 1
                 assert _uses_dynamic_attributes(raw, project), f"declined a plain row: {raw['label_hash']}"

@@ -82,6 +82,22 @@ def test_a_page_is_fetched_in_order_as_the_sdk_renders_it(
         source.fetch([RowRef("00000000-0000-0000-0000-000000000000", "d", None)], ExportFilters())
 
 
+def test_listed_refs_are_fetched_without_listing_again(
+    labelled: tuple[Project, dict[str, LabelRowV2]],
+) -> None:
+    """The fields the SDK renders from a row's listing come with the ref; only the labels are requested."""
+    project, _ = labelled
+    counting = CountingProject(project)
+    source = SdkLabelSource(counting, bundle_size=IMAGES)  # type: ignore[arg-type]
+    refs = [ref for page in source.list_pages(ExportFilters()) for ref in page]
+    listings = len(counting.listings)
+    fetched = source.fetch(refs, ExportFilters())
+    assert len(counting.listings) == listings
+    assert source.counts == {"rows_normalised": IMAGES}
+    by_sdk = SdkLabelSource(project, bundle_size=IMAGES, normalise=False)
+    assert fetched == by_sdk.fetch(refs, ExportFilters())  # the SDK's own rendering, listed again
+
+
 def test_export_of_many_small_pages_has_every_row(
     labelled: tuple[Project, dict[str, LabelRowV2]], tmp_path: Path
 ) -> None:

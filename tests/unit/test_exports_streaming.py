@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from encord_provider.encord_api.label_rows import RowListing
 from encord_provider.exports import spool
 from encord_provider.exports.digest import source_digest
 from encord_provider.exports.membership import compare, sorted_refs
@@ -244,7 +245,14 @@ def test_many_runs_are_merged_a_few_at_a_time(tmp_path: Path, monkeypatch: pytes
 
 
 class _FakeRow(SimpleNamespace):
-    pass
+    """A listed row: identity, edit time and the fields the SDK renders from the listing."""
+
+    is_shadow_data = False
+    duration: float | None = None
+    fps: float | None = 29.97
+
+    def get_spaces(self) -> list[Any]:
+        return []
 
 
 def test_sdk_source_without_a_workflow_lists_in_one_call() -> None:
@@ -262,3 +270,6 @@ def test_sdk_source_without_a_workflow_lists_in_one_call() -> None:
     pages = list(source.list_pages(ExportFilters(stage="Review")))
     assert [[r.label_hash for r in page] for page in pages] == [["l0", "l1"], ["l3", "l4"]]
     assert calls == [{"workflow_graph_node_title_eq": "Review"}]
+    # What the fetch renders from the listing travels with each ref (no second listing call).
+    assert {r.listing for page in pages for r in page} == {RowListing(False, None, 29.97, False).encode()}
+    assert RowListing.decode(pages[0][0].listing) == RowListing(False, None, 29.97, False)

@@ -7,11 +7,13 @@ export renders the dicts itself (`exports.normalise`) and needs only the request
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from encord.objects import LabelRowV2
     from encord.project import Project
 
 
@@ -22,6 +24,35 @@ class LabelRowQuery:
     signed_urls: bool = False
     object_feature_hashes: frozenset[str] | None = None
     classification_feature_hashes: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowListing:
+    """What `to_encord_dict()` takes from a row's listing rather than from its label dict.
+
+    Carried from the export's listing to its fetch (encoded as one short string beside the row), so a
+    fetched page needs no second listing call.
+    """
+
+    is_shadow_data: bool
+    duration: float | None
+    fps: float | None
+    has_spaces: bool
+
+    @classmethod
+    def of(cls, row: LabelRowV2) -> RowListing:
+        return cls(bool(row.is_shadow_data), row.duration, row.fps, bool(row.get_spaces()))
+
+    def encode(self) -> str:
+        """Compact JSON (floats as `repr`, so they decode to the same value)."""
+        return json.dumps(
+            [self.is_shadow_data, self.duration, self.fps, self.has_spaces], separators=(",", ":")
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> RowListing:
+        shadow, duration, fps, spaces = json.loads(text)
+        return cls(bool(shadow), duration, fps, bool(spaces))
 
 
 def label_row_dicts(

@@ -76,6 +76,10 @@ def coco_categories(ontology: dict[str, Any]) -> list[dict[str, Any]]:
     return categories
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""`json.dumps(..., separators=(",", ":"))` without building an encoder per item (same bytes)."""
+
+
 class _JsonArraySpool:
     """Comma-separated JSON items appended to a file, to be spliced into an array later."""
 
@@ -87,7 +91,7 @@ class _JsonArraySpool:
     def append(self, item: dict[str, Any]) -> None:
         if self.count:
             self._fh.write(b",\n")
-        self._fh.write(json.dumps(item, separators=(",", ":")).encode())
+        self._fh.write(_COMPACT.encode(item).encode())
         self.count += 1
 
     def close(self) -> None:

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+_LINE = json.JSONEncoder(separators=(",", ":"), default=str)
+"""`json.dumps(row, separators=(",", ":"), default=str)` without building an encoder per row (same text)."""
+
 
 class ChunkedJsonlWriter:
     """`labels-00000.jsonl`, `labels-00001.jsonl`, ... with at most `rows_per_file` rows each."""
@@ -32,7 +35,7 @@ class ChunkedJsonlWriter:
             if self._fh is not None:
                 self._fh.close()
             self._fh = self._open_next()
-        self._fh.write(json.dumps(row, separators=(",", ":"), default=str))
+        self._fh.write(_LINE.encode(row))
         self._fh.write("\n")
         self._rows_in_file += 1
         self.rows += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -40,6 +40,8 @@ class RowRef:
     label_hash: str
     data_hash: str
     last_edited_at: datetime | None
+    listing: str = field(default="", compare=False)
+    """What the source keeps from its listing for the fetch (opaque here; `SdkLabelSource`: a `RowListing`)."""
 
     def fingerprint(self) -> str:
         edited = self.last_edited_at.isoformat() if self.last_edited_at else "-"
@@ -53,9 +55,15 @@ class RowRef:
             self.last_edited_at.isoformat() if self.last_edited_at else "",
         )
 
+    def to_spool_row(self) -> tuple[str, str, str, str]:
+        """`to_row()` plus the listing: a line of the listing spool and of the fetch list (not exported)."""
+        return (*self.to_row(), self.listing)
+
     @classmethod
     def from_row(cls, row: tuple[str, ...] | list[str]) -> RowRef:
-        return cls(row[0], row[1], datetime.fromisoformat(row[2]) if row[2] else None)
+        """From `to_row()` or `to_spool_row()`."""
+        listing = row[3] if len(row) > 3 else ""
+        return cls(row[0], row[1], datetime.fromisoformat(row[2]) if row[2] else None, listing)
 
 
 class ExportFilters(BaseModel):

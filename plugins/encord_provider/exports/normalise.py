@@ -41,6 +41,7 @@ from encord.objects.ontology_labels_impl import LabelRowV2
 from encord.objects.utils import _lower_snake_case
 from encord.orm.label_row import LabelStatus
 
+from encord_provider.encord_api.label_rows import RowListing
 from encord_provider.errors import PermanentError
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class LabelRowNormaliser:
         }
         self._answers: dict[tuple[str, str], list[Any]] = {}
 
-    def normalise(self, raw: dict[str, Any], listed: LabelRowV2) -> dict[str, Any]:
+    def normalise(self, raw: dict[str, Any], listed: RowListing) -> dict[str, Any]:
         """`raw` (from the server) rendered as `to_encord_dict()` would; `listed` is the row's listing
         (the SDK takes `is_shadow_data`, duration, fps and spaces from it, not from `raw`).
 
@@ -111,7 +112,7 @@ class LabelRowNormaliser:
         except Exception as err:  # a malformed row: the SDK's own error is the one to show
             raise Unsupported(f"{type(err).__name__}: {err}") from err
 
-    def _normalise(self, raw: dict[str, Any], listed: LabelRowV2) -> dict[str, Any]:
+    def _normalise(self, raw: dict[str, Any], listed: RowListing) -> dict[str, Any]:
         _check_row(raw, listed)
         unit = _single_data_unit(raw)
         objects = self._objects_by_hash(raw, unit)
@@ -265,7 +266,7 @@ class LabelRowNormaliser:
     # -- data unit ----------------------------------------------------------------------------
 
     def _data_unit(
-        self, raw: dict[str, Any], unit: dict[str, Any], objects: dict[str, _Object], listed: LabelRowV2
+        self, raw: dict[str, Any], unit: dict[str, Any], objects: dict[str, _Object], listed: RowListing
     ) -> dict[str, Any]:
         rendered: dict[str, Any] = {
             "data_hash": unit["data_hash"],
@@ -294,10 +295,10 @@ class _Object:
         self.frames: dict[int, dict[str, Any]] = {}
 
 
-def _check_row(raw: dict[str, Any], listed: LabelRowV2) -> None:
+def _check_row(raw: dict[str, Any], listed: RowListing) -> None:
     if raw.get("data_type") not in SUPPORTED_DATA_TYPES:
         raise Unsupported(f"data type {raw.get('data_type')}")
-    if raw.get("spaces") or raw.get("scene") or listed.get_spaces():
+    if raw.get("spaces") or raw.get("scene") or listed.has_spaces:
         raise Unsupported("spaces")
     if raw.get("object_actions"):
         raise Unsupported("object actions")
@@ -373,8 +374,8 @@ def _classification_answers(ontology: Classification, answers: list[dict[str, An
 
 
 def _plain_coordinates(entry: dict[str, Any]) -> dict[str, Any] | None:
-    """A box's or point's `to_dict()`, written directly: their coordinate classes are plain dataclasses
-    whose `from_dict` / `to_dict` copy the four (two) numbers. None for every other shape."""
+    """A box's, point's, polygon's or polyline's `to_dict()`, written directly: their coordinate classes are
+    plain dataclasses whose `from_dict` / `to_dict` copy the numbers. None for every other shape."""
     shape = entry.get("shape")
     if shape == Shape.BOUNDING_BOX.value:
         box = entry["boundingBox"]
@@ -385,7 +386,27 @@ def _plain_coordinates(entry: dict[str, Any]) -> dict[str, Any] | None:
             return {"point": {"0": {"x": point["x"], "y": point["y"]}}}
     if shape == Shape.POLYGON.value:
         return _polygon(entry)
+    if shape == Shape.POLYLINE.value:
+        return _polyline(entry)
     return None
+
+
+def _polyline(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """`PolylineCoordinates.from_dict(entry).to_dict()`: the points (sorted by index), all 2D or all 3D."""
+    line = entry["polyline"]
+    if isinstance(line, dict):
+        points = [point for _, point in sorted((int(key), point) for key, point in line.items())]
+    elif isinstance(line, list):
+        points = list(line)
+    else:
+        return None  # the SDK's error
+    if all("x" in p and "y" in p and "z" in p for p in points):
+        keys: tuple[str, ...] = ("x", "y", "z")
+    elif all("x" in p and "y" in p and "z" not in p for p in points):
+        keys = ("x", "y")
+    else:
+        return None  # the SDK's error
+    return {"polyline": {str(i): {key: point[key] for key in keys} for i, point in enumerate(points)}}
 
 
 def _polygon(entry: dict[str, Any]) -> dict[str, Any] | None:

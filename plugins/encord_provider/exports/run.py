@@ -185,7 +185,7 @@ def _list_sorted(source: LabelSource, filters: ExportFilters, workdir: Path) -> 
     spool = SortedSpool(workdir, "listed")
     for page in source.list_pages(filters):
         for ref in page:
-            spool.add(ref.to_row())
+            spool.add(ref.to_spool_row())
     return spool
 
 
@@ -260,7 +260,7 @@ def _fetch_page(source: LabelSource, filters: ExportFilters, page: Sequence[RowR
 def _write_rows(source: LabelSource, spec: ExportSpec, work: _Work) -> tuple[FileList, dict[str, int]]:
     """Fetch the selected rows page by page (`source.workers` pages at once) while writing them in order."""
     writers = _Writers(work.workdir, spec, source.ontology())
-    pages = batched(read_selected(work.selection.files[SOURCE_ROWS]), source.page_size)
+    pages = batched(read_selected(work.selection.fetch_rows), source.page_size)
     for rows in ordered_map(lambda page: _fetch_page(source, spec.filters, page), pages, source.workers):
         for row in rows:
             writers.add(row)

@@ -21,6 +21,8 @@ from encord_provider.exports.model import Manifest, RowRef, VersionKind
 from encord_provider.exports.spool import Row, SortedSpool
 
 SOURCE_ROWS = "source_rows.csv"
+FETCH_ROWS = "fetch_rows.csv"
+"""The selected rows with what the source kept from its listing (`RowRef.listing`): read by the fetch, not exported."""
 SOURCE_ROWS_HEADER = ("label_hash", "data_hash", "last_edited_at")
 
 
@@ -36,6 +38,8 @@ class Selection:
     high_water_mark: datetime | None
     boundary_rows: list[str]
     files: dict[str, Path] = field(default_factory=dict)
+    """The files the version exports, by name."""
+    fetch_rows: Path = Path(FETCH_ROWS)
 
     def counts(self) -> dict[str, int]:
         counts = {"member_rows": self.members}
@@ -112,9 +116,11 @@ def select_rows(
     with (
         (workdir / SOURCE_ROWS).open("w", newline="", encoding="utf-8") as source_rows,
         (workdir / LEFT_ROWS).open("w", newline="", encoding="utf-8") as left_out,
+        (workdir / FETCH_ROWS).open("w", newline="", encoding="utf-8") as fetch_rows,
     ):
-        source_csv = csv.writer(source_rows)
+        source_csv, fetch_csv = csv.writer(source_rows), csv.writer(fetch_rows)
         source_csv.writerow(SOURCE_ROWS_HEADER)
+        fetch_csv.writerow((*SOURCE_ROWS_HEADER, "listing"))
         walk: Iterable[tuple[RowRef, bool]] = ((ref, False) for ref in listed)
         if previous_members is not None:
             diff = MembershipDiff(previous_members, left_out)
@@ -124,6 +130,7 @@ def select_rows(
             membership.add(ref)
             if kind == "full" or entered or is_new(ref, previous, boundary):
                 source_csv.writerow(ref.to_row())
+                fetch_csv.writerow(ref.to_spool_row())
                 fingerprints.add((ref.fingerprint(),))
                 high_water.add(ref)
                 selected += 1
@@ -143,11 +150,12 @@ def select_rows(
         high_water_mark=mark,
         boundary_rows=boundary_rows,
         files=files,
+        fetch_rows=workdir / FETCH_ROWS,
     )
 
 
 def read_selected(path: Path) -> Iterator[RowRef]:
-    """The rows of a `source_rows.csv`, in file order."""
+    """The rows of a `source_rows.csv` (or `fetch_rows.csv`, with their listing), in file order."""
     with path.open(newline="", encoding="utf-8") as fh:
         rows = csv.reader(fh)
         next(rows, None)

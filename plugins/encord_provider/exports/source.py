@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from encord_provider.encord_api.label_rows import LabelRowQuery, label_row_dicts
+from encord_provider.encord_api.label_rows import LabelRowQuery, RowListing, label_row_dicts
 from encord_provider.exports import label_status
 from encord_provider.exports.model import ExportError, ExportFilters, RowRef, as_utc
 from encord_provider.exports.pages import batched, ordered_map
@@ -65,12 +65,13 @@ class SdkLabelSource:
     paging: unfiltered, it returns every row of the project in one response.) A project without a workflow
     is listed in that single call.
 
-    Fetching: `list_label_rows_v2(label_hashes=...)` (the rows' listing: the SDK renders some fields from
-    it), then the page's label dicts in the request `initialise_labels` makes (`encord_api.label_rows`),
-    rendered as `to_encord_dict()` would by `exports.normalise`, or by the SDK itself (`from_labels_dict`,
-    `to_encord_dict`) for a row shape the normaliser does not know; `counts` says how many went each way.
-    `normalise=False` renders every row through the SDK (`initialise_labels` in one bundle per page), the
-    reference the normaliser is tested against.
+    Fetching: the page's label dicts in the request `initialise_labels` makes (`encord_api.label_rows`),
+    rendered as `to_encord_dict()` would by `exports.normalise` with the fields the SDK takes from the
+    row's listing (`RowListing`, kept in `RowRef.listing` since the listing, so no second listing call), or
+    by the SDK itself (`from_labels_dict`, `to_encord_dict`) for a row shape the normaliser does not know
+    (only those rows are listed again, by label hash); `counts` says how many went each way.
+    `normalise=False` lists the page again and renders every row through the SDK (`initialise_labels` in
+    one bundle per page), the reference the normaliser is tested against.
 
     Rows that have no label row yet (`label_hash` None) are never initialised: that would *create* label
     rows on the server, an export must not write. With `data_units: all` they are listed and written as
@@ -164,9 +165,8 @@ class SdkLabelSource:
     def _fetch_labelled(self, refs: Sequence[RowRef], filters: ExportFilters) -> list[dict[str, Any]]:
         if not refs:
             return []
-        rows = self._label_rows(refs)
         if not self.normalise:
-            return self._rendered_by_sdk(rows, filters)
+            return self._rendered_by_sdk(self._label_rows(refs), filters)
         hashes = [ref.label_hash for ref in refs]
         query = LabelRowQuery(
             signed_urls=filters.signed_urls,
@@ -174,14 +174,20 @@ class SdkLabelSource:
             classification_feature_hashes=frozenset(filters.include_classification_feature_hashes or ())
             or None,
         )
-        raw = {d["label_hash"]: d for d in self.read(lambda: label_row_dicts(self.project, hashes, query),
-                                                     "get label rows")}  # fmt: skip
+        raw = {d["label_hash"]: d for d in self._label_dicts(hashes, query)}
         missing = [h for h in hashes if h not in raw]
         if missing:
             raise ExportError(
                 f"the server sent no labels for label rows {missing[:5]} ({len(missing)} in all)"
             )
-        return [self._render(row, raw[str(row.label_hash)]) for row in rows]
+        normalised = {ref.label_hash: self._normalised(ref, raw[ref.label_hash]) for ref in refs}
+        declined = [ref for ref in refs if normalised[ref.label_hash] is None]
+        by_sdk: dict[str, dict[str, Any]] = {}
+        for row in self._label_rows(declined) if declined else []:
+            row.from_labels_dict(raw[str(row.label_hash)])  # what `initialise_labels` does with it
+            by_sdk[str(row.label_hash)] = row.to_encord_dict()
+        self._count(rows_normalised=len(refs) - len(declined), rows_rendered_by_sdk=len(declined))
+        return [by_sdk[h] if (done := normalised[h]) is None else done for h in hashes]
 
     def _rendered_by_sdk(self, rows: list[LabelRowV2], filters: ExportFilters) -> list[dict[str, Any]]:
         objects = set(filters.include_object_feature_hashes or ()) or None
@@ -194,22 +200,36 @@ class SdkLabelSource:
                     bundle=bundle,
                     include_signed_url=filters.signed_urls,
                 )
-        with self._counts_lock:
-            self.counts["rows_rendered_by_sdk"] += len(rows)
+        self._count(rows_rendered_by_sdk=len(rows))
         return [row.to_encord_dict() for row in rows]
 
-    def _render(self, row: LabelRowV2, raw: dict[str, Any]) -> dict[str, Any]:
-        """`raw` as `to_encord_dict()` renders it: normalised, or through the SDK for shapes it does not know."""
-        from encord_provider.exports.normalise import Unsupported
+    def _label_dicts(self, hashes: list[str], query: LabelRowQuery) -> list[dict[str, Any]]:
+        """The server's dicts of `hashes`; a row deleted since it was listed is an error (retry)."""
+        from encord.exceptions import ResourceNotFoundError
 
         try:
-            rendered, way = self._normaliser().normalise(raw, row), "rows_normalised"
+            return self.read(lambda: label_row_dicts(self.project, hashes, query), "get label rows")
+        except ResourceNotFoundError as err:
+            raise ExportError(
+                f"label rows of project {self.project.project_hash} were listed but no longer exist "
+                f"({err.message}); rerun the export"
+            ) from err
+
+    def _normalised(self, ref: RowRef, raw: dict[str, Any]) -> dict[str, Any] | None:
+        """`raw` as `to_encord_dict()` renders it, or None for a shape the normaliser does not know (or a
+        ref listed by another source, without its listing)."""
+        from encord_provider.exports.normalise import Unsupported
+
+        if not ref.listing:
+            return None
+        try:
+            return self._normaliser().normalise(raw, RowListing.decode(ref.listing))
         except Unsupported:
-            row.from_labels_dict(raw)  # what `initialise_labels` does with the same dict
-            rendered, way = row.to_encord_dict(), "rows_rendered_by_sdk"
+            return None
+
+    def _count(self, **ways: int) -> None:
         with self._counts_lock:
-            self.counts[way] += 1
-        return rendered
+            self.counts.update({way: count for way, count in ways.items() if count})
 
     def _normaliser(self) -> LabelRowNormaliser:
         from encord_provider.exports.normalise import LabelRowNormaliser
@@ -236,6 +256,8 @@ def _refs(rows: Iterable[LabelRowV2], unlabelled: bool) -> Iterator[RowRef]:
     """RowRefs of the labelled rows, and of the unlabelled ones (keyed `unlabelled:<data_hash>`) if asked."""
     for row in rows:
         if row.label_hash is not None:
-            yield RowRef(row.label_hash, row.data_hash, as_utc(row.last_edited_at))
+            yield RowRef(
+                row.label_hash, row.data_hash, as_utc(row.last_edited_at), RowListing.of(row).encode()
+            )
         elif unlabelled:
             yield RowRef(label_status.unlabelled_key(row.data_hash), row.data_hash, None)

@@ -85,8 +85,12 @@ def _provenance(instance: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_ATTRIBUTES_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+"""`json.dumps(..., sort_keys=True, ensure_ascii=False)` without building an encoder per record."""
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return _ATTRIBUTES_JSON.encode(value)
 
 
 def _object_record(

@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from encord_provider.errors import TransientError
 from encord_provider.ledger.files import LedgerCorruptError, _parse_line
 from encord_provider.ledger.names import SegmentFile, SnapshotFile
 from encord_provider.ledger.reader import (
@@ -57,7 +58,7 @@ _BIT = {state: 1 << i for i, state in enumerate(STATES)}
 _POSITION = {state: i for i, state in enumerate(STATES)}
 
 
-class IndexMismatchError(RuntimeError):
+class IndexMismatchError(TransientError, RuntimeError):
     """A block's bytes differ from what the index recorded (the snapshot changed or was cut)."""
 
 
