@@ -154,7 +154,17 @@ def test_export_listings_go_through_the_gateway_retries() -> None:
 
     answers: list[Any] = [
         sdk.UnknownException("503"),
-        [NS(label_hash="l1", data_hash="d1", last_edited_at=datetime(2026, 1, 1, tzinfo=UTC))],
+        [
+            NS(
+                label_hash="l1",
+                data_hash="d1",
+                last_edited_at=datetime(2026, 1, 1, tzinfo=UTC),
+                is_shadow_data=False,
+                duration=None,
+                fps=None,
+                get_spaces=lambda: [],
+            )  # the listing fields the export carries to its fetch (RowListing)
+        ],
     ]
 
     def list_label_rows_v2(**filters: Any) -> Any:
