@@ -31,17 +31,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from encord_provider.encord_api import EncordApi, FolderIndex, JobState
 from encord_provider.ingest.chunks import ChunkPlan, apply_job_result
 from encord_provider.ingest.errors import AmbiguousWriteError, PermanentIngestError
+from encord_provider.ingest.markers import Marker, read_marker, write_marker
 from encord_provider.ingest.stores import key_of_uri
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
 from encord_provider.storage.base import ConditionalStore
-from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
+from encord_provider.storage.errors import PreconditionFailedError
 
 log = logging.getLogger(__name__)
 Outcome = Literal["starting", "started", "not_started"]
@@ -56,7 +57,7 @@ def _now() -> datetime:
 
 
 @dataclass
-class JobMarker:
+class JobMarker(Marker):
     """The intent (and, once known, the job) of one registration attempt of a chunk."""
 
     chunk: str
@@ -68,16 +69,6 @@ class JobMarker:
     outcome: Outcome = "starting"
     found: int = 0  # entries seen in the folder while the job id is unknown
     found_at: str | None = None  # when `found` last grew
-    version: str = field(default="", compare=False)  # the staging version it was read at
-
-    def dumps(self) -> bytes:
-        data = asdict(self)
-        data.pop("version")
-        return json.dumps(data, indent=1).encode()
-
-    @classmethod
-    def loads(cls, raw: bytes, version: str) -> JobMarker:
-        return cls(**json.loads(raw), version=version)
 
     def quiet_seconds(self, now: datetime) -> float:
         """Seconds since the intent was written or the folder last gained one of its entries."""
@@ -201,18 +192,10 @@ class ChunkRegistration:
     # -- the marker -----------------------------------------------------------------------------
 
     def read_marker(self) -> JobMarker | None:
-        try:
-            raw, version = self.staging.read_versioned(self.key)
-        except ObjectNotFoundError:
-            return None
-        return JobMarker.loads(raw, version)
+        return read_marker(self.staging, self.key, JobMarker)
 
     def _write_marker(self, marker: JobMarker, replacing: JobMarker | None) -> JobMarker:
-        marker.version = self.staging.write_conditional(
-            self.key, marker.dumps(), if_version=replacing.version if replacing else None,
-            content_type="application/json",
-        )  # fmt: skip
-        return marker
+        return write_marker(self.staging, self.key, marker, replacing)
 
     def _manifest(self) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(
@@ -249,11 +232,11 @@ class ChunkRegistration:
             log.warning("%s: %s; looking for the job's items before anything else", self.plan.name, err)
             return self._look_for_evidence(intent)
         except Exception:  # refused, or failed before the request: no job exists
-            self._write_marker(_replace(intent, outcome="not_started"), intent)
+            self._write_marker(intent.changed(outcome="not_started"), intent)
             pending = chunk_records(sub_plan, self.plan_uri, ObjectState.PENDING)
             self.ledger.write(pending, writer=f"not-started:{self.plan_uri}")
             raise
-        self._write_marker(_replace(intent, upload_job_id=job_id, outcome="started"), intent)
+        self._write_marker(intent.changed(upload_job_id=job_id, outcome="started"), intent)
         self.ledger.write(
             chunk_records(sub_plan, self.plan_uri, submitted, job_id), writer=f"register:{job_id}"
         )
@@ -316,17 +299,9 @@ class ChunkRegistration:
 
 def note_progress(staging: ConditionalStore, key: str, marker: JobMarker, found: int) -> JobMarker:
     """Record that the folder now holds `found` of the marker's entries (restarts the quiet clock)."""
-    updated = _replace(marker, found=found, found_at=_now().isoformat())
+    updated = marker.changed(found=found, found_at=_now().isoformat())
     try:
-        updated.version = staging.write_conditional(key, updated.dumps(), if_version=marker.version,
-                                                    content_type="application/json")  # fmt: skip
-        return updated
+        return write_marker(staging, key, updated, marker)
     except PreconditionFailedError:  # another try of this chunk wrote it meanwhile; its view is as good
         raw, version = staging.read_versioned(key)
         return JobMarker.loads(raw, version)
-
-
-def _replace(marker: JobMarker, **changes: Any) -> JobMarker:
-    data = asdict(marker)
-    data.update(changes)
-    return JobMarker(**data)

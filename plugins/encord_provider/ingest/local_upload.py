@@ -28,7 +28,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -37,11 +37,12 @@ from encord_provider.encord_api import EncordApi
 from encord_provider.encord_api.uploads import UPLOAD_KEY
 from encord_provider.ingest.chunks import ChunkPlan, PlannedObject
 from encord_provider.ingest.errors import AmbiguousWriteError, TransientIngestError, UploadRefusedError
+from encord_provider.ingest.markers import Marker, read_marker, write_marker
 from encord_provider.ingest.stores import key_of_uri
 from encord_provider.ledger import Ledger, LedgerRecord, ObjectState
 from encord_provider.manifests.datatypes import JSON_KEYS, DataType
 from encord_provider.storage.base import ConditionalStore
-from encord_provider.storage.errors import ObjectNotFoundError, PreconditionFailedError
+from encord_provider.storage.errors import PreconditionFailedError
 
 log = logging.getLogger(__name__)
 Outcome = Literal["uploading", "registered", "refused"]
@@ -93,7 +94,7 @@ def _now() -> datetime:
 
 
 @dataclass
-class UploadMarker:
+class UploadMarker(Marker):
     """The intent (and, once known, the item) of the latest upload attempt of one source entry."""
 
     upload_id: str
@@ -105,16 +106,6 @@ class UploadMarker:
     outcome: Outcome = "uploading"
     item_uuid: str | None = None
     error: str | None = None
-    version: str = field(default="", compare=False)
-
-    def dumps(self) -> bytes:
-        data = asdict(self)
-        data.pop("version")
-        return json.dumps(data, indent=1).encode()
-
-    @classmethod
-    def loads(cls, raw: bytes, version: str) -> UploadMarker:
-        return cls(**json.loads(raw), version=version)
 
     def age_seconds(self, now: datetime) -> float:
         return (now - datetime.fromisoformat(self.intent_at)).total_seconds()
@@ -173,7 +164,7 @@ class LocalChunkUpload:
             item_uuid, token = found
             ours = marker is not None and marker.token == token
             if ours and marker is not None and marker.outcome != "registered":
-                self._write_marker(_replace(marker, outcome="registered", item_uuid=item_uuid), marker)
+                self._write_marker(marker.changed(outcome="registered", item_uuid=item_uuid), marker)
             state = ObjectState.REGISTERED if ours else ObjectState.DUPLICATE
             return self._records(entry, objects, state, item_uuid=item_uuid)
         if marker is not None and marker.outcome == "refused" and marker.chunk == self.plan_uri:
@@ -208,9 +199,9 @@ class LocalChunkUpload:
                 return None
             item_uuid = found[0]
         except (UploadRefusedError, OSError) as err:
-            self._write_marker(_replace(intent, outcome="refused", error=str(err)), intent)
+            self._write_marker(intent.changed(outcome="refused", error=str(err)), intent)
             return self._records(entry, objects, ObjectState.FAILED, error=str(err), failed=True)
-        self._write_marker(_replace(intent, outcome="registered", item_uuid=item_uuid), intent)
+        self._write_marker(intent.changed(outcome="registered", item_uuid=item_uuid), intent)
         log.info(
             "uploaded %s %r (%d files) as item %s", entry.data_type, entry.title, len(objects), item_uuid
         )
@@ -250,22 +241,7 @@ class LocalChunkUpload:
         return f"{self.markers_prefix}/{uid}.json"
 
     def _read_marker(self, uid: str) -> UploadMarker | None:
-        try:
-            raw, version = self.staging.read_versioned(self._marker_key(uid))
-        except ObjectNotFoundError:
-            return None
-        return UploadMarker.loads(raw, version)
+        return read_marker(self.staging, self._marker_key(uid), UploadMarker)
 
     def _write_marker(self, marker: UploadMarker, replacing: UploadMarker | None) -> UploadMarker:
-        marker.version = self.staging.write_conditional(
-            self._marker_key(marker.upload_id), marker.dumps(),
-            if_version=replacing.version if replacing else None, content_type="application/json",
-        )  # fmt: skip
-        return marker
-
-
-def _replace(marker: UploadMarker, **changes: Any) -> UploadMarker:
-    data = asdict(marker)
-    data.pop("version")
-    data.update(changes)
-    return UploadMarker(**data)
+        return write_marker(self.staging, self._marker_key(marker.upload_id), marker, replacing)

@@ -13,19 +13,15 @@ from datetime import UTC, datetime
 from encord_provider.encord_api import EncordApi, FolderIndex
 from encord_provider.ingest.chunks import ChunkPlan, apply_job_result, read_plan
 from encord_provider.ingest.jobs import JobMarker, entries_subset, find_entries, marker_key, note_progress
+from encord_provider.ingest.markers import read_marker
 from encord_provider.ledger import SETTLED_STATES, Ledger, LedgerRecord, ObjectState
 from encord_provider.storage.base import ConditionalStore
-from encord_provider.storage.errors import ObjectNotFoundError
 
 log = logging.getLogger(__name__)
 
 
 def _marker(staging: ConditionalStore, plan_uri: str) -> JobMarker | None:
-    try:
-        raw, version = staging.read_versioned(marker_key(staging, plan_uri))
-    except ObjectNotFoundError:
-        return None
-    return JobMarker.loads(raw, version)
+    return read_marker(staging, marker_key(staging, plan_uri), JobMarker)
 
 
 class EarlierJobs:
