@@ -15,6 +15,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, chain
 from encord_provider.config.loader import PipelinesFile, default_pipelines_path, load_pipelines
 from encord_provider.config.projects import ProjectPipeline
+from encord_provider.config.task_defaults import default_args
 from encord_provider.deadlines import deadline_alert
 from encord_provider.operators.agents import EncordAgentStageOperator
 from encord_provider.operators.bootstrap import project_hash_of
@@ -39,7 +40,7 @@ def build_agents_dag(project: ProjectPipeline, pipelines: PipelinesFile | None =
         dag_id=f"encord_agents__{project.name}",
         schedule=schedule,  # type: ignore[arg-type]
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        default_args=project.default_args(),
+        default_args=default_args(project),
         catchup=False,
         max_active_runs=1,
         tags=["encord", "agents", *project.tags],

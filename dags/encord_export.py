@@ -12,6 +12,7 @@ from airflow.sdk import DAG, Asset, Param
 from encord_provider.assets import labels_asset_uri
 from encord_provider.config.loader import PipelinesFile, load_pipelines
 from encord_provider.config.projects import ExportConfig, ProjectPipeline
+from encord_provider.config.task_defaults import default_args
 from encord_provider.deadlines import deadline_alert
 from encord_provider.operators.bootstrap import project_hash_of
 from encord_provider.operators.export import EncordExportLabelsOperator
@@ -38,7 +39,7 @@ def build_export_dag(
         dag_id=f"encord_export__{project.name}",
         schedule=export.schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        default_args=project.default_args(),
+        default_args=default_args(project),
         catchup=False,
         max_active_runs=1,
         params=export_params(export),

@@ -7,7 +7,6 @@ Plain pydantic v2, no Airflow: DAG files build one DAG per entry without doing a
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from string import Formatter
 from typing import Literal
 
@@ -276,14 +275,6 @@ class ProjectPipeline(BaseModel):
     owner: str = Field("encord-projects", min_length=1, description="Airflow owner of the project's tasks.")
     task_retries: int = Field(2, ge=0, le=20, description="Airflow retries of each agents/export task.")
     retry_delay_seconds: float = Field(60.0, ge=0, description="Wait between Airflow task retries.")
-
-    def default_args(self) -> dict[str, object]:
-        """Airflow default_args of this project's DAGs."""
-        return {
-            "owner": self.owner,
-            "retries": self.task_retries,
-            "retry_delay": timedelta(seconds=self.retry_delay_seconds),
-        }
 
     @model_validator(mode="after")
     def _check_schedule_choice(self) -> ProjectPipeline:

@@ -13,13 +13,13 @@ Nothing here touches a bucket or Encord at parse time; tasks only receive the pi
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, TriggerRule, task, teardown
 
 from encord_provider.config.ingest import DATA_TYPES, IngestPipeline
+from encord_provider.config.task_defaults import default_args
 from encord_provider.deadlines import deadline_alert
 from encord_provider.ingest.shards import is_sharded, pipeline_ledger_prefix
 from encord_provider.ingest.stores import ledger_prefix
@@ -150,14 +150,6 @@ def _add_ingest_tasks(pipeline: IngestPipeline) -> None:
     released = release_lease()
     targets >> released  # type: ignore[operator]
     announced >> released
-
-
-def default_args(pipeline: IngestPipeline) -> dict[str, Any]:
-    return {
-        "owner": pipeline.owner,
-        "retries": pipeline.task_retries,
-        "retry_delay": timedelta(seconds=pipeline.retry_delay_seconds),
-    }
 
 
 def ingest_schedule(pipeline: IngestPipeline) -> Any:
